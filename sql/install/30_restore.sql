@@ -1,0 +1,24 @@
+-- Restoring.
+
+CREATE FUNCTION backupkit.restore_table_from_snapshot(snapshot_id bigint, table_name regclass, mode text DEFAULT 'replace', dry_run boolean DEFAULT false, fire_triggers boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'bk_restore_table_from_snapshot';
+COMMENT ON FUNCTION backupkit.restore_table_from_snapshot(bigint, regclass, text, boolean, boolean) IS 'Restores one table from a snapshot (modes replace, merge, missing); returns a report';
+
+CREATE VIEW backupkit.restores AS
+SELECT h.restore_id,
+       h.snapshot_id,
+       h.tables,
+       h.mode,
+       h.dry_run,
+       h.initiated_by_name AS initiated_by,
+       h.started_at,
+       h.finished_at,
+       h.finished_at - h.started_at AS duration,
+       h.status,
+       h.report
+  FROM backupkit.restore_history h
+ WHERE pg_catalog.pg_has_role(h.initiated_by, 'MEMBER');
+COMMENT ON VIEW backupkit.restores IS 'Completed restores and dry runs the current role may see';
+GRANT SELECT ON backupkit.restores TO PUBLIC;

@@ -1,0 +1,504 @@
+// Writer and readers of the chunk payload format described in chunk_codec.hpp.
+#include "chunk_codec.hpp"
+#include "error.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace bk
+{
+
+size_t json_escape_string(const char *str, size_t len, char *out) noexcept
+{
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	*o++ = '"';
+	const unsigned char *p = reinterpret_cast<const unsigned char *>(str);
+	const unsigned char *end = p + len;
+	while (p < end)
+	{
+		const unsigned char *run = p;
+		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
+		{
+			p++;
+		}
+		if (p > run)
+		{
+			std::memcpy(o, run, static_cast<size_t>(p - run));
+			o += p - run;
+		}
+		if (p == end)
+		{
+			break;
+		}
+		unsigned char c = *p++;
+		*o++ = '\\';
+		switch (c)
+		{
+			case '\b':
+				*o++ = 'b';
+				break;
+			case '\f':
+				*o++ = 'f';
+				break;
+			case '\n':
+				*o++ = 'n';
+				break;
+			case '\r':
+				*o++ = 'r';
+				break;
+			case '\t':
+				*o++ = 't';
+				break;
+			case '"':
+				*o++ = '"';
+				break;
+			case '\\':
+				*o++ = '\\';
+				break;
+			default:
+				*o++ = 'u';
+				*o++ = '0';
+				*o++ = '0';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 0xf];
+				break;
+		}
+	}
+	*o++ = '"';
+	return static_cast<size_t>(o - out);
+}
+
+namespace
+{
+
+[[noreturn]] void malformed(const char *what, size_t pos)
+{
+	throw Error(sqlstate::data_corrupted, "snapshot chunk is malformed",
+	            std::string("Expected ") + what + " at byte " + std::to_string(pos) + " of the chunk.");
+}
+
+int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+	{
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f')
+	{
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F')
+	{
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+// Receives the values the parser finds. Sinks decide how a value's bytes are written.
+struct CopySink
+{
+	char *out;
+	const bool *keep;
+	bool first_in_row = true;
+	bool current_kept = false;
+
+	void begin_row() { first_in_row = true; }
+	void end_row() { *out++ = '\n'; }
+	void begin_value(int col, bool is_null)
+	{
+		current_kept = keep == nullptr || keep[col];
+		if (!current_kept)
+		{
+			return;
+		}
+		if (!first_in_row)
+		{
+			*out++ = '\t';
+		}
+		first_in_row = false;
+		if (is_null)
+		{
+			*out++ = '\\';
+			*out++ = 'N';
+		}
+	}
+	void end_value() {}
+	// A run of bytes that need no COPY escaping except backslash (runs never hold quote or backslash).
+	void bytes(const char *p, size_t n)
+	{
+		if (current_kept)
+		{
+			std::memcpy(out, p, n);
+			out += n;
+		}
+	}
+	void byte(unsigned char c)
+	{
+		if (!current_kept)
+		{
+			return;
+		}
+		switch (c)
+		{
+			case '\\':
+				*out++ = '\\';
+				*out++ = '\\';
+				break;
+			case '\n':
+				*out++ = '\\';
+				*out++ = 'n';
+				break;
+			case '\r':
+				*out++ = '\\';
+				*out++ = 'r';
+				break;
+			case '\t':
+				*out++ = '\\';
+				*out++ = 't';
+				break;
+			default:
+				*out++ = static_cast<char>(c);
+				break;
+		}
+	}
+};
+
+struct DecodeSink
+{
+	char *strings;
+	char *out;
+	int64_t *offsets;
+	size_t offsets_cap;
+	size_t nvalues = 0;
+
+	void begin_row() {}
+	void end_row() {}
+	void begin_value(int, bool is_null)
+	{
+		if (nvalues >= offsets_cap)
+		{
+			throw Error(sqlstate::data_corrupted, "snapshot chunk holds more values than its row count allows");
+		}
+		offsets[nvalues++] = is_null ? -1 : static_cast<int64_t>(out - strings);
+	}
+	void end_value()
+	{
+		if (offsets[nvalues - 1] >= 0)
+		{
+			*out++ = '\0';
+		}
+	}
+	void bytes(const char *p, size_t n)
+	{
+		std::memcpy(out, p, n);
+		out += n;
+	}
+	void byte(unsigned char c) { *out++ = static_cast<char>(c); }
+};
+
+struct CountSink
+{
+	void begin_row() {}
+	void end_row() {}
+	void begin_value(int, bool) {}
+	void end_value() {}
+	void bytes(const char *, size_t) {}
+	void byte(unsigned char) {}
+};
+
+template <typename Sink>
+class Parser
+{
+public:
+	Parser(const char *json, size_t len, Sink &sink) : s_(json), p_(json), end_(json + len), sink_(sink) {}
+
+	size_t parse(int ncols)
+	{
+		size_t rows = 0;
+		skip_ws();
+		expect('[', "'['");
+		skip_ws();
+		if (peek() == ']')
+		{
+			p_++;
+			finish();
+			return 0;
+		}
+		for (;;)
+		{
+			parse_row(ncols);
+			rows++;
+			skip_ws();
+			char c = next("',' or ']'");
+			if (c == ']')
+			{
+				break;
+			}
+			if (c != ',')
+			{
+				malformed("',' or ']' after a row", pos() - 1);
+			}
+			skip_ws();
+		}
+		finish();
+		return rows;
+	}
+
+private:
+	size_t pos() const { return static_cast<size_t>(p_ - s_); }
+	char peek() const { return p_ < end_ ? *p_ : '\0'; }
+	char next(const char *what)
+	{
+		if (p_ >= end_)
+		{
+			malformed(what, pos());
+		}
+		return *p_++;
+	}
+	void expect(char c, const char *what)
+	{
+		if (next(what) != c)
+		{
+			malformed(what, pos() - 1);
+		}
+	}
+	void skip_ws()
+	{
+		while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\t' || *p_ == '\r'))
+		{
+			p_++;
+		}
+	}
+	void finish()
+	{
+		skip_ws();
+		if (p_ != end_)
+		{
+			malformed("the end of the chunk", pos());
+		}
+	}
+
+	void parse_row(int ncols)
+	{
+		expect('[', "'[' opening a row");
+		sink_.begin_row();
+		int col = 0;
+		skip_ws();
+		if (peek() == ']')
+		{
+			p_++;
+		}
+		else
+		{
+			for (;;)
+			{
+				if (col >= ncols)
+				{
+					throw Error(sqlstate::data_corrupted, "snapshot chunk has a row with too many columns",
+					            "Expected " + std::to_string(ncols) + " columns per row.");
+				}
+				parse_value(col++);
+				skip_ws();
+				char c = next("',' or ']' in a row");
+				if (c == ']')
+				{
+					break;
+				}
+				if (c != ',')
+				{
+					malformed("',' or ']' in a row", pos() - 1);
+				}
+				skip_ws();
+			}
+		}
+		if (col != ncols)
+		{
+			throw Error(sqlstate::data_corrupted, "snapshot chunk has a row with too few columns",
+			            "Expected " + std::to_string(ncols) + " columns, found " + std::to_string(col) + ".");
+		}
+		sink_.end_row();
+	}
+
+	void parse_value(int col)
+	{
+		char c = next("a value");
+		if (c == 'n')
+		{
+			if (end_ - p_ < 3 || std::memcmp(p_, "ull", 3) != 0)
+			{
+				malformed("null", pos() - 1);
+			}
+			p_ += 3;
+			sink_.begin_value(col, true);
+			sink_.end_value();
+			return;
+		}
+		if (c != '"')
+		{
+			malformed("a string or null", pos() - 1);
+		}
+		sink_.begin_value(col, false);
+		for (;;)
+		{
+			const char *run = p_;
+			while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20)
+			{
+				p_++;
+			}
+			if (p_ > run)
+			{
+				sink_.bytes(run, static_cast<size_t>(p_ - run));
+			}
+			char d = next("the end of a string");
+			if (d == '"')
+			{
+				break;
+			}
+			if (d != '\\')
+			{
+				malformed("an escaped control character", pos() - 1);
+			}
+			char e = next("an escape sequence");
+			switch (e)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					sink_.byte(static_cast<unsigned char>(e));
+					break;
+				case 'b':
+					sink_.byte('\b');
+					break;
+				case 'f':
+					sink_.byte('\f');
+					break;
+				case 'n':
+					sink_.byte('\n');
+					break;
+				case 'r':
+					sink_.byte('\r');
+					break;
+				case 't':
+					sink_.byte('\t');
+					break;
+				case 'u':
+					unicode_escape();
+					break;
+				default:
+					malformed("a valid escape sequence", pos() - 1);
+			}
+		}
+		sink_.end_value();
+	}
+
+	unsigned read_hex4()
+	{
+		if (end_ - p_ < 4)
+		{
+			malformed("four hex digits", pos());
+		}
+		unsigned v = 0;
+		for (int i = 0; i < 4; i++)
+		{
+			int h = hexval(p_[i]);
+			if (h < 0)
+			{
+				malformed("four hex digits", pos() + static_cast<size_t>(i));
+			}
+			v = (v << 4) | static_cast<unsigned>(h);
+		}
+		p_ += 4;
+		return v;
+	}
+
+	void unicode_escape()
+	{
+		unsigned cp = read_hex4();
+		if (cp >= 0xD800 && cp <= 0xDBFF)
+		{
+			if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
+			{
+				malformed("a low surrogate", pos());
+			}
+			p_ += 2;
+			unsigned lo = read_hex4();
+			if (lo < 0xDC00 || lo > 0xDFFF)
+			{
+				malformed("a low surrogate", pos() - 4);
+			}
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+		}
+		else if (cp >= 0xDC00 && cp <= 0xDFFF)
+		{
+			malformed("a high surrogate before a low one", pos() - 4);
+		}
+		if (cp == 0)
+		{
+			throw Error(sqlstate::data_corrupted, "snapshot chunk holds a \\u0000 escape, which no text value can hold");
+		}
+		// UTF-8 is never longer than the 6-byte escape it replaces, so the output bound holds.
+		if (cp < 0x80)
+		{
+			sink_.byte(static_cast<unsigned char>(cp));
+		}
+		else
+		{
+			char u[4];
+			size_t n;
+			if (cp < 0x800)
+			{
+				u[0] = static_cast<char>(0xC0 | (cp >> 6));
+				u[1] = static_cast<char>(0x80 | (cp & 0x3F));
+				n = 2;
+			}
+			else if (cp < 0x10000)
+			{
+				u[0] = static_cast<char>(0xE0 | (cp >> 12));
+				u[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+				u[2] = static_cast<char>(0x80 | (cp & 0x3F));
+				n = 3;
+			}
+			else
+			{
+				u[0] = static_cast<char>(0xF0 | (cp >> 18));
+				u[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+				u[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+				u[3] = static_cast<char>(0x80 | (cp & 0x3F));
+				n = 4;
+			}
+			sink_.bytes(u, n);
+		}
+	}
+
+	const char *s_;
+	const char *p_;
+	const char *end_;
+	Sink &sink_;
+};
+
+} // namespace
+
+size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows)
+{
+	CopySink sink{out, keep};
+	Parser<CopySink> parser(json, len, sink);
+	*rows = parser.parse(ncols);
+	return static_cast<size_t>(sink.out - out);
+}
+
+size_t chunk_decode(const char *json, size_t len, int ncols, char *strings, int64_t *offsets, size_t offsets_cap)
+{
+	DecodeSink sink{strings, strings, offsets, offsets_cap};
+	Parser<DecodeSink> parser(json, len, sink);
+	return parser.parse(ncols);
+}
+
+size_t chunk_count_rows(const char *json, size_t len, int ncols)
+{
+	CountSink sink;
+	Parser<CountSink> parser(json, len, sink);
+	return parser.parse(ncols);
+}
+
+} // namespace bk

@@ -1,0 +1,37 @@
+// The chunk payload format: the text of a jsonb array of rows, each row an array holding one JSON string
+// (the column's text representation under fixed output settings) or null per captured column, e.g.
+//   [["1", "alice", null], ["2", "bob", "{1,2}"]]
+// It is written exactly as PostgreSQL's jsonb output prints such a value (", " between elements, escapes as
+// escape_json makes them), so the same bytes are both the jsonb's canonical text and what zstd compresses.
+// Every function here works on caller-provided buffers: src/pg allocates them with palloc.
+#pragma once
+#include "core_only.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bk
+{
+
+// Worst-case size of json_escape_string's output for an input of len bytes.
+constexpr size_t json_escaped_bound(size_t len) { return 6 * len + 2; }
+
+// Writes str (len bytes, no NUL inside) as a quoted JSON string, byte-for-byte as PostgreSQL's escape_json
+// would; out must hold json_escaped_bound(len) bytes. Returns the number of bytes written.
+size_t json_escape_string(const char *str, size_t len, char *out) noexcept;
+
+// Converts a chunk to COPY text format (tab-separated, \N for null, one line per row), dropping the columns
+// whose keep[] entry is false. ncols is the number of columns every row must have. out must hold len bytes
+// (the COPY text of a chunk is never longer than its JSON text). Returns bytes written; *rows gets the row
+// count. Throws bk::Error XX001 when the payload is not a well-formed chunk of ncols-wide rows.
+size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows);
+
+// Decodes a chunk into NUL-terminated strings. strings must hold len bytes; offsets must hold
+// offsets_cap entries and receives, row after row, the offset of each value in strings or -1 for null.
+// Returns the row count. Throws bk::Error XX001 on a malformed chunk or too many values.
+size_t chunk_decode(const char *json, size_t len, int ncols, char *strings, int64_t *offsets, size_t offsets_cap);
+
+// Counts the rows of a chunk without decoding it (validates the structure all the same).
+size_t chunk_count_rows(const char *json, size_t len, int ncols);
+
+} // namespace bk

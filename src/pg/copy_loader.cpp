@@ -1,0 +1,152 @@
+// COPY FROM a callback. copy_data_source_cb carries no user argument, so the source being read is kept in
+// a file-level pointer for the duration of one CopyFrom call (backends are single-threaded).
+extern "C"
+{
+#include "postgres.h"
+#include "access/table.h"
+#include "commands/copy.h"
+#include "executor/executor.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_node.h"
+#include "parser/parse_relation.h"
+#include "utils/acl.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+}
+
+#include "../core/chunk_codec.hpp"
+#include "boundary.hpp"
+#include "copy_loader.hpp"
+#include "progress.hpp"
+
+typedef struct CopySource
+{
+	BkChunkReader *reader;
+	const bool *keep;
+	char *buf; // COPY text of the current chunk
+	size_t len;
+	size_t pos;
+	uint64 rows;
+} CopySource;
+
+static CopySource *current_source = NULL;
+
+static bool
+load_next_chunk(CopySource *src)
+{
+	BkChunkReader *r = src->reader;
+	BkErrorInfo err;
+	size_t rows = 0;
+	size_t n = 0;
+	char *out;
+
+	if (!bk_chunk_reader_next(r))
+	{
+		return false;
+	}
+	out = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 16);
+	{
+		const char *json = r->json;
+		size_t len = r->len;
+		int ncols = r->entry->ncaptured;
+		const bool *keep = src->keep;
+		if (!bk_try([&]() { n = bk::chunk_to_copy_text(json, len, ncols, keep, out, &rows); }, &err))
+		{
+			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+		}
+	}
+	if (rows != (size_t) r->rows)
+	{
+		bk_chunk_corrupted(r->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
+	}
+	src->buf = out;
+	src->len = n;
+	src->pos = 0;
+	src->rows += rows;
+	bk_progress_rows((int64) rows);
+	return true;
+}
+
+static int
+copy_source_read(void *outbuf, int minread, int maxread)
+{
+	CopySource *src = current_source;
+	int copied = 0;
+
+	while (copied < maxread)
+	{
+		size_t avail;
+		if (src->buf == NULL || src->pos >= src->len)
+		{
+			if (copied >= minread && copied > 0)
+			{
+				break;
+			}
+			if (!load_next_chunk(src))
+			{
+				break;
+			}
+			continue;
+		}
+		avail = Min(src->len - src->pos, (size_t) (maxread - copied));
+		memcpy((char *) outbuf + copied, src->buf + src->pos, avail);
+		src->pos += avail;
+		copied += (int) avail;
+	}
+	return copied;
+}
+
+uint64
+bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege)
+{
+	ParseState *pstate = make_parsestate(NULL);
+	Relation rel = table_open(relid, RowExclusiveLock);
+	CopySource src;
+	CopyFromState cstate;
+	List *options;
+	uint64 processed;
+
+	if (check_insert_privilege)
+	{
+		ParseNamespaceItem *nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+		RangeTblEntry *rte = nsitem->p_rte;
+		List *attnums = CopyGetAttnums(RelationGetDescr(rel), rel, attnames);
+		ListCell *lc;
+		rte->requiredPerms = ACL_INSERT;
+		foreach (lc, attnums)
+		{
+			rte->insertedCols =
+				bms_add_member(rte->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+		}
+		ExecCheckRTPerms(pstate->p_rtable, true);
+	}
+	else
+	{
+		addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
+	}
+
+	memset(&src, 0, sizeof(src));
+	src.reader = reader;
+	src.keep = keep;
+	// The text is in the database encoding, whatever the client's.
+	options = list_make1(makeDefElem(pstrdup("encoding"),
+	                                 (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
+	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_source_read, attnames, options);
+	current_source = &src;
+	PG_TRY();
+	{
+		processed = CopyFrom(cstate);
+	}
+	PG_FINALLY();
+	{
+		current_source = NULL;
+	}
+	PG_END_TRY();
+	EndCopyFrom(cstate);
+	table_close(rel, NoLock);
+	free_parsestate(pstate);
+	return processed;
+}

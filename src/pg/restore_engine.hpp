@@ -1,0 +1,39 @@
+// Restores one captured table into a live one, in the caller's transaction, with the caller's rights.
+//
+// Two paths:
+//  * copy:   replace into a table without row-level security, that the caller may TRUNCATE and that no
+//            table outside the restored set references: TRUNCATE, then COPY FROM the chunks.
+//  * staged: everything else (merge, missing, dry runs, RLS, referenced tables): COPY the chunks into a
+//            temporary staging table, then DELETE / UPDATE / INSERT by key in set-based SQL, skipping rows
+//            whose binary image is unchanged.
+#pragma once
+
+extern "C"
+{
+#include "postgres.h"
+}
+
+#include "../core/options.hpp"
+#include "report_json.hpp"
+#include "storage.hpp"
+
+typedef struct BkRestoreOptions
+{
+	bk::RestoreMode mode;
+	bool dry_run;
+	bool fire_triggers;
+	const Oid *set_relids; // every table restored by the same call
+	int set_count;
+} BkRestoreOptions;
+
+typedef struct BkRestoreCounts
+{
+	int64 inserted;
+	int64 updated;
+	int64 deleted;
+	int64 unchanged;
+} BkRestoreCounts;
+
+// Writes the table's report object into report (as an element of the current array or the top object).
+void bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                      const BkRestoreOptions *options, BkJson *report, BkRestoreCounts *counts);

@@ -1,0 +1,173 @@
+// backupkit.snapshot_rows: the captured rows of one table as jsonb objects keyed by column name, produced
+// one chunk at a time (value-per-call), so LIMIT stops reading after the first chunk.
+extern "C"
+{
+#include "postgres.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+}
+
+#include "../core/chunk_codec.hpp"
+#include "boundary.hpp"
+#include "chunk_reader.hpp"
+#include "storage.hpp"
+
+extern "C"
+{
+PG_FUNCTION_INFO_V1(bk_snapshot_rows);
+}
+
+typedef struct RowsState
+{
+	BkSnapshot snap;
+	BkTableEntry *entry;
+	BkChunkReader *reader;
+	char **names; // captured column names
+	char *strings;
+	int64 *offsets;
+	int rows;
+	int next_row;
+	bool done;
+} RowsState;
+
+static bool
+load_chunk(RowsState *st)
+{
+	BkChunkReader *r = st->reader;
+	int ncols = st->entry->ncaptured;
+	size_t cap;
+	size_t rows = 0;
+	BkErrorInfo err;
+
+	if (!bk_chunk_reader_next(r))
+	{
+		return false;
+	}
+	cap = (size_t) r->rows * (size_t) Max(ncols, 1);
+	st->strings = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 1);
+	st->offsets = (int64 *) MemoryContextAlloc(r->chunk_cxt, sizeof(int64) * Max(cap, 1));
+	{
+		char *strings = st->strings;
+		int64 *offsets = st->offsets;
+		const char *json = r->json;
+		size_t len = r->len;
+		if (!bk_try([&]() { rows = bk::chunk_decode(json, len, ncols, strings, offsets, cap); }, &err))
+		{
+			bk_chunk_corrupted(st->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+		}
+	}
+	if (rows != (size_t) r->rows)
+	{
+		bk_chunk_corrupted(st->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
+	}
+	st->rows = (int) rows;
+	st->next_row = 0;
+	return true;
+}
+
+static Datum
+row_to_jsonb(RowsState *st, int row)
+{
+	JsonbParseState *ps = NULL;
+	JsonbValue *res;
+	int ncols = st->entry->ncaptured;
+
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < ncols; i++)
+	{
+		JsonbValue k, v;
+		int64 off = st->offsets[(size_t) row * ncols + i];
+		k.type = jbvString;
+		k.val.string.val = st->names[i];
+		k.val.string.len = (int) strlen(st->names[i]);
+		pushJsonbValue(&ps, WJB_KEY, &k);
+		if (off < 0)
+		{
+			v.type = jbvNull;
+		}
+		else
+		{
+			v.type = jbvString;
+			v.val.string.val = st->strings + off;
+			v.val.string.len = (int) strlen(st->strings + off);
+		}
+		pushJsonbValue(&ps, WJB_VALUE, &v);
+	}
+	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(res));
+}
+
+Datum
+bk_snapshot_rows(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *fctx;
+	RowsState *st;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
+		Oid relid;
+		bool by_oid;
+		MemoryContext old;
+		int ci = 0;
+
+		if (PG_ARGISNULL(1))
+		{
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
+		}
+		relid = PG_GETARG_OID(1);
+		fctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		st = (RowsState *) palloc0(sizeof(RowsState));
+		bk_spi_connect();
+		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		bk_snapshot_fetch(snapshot_id, &st->snap);
+		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
+		if (st->entry == NULL)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+			                errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relid),
+			                       snapshot_id)));
+		}
+		// Snapshot data is never shown to a role that cannot read the table now.
+		if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		{
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
+		}
+		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
+		for (int i = 0; i < st->entry->ncolumns; i++)
+		{
+			if (st->entry->columns[i].captured)
+			{
+				st->names[ci++] = st->entry->columns[i].name;
+			}
+		}
+		st->reader = bk_chunk_reader_open(st->entry, strcmp(st->snap.compression, "zstd") == 0);
+		bk_spi_finish();
+		fctx->user_fctx = st;
+		MemoryContextSwitchTo(old);
+	}
+	fctx = SRF_PERCALL_SETUP();
+	st = (RowsState *) fctx->user_fctx;
+	while (!st->done && st->next_row >= st->rows)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		bk_spi_connect();
+		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		st->done = !load_chunk(st);
+		bk_spi_finish();
+		MemoryContextSwitchTo(old);
+	}
+	if (st->done)
+	{
+		SRF_RETURN_DONE(fctx);
+	}
+	SRF_RETURN_NEXT(fctx, row_to_jsonb(st, st->next_row++));
+}

@@ -1,0 +1,17 @@
+// Validation of the regclass[] arguments users pass (which tables to snapshot, restore or order).
+#pragma once
+
+extern "C"
+{
+#include "postgres.h"
+#include "fmgr.h"
+}
+
+// The array's oids, each checked to name an existing relation; NULL array, NULL element, empty array and
+// duplicates are errors that name the argument.
+Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count);
+// Errors unless every relation is a table backupkit can capture (ordinary or partitioned, not another
+// session's temporary table, not listed together with one of its partitions).
+void bk_check_capturable(const Oid *relids, int count);
+// Errors unless relid is an ordinary or partitioned table; verb says what was attempted ("restore").
+void bk_check_table_kind(Oid relid, const char *verb);
