@@ -15,7 +15,10 @@ constexpr uint64_t P3 = 1609587929392839161ULL;
 constexpr uint64_t P4 = 9650029242287828579ULL;
 constexpr uint64_t P5 = 2870177450012600261ULL;
 
-inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+inline uint64_t rotl(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
 
 inline uint64_t read64(const unsigned char *p)
 {

@@ -8,6 +8,40 @@
 namespace bk
 {
 
+namespace
+{
+
+// Length of the leading run of bytes that are neither '"', '\\' nor a control character (< 0x20), eight
+// bytes at a time (SWAR): the parser spends most of its time skipping such runs.
+inline size_t plain_run(const char *p, const char *end)
+{
+	const char *start = p;
+	constexpr uint64_t ones = 0x0101010101010101ULL;
+	constexpr uint64_t highs = 0x8080808080808080ULL;
+	while (end - p >= 8)
+	{
+		uint64_t x;
+		std::memcpy(&x, p, 8);
+		uint64_t quote = x ^ (ones * '"');
+		uint64_t bslash = x ^ (ones * '\\');
+		// A byte is zero in quote/bslash when it matches; (v - ones) & ~v & highs flags zero bytes; a byte
+		// below 0x20 has (x - 0x20*ones) borrow into its high bit while x's own high bit is clear.
+		uint64_t hit = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) | ((x - ones * 0x20) & ~x);
+		if (hit & highs)
+		{
+			break;
+		}
+		p += 8;
+	}
+	while (p < end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20)
+	{
+		p++;
+	}
+	return static_cast<size_t>(p - start);
+}
+
+} // namespace
+
 size_t json_escape_string(const char *str, size_t len, char *out) noexcept
 {
 	static const char hex[] = "0123456789abcdef";
@@ -18,10 +52,7 @@ size_t json_escape_string(const char *str, size_t len, char *out) noexcept
 	while (p < end)
 	{
 		const unsigned char *run = p;
-		while (p < end && *p >= 0x20 && *p != '"' && *p != '\\')
-		{
-			p++;
-		}
+		p += plain_run(reinterpret_cast<const char *>(p), reinterpret_cast<const char *>(end));
 		if (p > run)
 		{
 			std::memcpy(o, run, static_cast<size_t>(p - run));
@@ -342,10 +373,7 @@ private:
 		for (;;)
 		{
 			const char *run = p_;
-			while (p_ < end_ && *p_ != '"' && *p_ != '\\' && static_cast<unsigned char>(*p_) >= 0x20)
-			{
-				p_++;
-			}
+			p_ += plain_run(p_, end_);
 			if (p_ > run)
 			{
 				sink_.bytes(run, static_cast<size_t>(p_ - run));
@@ -435,7 +463,8 @@ private:
 		}
 		if (cp == 0)
 		{
-			throw Error(sqlstate::data_corrupted, "snapshot chunk holds a \\u0000 escape, which no text value can hold");
+			throw Error(sqlstate::data_corrupted,
+			            "snapshot chunk holds a \\u0000 escape, which no text value can hold");
 		}
 		// UTF-8 is never longer than the 6-byte escape it replaces, so the output bound holds.
 		if (cp < 0x80)

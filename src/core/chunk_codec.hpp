@@ -14,7 +14,10 @@ namespace bk
 {
 
 // Worst-case size of json_escape_string's output for an input of len bytes.
-constexpr size_t json_escaped_bound(size_t len) { return 6 * len + 2; }
+constexpr size_t json_escaped_bound(size_t len)
+{
+	return 6 * len + 2;
+}
 
 // Writes str (len bytes, no NUL inside) as a quoted JSON string, byte-for-byte as PostgreSQL's escape_json
 // would; out must hold json_escaped_bound(len) bytes. Returns the number of bytes written.

@@ -17,8 +17,8 @@ Compression parse_compression(const char *text)
 	{
 		return Compression::none;
 	}
-	throw Error(sqlstate::invalid_parameter_value, std::string("unrecognized compression method: \"") + text + "\"",
-	            {}, "Valid values are \"zstd\" and \"none\".");
+	throw Error(sqlstate::invalid_parameter_value, std::string("unrecognized compression method: \"") + text + "\"", {},
+	            "Valid values are \"zstd\" and \"none\".");
 }
 
 RestoreMode parse_restore_mode(const char *text)
@@ -39,7 +39,10 @@ RestoreMode parse_restore_mode(const char *text)
 	            "Valid values are \"replace\", \"merge\" and \"missing\".");
 }
 
-const char *compression_name(Compression c) noexcept { return c == Compression::zstd ? "zstd" : "none"; }
+const char *compression_name(Compression c) noexcept
+{
+	return c == Compression::zstd ? "zstd" : "none";
+}
 
 const char *restore_mode_name(RestoreMode m) noexcept
 {

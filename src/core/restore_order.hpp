@@ -17,7 +17,7 @@ namespace bk
 //   group[i]  = cycle group number (1, 2, ... in order of first appearance) or 0 when not in a cycle of two
 //               or more tables or a self-reference.
 // Throws bk::Error 22023 when an edge names an index outside 0..n-1.
-void order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent,
-                  int *order, int *level, int *group);
+void order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent, int *order,
+                  int *level, int *group);
 
 } // namespace bk

@@ -20,9 +20,15 @@ ZstdCompressor::ZstdCompressor(int level) : cctx_(ZSTD_createCCtx()), level_(lev
 	ZSTD_CCtx_setParameter(cctx_, ZSTD_c_contentSizeFlag, 1);
 }
 
-ZstdCompressor::~ZstdCompressor() { ZSTD_freeCCtx(cctx_); }
+ZstdCompressor::~ZstdCompressor()
+{
+	ZSTD_freeCCtx(cctx_);
+}
 
-size_t ZstdCompressor::bound(size_t len) noexcept { return ZSTD_compressBound(len); }
+size_t ZstdCompressor::bound(size_t len) noexcept
+{
+	return ZSTD_compressBound(len);
+}
 
 size_t ZstdCompressor::compress(const void *src, size_t len, void *dst, size_t cap)
 {
@@ -42,7 +48,10 @@ ZstdDecompressor::ZstdDecompressor() : dctx_(ZSTD_createDCtx())
 	}
 }
 
-ZstdDecompressor::~ZstdDecompressor() { ZSTD_freeDCtx(dctx_); }
+ZstdDecompressor::~ZstdDecompressor()
+{
+	ZSTD_freeDCtx(dctx_);
+}
 
 size_t zstd_frame_content_size(const void *src, size_t len)
 {

@@ -5,6 +5,7 @@ extern "C"
 #include "postgres.h"
 #include "access/table.h"
 #include "commands/copy.h"
+#include "commands/copyfrom_internal.h"
 #include "executor/executor.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -12,6 +13,7 @@ extern "C"
 #include "parser/parse_node.h"
 #include "parser/parse_relation.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -22,7 +24,7 @@ extern "C"
 #include "copy_loader.hpp"
 #include "progress.hpp"
 
-typedef struct CopySource
+typedef struct ChunkCopySource
 {
 	BkChunkReader *reader;
 	const bool *keep;
@@ -30,12 +32,11 @@ typedef struct CopySource
 	size_t len;
 	size_t pos;
 	uint64 rows;
-} CopySource;
+} ChunkCopySource;
 
-static CopySource *current_source = NULL;
+static ChunkCopySource *current_source = NULL;
 
-static bool
-load_next_chunk(CopySource *src)
+static bool load_next_chunk(ChunkCopySource *src)
 {
 	BkChunkReader *r = src->reader;
 	BkErrorInfo err;
@@ -47,7 +48,7 @@ load_next_chunk(CopySource *src)
 	{
 		return false;
 	}
-	out = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 16);
+	out = (char *)MemoryContextAlloc(r->chunk_cxt, r->len + 16);
 	{
 		const char *json = r->json;
 		size_t len = r->len;
@@ -58,7 +59,7 @@ load_next_chunk(CopySource *src)
 			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
 		}
 	}
-	if (rows != (size_t) r->rows)
+	if (rows != (size_t)r->rows)
 	{
 		bk_chunk_corrupted(r->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
 	}
@@ -66,14 +67,13 @@ load_next_chunk(CopySource *src)
 	src->len = n;
 	src->pos = 0;
 	src->rows += rows;
-	bk_progress_rows((int64) rows);
+	bk_progress_rows((int64)rows);
 	return true;
 }
 
-static int
-copy_source_read(void *outbuf, int minread, int maxread)
+static int copy_source_read(void *outbuf, int minread, int maxread)
 {
-	CopySource *src = current_source;
+	ChunkCopySource *src = current_source;
 	int copied = 0;
 
 	while (copied < maxread)
@@ -91,20 +91,84 @@ copy_source_read(void *outbuf, int minread, int maxread)
 			}
 			continue;
 		}
-		avail = Min(src->len - src->pos, (size_t) (maxread - copied));
-		memcpy((char *) outbuf + copied, src->buf + src->pos, avail);
+		avail = Min(src->len - src->pos, (size_t)(maxread - copied));
+		memcpy((char *)outbuf + copied, src->buf + src->pos, avail);
 		src->pos += avail;
-		copied += (int) avail;
+		copied += (int)avail;
 	}
 	return copied;
 }
 
-uint64
-bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege)
+typedef struct CopyErrorContext
 {
+	const char *table;
+	int64 snapshot_id;
+	List *attnames;
+	List *key_names;
+	CopyFromState cstate;
+} CopyErrorContext;
+
+// Names the restored table (not the staging table) and the key of the row COPY was loading.
+static void copy_error_context(void *arg)
+{
+	CopyErrorContext *c = (CopyErrorContext *)arg;
+	CopyFromState cs = c->cstate;
+	StringInfoData names, values;
+	ListCell *lk;
+
+	if (cs == NULL || !cs->line_buf_valid || c->key_names == NIL)
+	{
+		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
+		return;
+	}
+	initStringInfo(&names);
+	initStringInfo(&values);
+	foreach (lk, c->key_names)
+	{
+		const char *key = strVal(lfirst(lk));
+		ListCell *la;
+		int field = 0;
+		foreach (la, c->attnames)
+		{
+			if (strcmp(strVal(lfirst(la)), key) == 0)
+			{
+				break;
+			}
+			field++;
+		}
+		{
+			const char *p = cs->line_buf.data;
+			const char *end;
+			for (int i = 0; i < field && p != NULL; i++)
+			{
+				p = strchr(p, '\t');
+				p = p ? p + 1 : NULL;
+			}
+			if (p == NULL)
+			{
+				p = "";
+			}
+			end = strchr(p, '\t');
+			if (end == NULL)
+			{
+				end = p + strlen(p);
+			}
+			appendStringInfo(&names, "%s%s", names.len ? ", " : "", quote_identifier(key));
+			appendStringInfo(&values, "%s%.*s", values.len ? ", " : "", (int)Min(end - p, 200), p);
+		}
+	}
+	errcontext("restoring table %s from snapshot " INT64_FORMAT ", row with key (%s)=(%s)", c->table, c->snapshot_id,
+	           names.data, values.data);
+}
+
+uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep,
+                           bool check_insert_privilege, const char *display_name, List *key_names)
+{
+	CopyErrorContext errctx = {display_name, reader->entry->snapshot_id, attnames, key_names, NULL};
+	ErrorContextCallback errcb;
 	ParseState *pstate = make_parsestate(NULL);
 	Relation rel = table_open(relid, RowExclusiveLock);
-	CopySource src;
+	ChunkCopySource src;
 	CopyFromState cstate;
 	List *options;
 	uint64 processed;
@@ -118,8 +182,7 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 		rte->requiredPerms = ACL_INSERT;
 		foreach (lc, attnums)
 		{
-			rte->insertedCols =
-				bms_add_member(rte->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+			rte->insertedCols = bms_add_member(rte->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
 		}
 		ExecCheckRTPerms(pstate->p_rtable, true);
 	}
@@ -132,9 +195,15 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 	src.reader = reader;
 	src.keep = keep;
 	// The text is in the database encoding, whatever the client's.
-	options = list_make1(makeDefElem(pstrdup("encoding"),
-	                                 (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
+	options = list_make1(makeDefElem(pstrdup("encoding"), (Node *)makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_source_read, attnames, options);
+	// COPY's own error context then names the restored table instead of a staging table.
+	cstate->cur_relname = display_name;
+	errctx.cstate = cstate;
+	errcb.callback = copy_error_context;
+	errcb.arg = &errctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	current_source = &src;
 	PG_TRY();
 	{
@@ -145,6 +214,7 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 		current_source = NULL;
 	}
 	PG_END_TRY();
+	error_context_stack = errcb.previous;
 	EndCopyFrom(cstate);
 	table_close(rel, NoLock);
 	free_parsestate(pstate);

@@ -14,5 +14,7 @@ extern "C"
 // keep[i] says whether captured column i goes into the relation; attnames are the kept columns' names in
 // captured order. check_insert_privilege checks INSERT on those columns as COPY does (skip it only for a
 // staging table the caller created). Returns the number of rows loaded.
+// display_name names the restored table in errors; key_names (String nodes) are the key columns shown
+// for the row that failed.
 uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep,
-                           bool check_insert_privilege);
+                           bool check_insert_privilege, const char *display_name, List *key_names);

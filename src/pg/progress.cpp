@@ -31,8 +31,7 @@ typedef struct ProgressState
 
 static ProgressState progress;
 
-static void
-report(bool force)
+static void report(bool force)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	char line[512];
@@ -49,8 +48,8 @@ report(bool force)
 	snprintf(line, sizeof(line),
 	         "backupkit %s snapshot=" INT64_FORMAT " table=%s tables_done=%d tables_total=%d rows_done=" INT64_FORMAT
 	         " rows_total=" INT64_FORMAT " rows_all_tables=" INT64_FORMAT,
-	         progress.operation, progress.snapshot_id, progress.table_name, progress.table_index,
-	         progress.tables_total, progress.rows_done, progress.rows_total, progress.rows_all_tables);
+	         progress.operation, progress.snapshot_id, progress.table_name, progress.table_index, progress.tables_total,
+	         progress.rows_done, progress.rows_total, progress.rows_all_tables);
 	pgstat_report_activity(STATE_RUNNING, line);
 	if (bk_progress_notices && !force && TimestampDifferenceExceeds(progress.started, now, 1000))
 	{
@@ -61,8 +60,7 @@ report(bool force)
 	}
 }
 
-void
-bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
+void bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
 {
 	memset(&progress, 0, sizeof(progress));
 	progress.active = true;
@@ -75,8 +73,7 @@ bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
 	report(true);
 }
 
-void
-bk_progress_table(int table_index, const char *table_name, int64 rows_total)
+void bk_progress_table(int table_index, const char *table_name, int64 rows_total)
 {
 	progress.table_index = table_index;
 	strlcpy(progress.table_name, table_name, sizeof(progress.table_name));
@@ -85,16 +82,14 @@ bk_progress_table(int table_index, const char *table_name, int64 rows_total)
 	report(true);
 }
 
-void
-bk_progress_rows(int64 rows_done_delta)
+void bk_progress_rows(int64 rows_done_delta)
 {
 	progress.rows_done += rows_done_delta;
 	progress.rows_all_tables += rows_done_delta;
 	report(false);
 }
 
-void
-bk_progress_end(void)
+void bk_progress_end(void)
 {
 	if (!progress.active)
 	{

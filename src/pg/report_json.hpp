@@ -25,4 +25,4 @@ void bk_json_int(BkJson *j, const char *key, int64 value);
 void bk_json_num(BkJson *j, const char *key, double value);
 void bk_json_bool(BkJson *j, const char *key, bool value);
 void bk_json_raw(BkJson *j, const char *key, const char *json_text); // already valid JSON
-Datum bk_json_finish(BkJson *j);                                      // a jsonb Datum
+Datum bk_json_finish(BkJson *j);                                     // a jsonb Datum

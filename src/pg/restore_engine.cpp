@@ -27,9 +27,9 @@ extern "C"
 // How the snapshot's columns meet the live table's.
 typedef struct ColumnMap
 {
-	bool *keep;      // per captured snapshot column
-	List *attnames;  // kept columns, captured order
-	List *types;     // their live type as SQL text
+	bool *keep;     // per captured snapshot column
+	List *attnames; // kept columns, captured order
+	List *types;    // their live type as SQL text
 	int nkept;
 	bool has_identity_always;
 	List *warnings; // char *
@@ -44,12 +44,11 @@ typedef struct UserTrigger
 
 static int stage_counter = 0;
 
-static void
-build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnMap *map)
+static void build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnMap *map)
 {
 	int ci = 0;
 	memset(map, 0, sizeof(*map));
-	map->keep = (bool *) palloc0(sizeof(bool) * Max(entry->ncaptured, 1));
+	map->keep = (bool *)palloc0(sizeof(bool) * Max(entry->ncaptured, 1));
 	for (int i = 0; i < entry->ncolumns; i++)
 	{
 		const BkColumn *col = &entry->columns[i];
@@ -68,8 +67,8 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 		}
 		if (match == NULL)
 		{
-			map->warnings = lappend(map->warnings,
-			                        psprintf("column \"%s\" no longer exists; its captured values were skipped", col->name));
+			map->warnings = lappend(
+			    map->warnings, psprintf("column \"%s\" no longer exists; its captured values were skipped", col->name));
 		}
 		else if (!match->captured)
 		{
@@ -85,9 +84,9 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 			if (strcmp(match->type_oid == InvalidOid ? "" : format_type_with_typemod(match->type_oid, match->typmod),
 			           col->type_name) != 0)
 			{
-				map->warnings = lappend(map->warnings, psprintf("column \"%s\" changed type from %s to %s", col->name,
-				                                                col->type_name,
-				                                                format_type_with_typemod(match->type_oid, match->typmod)));
+				map->warnings = lappend(map->warnings,
+				                        psprintf("column \"%s\" changed type from %s to %s", col->name, col->type_name,
+				                                 format_type_with_typemod(match->type_oid, match->typmod)));
 			}
 		}
 		ci++;
@@ -105,14 +104,14 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 		}
 		if (!found)
 		{
-			map->warnings = lappend(map->warnings, psprintf("column \"%s\" is not in the snapshot; restored rows get its default",
-			                                                live->column_list[j].name));
+			map->warnings =
+			    lappend(map->warnings, psprintf("column \"%s\" is not in the snapshot; restored rows get its default",
+			                                    live->column_list[j].name));
 		}
 	}
 }
 
-static char *
-column_list(const ColumnMap *map, const char *alias)
+static char *column_list(const ColumnMap *map, const char *alias)
 {
 	StringInfoData s;
 	ListCell *lc;
@@ -134,8 +133,7 @@ column_list(const ColumnMap *map, const char *alias)
 	return s.data;
 }
 
-static char *
-key_match(const BkTableEntry *entry, const char *a, const char *b)
+static char *key_match(const BkTableEntry *entry, const char *a, const char *b)
 {
 	StringInfoData s;
 	initStringInfo(&s);
@@ -148,8 +146,7 @@ key_match(const BkTableEntry *entry, const char *a, const char *b)
 }
 
 // Columns that may be assigned by UPDATE: kept and not part of the key.
-static char *
-update_set_clause(const BkTableEntry *entry, const ColumnMap *map, int *nset)
+static char *update_set_clause(const BkTableEntry *entry, const ColumnMap *map, int *nset)
 {
 	StringInfoData lhs, rhs;
 	ListCell *lc;
@@ -175,8 +172,7 @@ update_set_clause(const BkTableEntry *entry, const ColumnMap *map, int *nset)
 	return psprintf("(%s) = ROW(%s)", lhs.data, rhs.data);
 }
 
-static bool
-key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
+static bool key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
 {
 	if (entry->npk == 0)
 	{
@@ -198,28 +194,25 @@ key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
 	return true;
 }
 
-static int64
-count_query(const char *sql)
+static int64 count_query(const char *sql)
 {
 	bool isnull;
 	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 1);
 	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
 }
 
-static int64
-exec_count(const char *sql)
+static int64 exec_count(const char *sql)
 {
 	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return (int64) SPI_processed;
+	return (int64)SPI_processed;
 }
 
 // Foreign keys of tables outside the restored set that reference relid.
-static void
-outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
+static void outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
 {
 	Oid argtypes[2] = {OIDOID, OIDARRAYOID};
 	Datum values[2];
-	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(opts->set_count, 1));
+	Datum *elems = (Datum *)palloc(sizeof(Datum) * Max(opts->set_count, 1));
 	for (int i = 0; i < opts->set_count; i++)
 	{
 		elems[i] = ObjectIdGetDatum(opts->set_relids[i]);
@@ -236,15 +229,15 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	*constraints = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		*children = lappend(*children, bk_spi_get_text((int) i, 1));
-		*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
+		*children = lappend(*children, bk_spi_get_text((int)i, 1));
+		*constraints = lappend(*constraints, bk_spi_get_text((int)i, 2));
 	}
 }
 
 // Rows a keyed replace deletes must not be referenced from outside the restored set: their foreign-key
 // action (CASCADE, SET NULL, RESTRICT) would change or block a table nobody asked to restore.
-static void
-check_outside_child(const char *target, const char *only, const char *stage, const char *child, const char *conname)
+static void check_outside_child(const char *target, const char *only, const char *stage, const char *child,
+                                const char *conname)
 {
 	Oid argtypes[2] = {TEXTOID, TEXTOID};
 	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
@@ -273,19 +266,19 @@ check_outside_child(const char *target, const char *only, const char *stage, con
 	bk_spi_exec(psprintf("SELECT (%s)::text FROM %s c WHERE EXISTS (SELECT FROM %s%s t WHERE %s)"
 	                     " AND NOT EXISTS (SELECT FROM %s s WHERE %s) LIMIT 1",
 	                     shown.data, child, only, target, fk_match.data, stage, stage_match.data),
-	            0, NULL, NULL, NULL, true, 1);
+	            0, NULL, NULL, NULL, false, 1); // not read-only: it must see the rows staged by this call
 	if (SPI_processed > 0)
 	{
-		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		                errmsg("restoring table %s would remove rows referenced from table %s", target, child),
-		                errdetail("Key (%s) of a row absent from the snapshot is still referenced through foreign key \"%s\".",
-		                          bk_spi_get_text(0, 1), conname),
-		                errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+		         errmsg("restoring table %s would remove rows referenced from table %s", target, child),
+		         errdetail("Key (%s) of a row absent from the snapshot is still referenced through foreign key \"%s\".",
+		                   bk_spi_get_text(0, 1), conname),
+		         errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
 	}
 }
 
-static List *
-enabled_user_triggers(Oid relid)
+static List *enabled_user_triggers(Oid relid)
 {
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(relid)};
@@ -296,32 +289,33 @@ enabled_user_triggers(Oid relid)
 	            1, argtypes, values, NULL, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		UserTrigger *t = (UserTrigger *) palloc(sizeof(UserTrigger));
+		UserTrigger *t = (UserTrigger *)palloc(sizeof(UserTrigger));
 		bool isnull;
-		t->relid = DatumGetObjectId(bk_spi_get((int) i, 1, &isnull));
-		t->name = bk_spi_get_text((int) i, 2);
-		t->enabled = bk_spi_get_text((int) i, 3)[0];
+		t->relid = DatumGetObjectId(bk_spi_get((int)i, 1, &isnull));
+		t->name = bk_spi_get_text((int)i, 2);
+		t->enabled = bk_spi_get_text((int)i, 3)[0];
 		result = lappend(result, t);
 	}
 	return result;
 }
 
-static void
-set_triggers(List *triggers, bool enable)
+static void set_triggers(List *triggers, bool enable)
 {
 	ListCell *lc;
 	foreach (lc, triggers)
 	{
-		UserTrigger *t = (UserTrigger *) lfirst(lc);
-		const char *how = !enable ? "DISABLE" : t->enabled == 'A' ? "ENABLE ALWAYS" : t->enabled == 'R' ? "ENABLE REPLICA" : "ENABLE";
+		UserTrigger *t = (UserTrigger *)lfirst(lc);
+		const char *how = !enable             ? "DISABLE"
+		                  : t->enabled == 'A' ? "ENABLE ALWAYS"
+		                  : t->enabled == 'R' ? "ENABLE REPLICA"
+		                                      : "ENABLE";
 		bk_spi_exec(psprintf("ALTER TABLE ONLY %s %s TRIGGER %s", bk_rel_qualified_name(t->relid), how,
 		                     quote_identifier(t->name)),
 		            0, NULL, NULL, NULL, false, 0);
 	}
 }
 
-static void
-restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bool replace)
+static void restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bool replace)
 {
 	Oid argtypes[1] = {JSONBOID};
 	Datum values[1] = {PointerGetDatum(entry->sequences)};
@@ -366,7 +360,7 @@ restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bo
 			}
 		}
 		seq_vals[0] = seq;
-		seq_vals[1] = captured ? DirectFunctionCall1(int8in, CStringGetDatum(captured)) : (Datum) 0;
+		seq_vals[1] = captured ? DirectFunctionCall1(int8in, CStringGetDatum(captured)) : (Datum)0;
 		seq_nulls[1] = captured ? ' ' : 'n';
 		// replace: back to the captured value unless rows need more; other modes: never move backwards.
 		bk_spi_exec(psprintf("SELECT pg_catalog.setval($1, v, true) FROM (SELECT greatest(%s, %s) AS v) x"
@@ -376,8 +370,7 @@ restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bo
 	}
 }
 
-static Oid
-create_stage(Oid relid, const ColumnMap *map, char **stage_name)
+static Oid create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 {
 	StringInfoData sql;
 	ListCell *ln, *lt;
@@ -386,9 +379,9 @@ create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "CREATE TEMPORARY TABLE %s (", quote_identifier(name));
-	forboth (ln, map->attnames, lt, map->types)
+	forboth(ln, map->attnames, lt, map->types)
 	{
-		appendStringInfo(&sql, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))), (char *) lfirst(lt));
+		appendStringInfo(&sql, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))), (char *)lfirst(lt));
 		first = false;
 	}
 	appendStringInfoString(&sql, ") ON COMMIT DROP");
@@ -397,202 +390,382 @@ create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 	return RelnameGetRelid(name);
 }
 
-void
-bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
-                 const BkRestoreOptions *opts, BkJson *report, BkRestoreCounts *counts)
+struct BkTablePlan
 {
-	TimestampTz started = GetCurrentTimestamp();
-	BkTableMetadata live;
+	const BkSnapshot *snapshot;
+	const BkTableEntry *entry;
+	const BkRestoreOptions *opts;
+	Oid relid;
+	bool matched_by_oid;
+	const char *target;
+	const char *only;
 	ColumnMap map;
-	List *children, *constraints;
-	List *triggers = NIL;
-	bool rls, may_truncate, keyed, fast;
-	const char *target = bk_rel_qualified_name(relid);
-	const char *only = get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ";
-	const char *path;
-	BkChunkReader *reader;
-	bool replace = opts->mode == bk::RestoreMode::replace;
+	bool keyed;
+	bool replace;
+	bool copy_path;
+	List *children;    // outside tables referencing this one
+	List *constraints; // their foreign keys
+	List *triggers;    // user triggers disabled for the restore
+	char *stage;       // staging table (staged path)
+	TimestampTz started;
+	BkRestoreCounts counts;
+};
 
-	memset(counts, 0, sizeof(*counts));
+BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                             const BkRestoreOptions *opts)
+{
+	BkTablePlan *p = (BkTablePlan *)palloc0(sizeof(BkTablePlan));
+	BkTableMetadata live;
+	bool rls, may_truncate;
+
+	p->snapshot = snapshot;
+	p->entry = entry;
+	p->opts = opts;
+	p->relid = relid;
+	p->matched_by_oid = matched_by_oid;
+	p->target = bk_rel_qualified_name(relid);
+	p->only = get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ";
+	p->replace = opts->mode == bk::RestoreMode::replace;
+	p->started = GetCurrentTimestamp();
+
 	bk_check_table_kind(relid, "restore");
 	bk_read_table_metadata(relid, &live);
-	build_column_map(entry, &live, &map);
-	keyed = key_is_kept(entry, &map);
-	if (!replace && !keyed)
+	build_column_map(entry, &live, &p->map);
+	p->keyed = key_is_kept(entry, &p->map);
+	if (!p->replace && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("mode \"%s\" needs a key, but table %s has none in snapshot " INT64_FORMAT,
-		                       bk::restore_mode_name(opts->mode), target, snapshot->snapshot_id),
+		                       bk::restore_mode_name(opts->mode), p->target, snapshot->snapshot_id),
 		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
 		                          "recorded at capture time."),
 		                errhint("Use mode => 'replace', or add a primary key before taking the snapshot.")));
 	}
-	outside_references(relid, opts, &children, &constraints);
-	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
-	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
-	fast = replace && !rls && may_truncate && children == NIL;
-
-	if (replace && children != NIL && !keyed)
+	outside_references(relid, opts, &p->children, &p->constraints);
+	if (p->replace && p->children != NIL && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		                errmsg("cannot replace table %s: it is referenced by %s through foreign key \"%s\"", target,
-		                       (char *) linitial(children), (char *) linitial(constraints)),
+		                errmsg("cannot replace table %s: it is referenced by %s through foreign key \"%s\"", p->target,
+		                       (char *)linitial(p->children), (char *)linitial(p->constraints)),
 		                errdetail("The table has no key to match rows by, so replacing it would delete every row "
 		                          "that table references."),
-		                errhint("Restore %s in the same call, or add a primary key.", (char *) linitial(children))));
+		                errhint("Restore %s in the same call, or add a primary key.", (char *)linitial(p->children))));
 	}
+	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
+	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL;
+	return p;
+}
 
-	LockRelationOid(relid, fast && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
+static List *key_names(const BkTablePlan *p)
+{
+	List *names = NIL;
+	if (p->keyed)
+	{
+		for (int i = 0; i < p->entry->npk; i++)
+		{
+			names = lappend(names, makeString(p->entry->pk[i]));
+		}
+	}
+	return names;
+}
 
+bool bk_restore_plan_uses_copy(const BkTablePlan *p)
+{
+	return p->copy_path;
+}
+
+void bk_restore_plan_force_staged(BkTablePlan *p)
+{
+	p->copy_path = false;
+}
+
+Oid bk_restore_plan_relid(const BkTablePlan *p)
+{
+	return p->relid;
+}
+
+const char *bk_restore_plan_truncate_target(const BkTablePlan *p)
+{
+	return psprintf("%s%s", p->only, p->target);
+}
+
+void bk_restore_clear(BkTablePlan *p)
+{
+	const BkRestoreOptions *opts = p->opts;
+
+	LockRelationOid(p->relid, p->copy_path && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
 	if (!opts->fire_triggers && !opts->dry_run)
 	{
-		triggers = enabled_user_triggers(relid);
-		if (triggers != NIL && !pg_class_ownercheck(relid, GetUserId()))
+		p->triggers = enabled_user_triggers(p->relid);
+		if (p->triggers != NIL && !pg_class_ownercheck(p->relid, GetUserId()))
 		{
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			                errmsg("permission denied to disable triggers of table %s", target),
+			                errmsg("permission denied to disable triggers of table %s", p->target),
 			                errdetail("A restore does not fire user triggers unless asked to, and only the table's "
 			                          "owner may disable them."),
 			                errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
 		}
-		set_triggers(triggers, false);
+		set_triggers(p->triggers, false);
 	}
 
-	bk_progress_table(0, target, entry->row_count);
-	reader = bk_chunk_reader_open(entry, strcmp(snapshot->compression, "zstd") == 0);
-	if (fast)
+	if (p->copy_path)
 	{
-		path = "copy";
-		counts->deleted = count_query(psprintf("SELECT count(*) FROM %s%s", only, target));
-		if (!opts->dry_run)
+		// The caller truncates every copy-path table in one TRUNCATE after this.
+		p->counts.deleted = count_query(psprintf("SELECT count(*) FROM %s%s", p->only, p->target));
+		return;
+	}
+
+	{
+		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
+		bk_progress_table(0, p->target, p->entry->row_count);
+		(void)bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
+		CommandCounterIncrement();
+	}
+	if (!p->replace)
+	{
+		return;
+	}
+	if (!p->keyed)
+	{
+		// replace without a key: every visible row goes, every captured row comes back.
+		if (opts->dry_run)
 		{
-			bk_spi_exec(psprintf("TRUNCATE %s%s", only, target), 0, NULL, NULL, NULL, false, 0);
-			counts->inserted = (int64) bk_copy_chunks_into(relid, map.attnames, reader, map.keep, true);
+			p->counts.deleted = count_query(psprintf("SELECT count(*) FROM %s%s", p->only, p->target));
 		}
 		else
+		{
+			p->counts.deleted = exec_count(psprintf("DELETE FROM %s%s", p->only, p->target));
+		}
+		return;
+	}
+	{
+		char *match = key_match(p->entry, "s", "t");
+		char *absent_in_stage = psprintf("NOT EXISTS (SELECT FROM %s s WHERE %s)", p->stage, match);
+		ListCell *lc1, *lc2;
+		forboth(lc1, p->children, lc2, p->constraints)
+		{
+			check_outside_child(p->target, p->only, p->stage, (char *)lfirst(lc1), (char *)lfirst(lc2));
+		}
+		if (opts->dry_run)
+		{
+			p->counts.deleted =
+			    count_query(psprintf("SELECT count(*) FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
+		}
+		else
+		{
+			p->counts.deleted =
+			    exec_count(psprintf("DELETE FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
+		}
+	}
+}
+
+void bk_restore_load(BkTablePlan *p)
+{
+	const BkRestoreOptions *opts = p->opts;
+	const BkTableEntry *entry = p->entry;
+	char *cols = column_list(&p->map, NULL);
+	char *scols = column_list(&p->map, "s");
+	const char *overriding = "OVERRIDING SYSTEM VALUE ";
+
+	if (p->copy_path)
+	{
+		BkChunkReader *reader = bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		bk_progress_table(0, p->target, entry->row_count);
+		if (opts->dry_run)
 		{
 			while (bk_chunk_reader_next(reader))
 			{
 			}
-			counts->inserted = entry->row_count;
-		}
-	}
-	else
-	{
-		char *stage;
-		Oid stage_oid;
-		char *cols = column_list(&map, NULL);
-		char *scols = column_list(&map, "s");
-		char *tcols = column_list(&map, "t");
-		const char *overriding = "OVERRIDING SYSTEM VALUE ";
-
-		path = "staged";
-		stage_oid = create_stage(relid, &map, &stage);
-		(void) bk_copy_chunks_into(stage_oid, map.attnames, reader, map.keep, false);
-		CommandCounterIncrement();
-
-		if (!keyed)
-		{
-			// replace without a key: every visible row goes, every captured row comes back.
-			if (opts->dry_run)
-			{
-				counts->deleted = count_query(psprintf("SELECT count(*) FROM %s%s", only, target));
-				counts->inserted = count_query(psprintf("SELECT count(*) FROM %s", stage));
-			}
-			else
-			{
-				counts->deleted = exec_count(psprintf("DELETE FROM %s%s", only, target));
-				counts->inserted = exec_count(
-					psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s", target, cols, overriding, scols, stage));
-			}
+			p->counts.inserted = entry->row_count;
 		}
 		else
 		{
-			char *match = key_match(entry, "s", "t");
-			int nset;
-			char *set = update_set_clause(entry, &map, &nset);
-			char *absent_in_stage =
-				psprintf("NOT EXISTS (SELECT FROM %s s WHERE %s)", stage, match);
-			char *changed = psprintf("%s AND pg_catalog.record_image_ne(ROW(%s), ROW(%s))", match, tcols, scols);
-			char *absent_in_target = psprintf("NOT EXISTS (SELECT FROM %s%s t WHERE %s)", only, target, match);
-
-			if (replace && children != NIL)
-			{
-				ListCell *lc1, *lc2;
-				forboth (lc1, children, lc2, constraints)
-				{
-					check_outside_child(target, only, stage, (char *) lfirst(lc1), (char *) lfirst(lc2));
-				}
-			}
-			if (opts->dry_run)
-			{
-				if (replace)
-				{
-					counts->deleted = count_query(
-						psprintf("SELECT count(*) FROM %s%s t WHERE %s", only, target, absent_in_stage));
-				}
-				if (opts->mode != bk::RestoreMode::missing && nset > 0)
-				{
-					counts->updated = count_query(
-						psprintf("SELECT count(*) FROM %s%s t JOIN %s s ON %s", only, target, stage, changed));
-				}
-				counts->inserted =
-					count_query(psprintf("SELECT count(*) FROM %s s WHERE %s", stage, absent_in_target));
-			}
-			else
-			{
-				if (replace)
-				{
-					counts->deleted =
-						exec_count(psprintf("DELETE FROM %s%s t WHERE %s", only, target, absent_in_stage));
-				}
-				if (opts->mode != bk::RestoreMode::missing && nset > 0)
-				{
-					counts->updated = exec_count(
-						psprintf("UPDATE %s%s t SET %s FROM %s s WHERE %s", only, target, set, stage, changed));
-				}
-				counts->inserted = exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s WHERE %s", target,
-				                                       cols, overriding, scols, stage, absent_in_target));
-			}
-			counts->unchanged = entry->row_count - counts->inserted - counts->updated;
+			p->counts.inserted = (int64)bk_copy_chunks_into(p->relid, p->map.attnames, reader, p->map.keep, true,
+			                                                p->target, key_names(p));
 		}
-		bk_spi_exec(psprintf("DROP TABLE %s", stage), 0, NULL, NULL, NULL, false, 0);
+		return;
 	}
+	if (!p->keyed)
+	{
+		if (opts->dry_run)
+		{
+			p->counts.inserted = count_query(psprintf("SELECT count(*) FROM %s", p->stage));
+		}
+		else
+		{
+			p->counts.inserted = exec_count(
+			    psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s", p->target, cols, overriding, scols, p->stage));
+		}
+		return;
+	}
+	{
+		char *match = key_match(entry, "s", "t");
+		char *tcols = column_list(&p->map, "t");
+		int nset;
+		char *set = update_set_clause(entry, &p->map, &nset);
+		char *changed = psprintf("%s AND pg_catalog.record_image_ne(ROW(%s), ROW(%s))", match, tcols, scols);
+		char *absent_in_target = psprintf("NOT EXISTS (SELECT FROM %s%s t WHERE %s)", p->only, p->target, match);
+		bool update = opts->mode != bk::RestoreMode::missing && nset > 0;
 
+		if (opts->dry_run)
+		{
+			if (update)
+			{
+				p->counts.updated = count_query(
+				    psprintf("SELECT count(*) FROM %s%s t JOIN %s s ON %s", p->only, p->target, p->stage, changed));
+			}
+			p->counts.inserted =
+			    count_query(psprintf("SELECT count(*) FROM %s s WHERE %s", p->stage, absent_in_target));
+		}
+		else
+		{
+			if (update)
+			{
+				p->counts.updated = exec_count(
+				    psprintf("UPDATE %s%s t SET %s FROM %s s WHERE %s", p->only, p->target, set, p->stage, changed));
+			}
+			p->counts.inserted = exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s WHERE %s", p->target,
+			                                         cols, overriding, scols, p->stage, absent_in_target));
+		}
+		p->counts.unchanged = entry->row_count - p->counts.inserted - p->counts.updated;
+	}
+}
+
+void bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
+{
+	const BkRestoreOptions *opts = p->opts;
+	const BkTableEntry *entry = p->entry;
+
+	if (p->stage != NULL)
+	{
+		bk_spi_exec(psprintf("DROP TABLE %s", p->stage), 0, NULL, NULL, NULL, false, 0);
+	}
 	if (!opts->dry_run)
 	{
-		restore_sequences(entry, relid, &map, replace);
-		set_triggers(triggers, true);
+		restore_sequences(entry, p->relid, &p->map, p->replace);
+		set_triggers(p->triggers, true);
 	}
+	*counts = p->counts;
 
-	bk_json_str(report, "table", target);
+	bk_json_str(report, "table", p->target);
 	bk_json_str(report, "snapshot_table", bk_entry_qualified_name(entry));
-	bk_json_str(report, "matched_by", matched_by_oid ? "oid" : "name");
+	bk_json_str(report, "matched_by", p->matched_by_oid ? "oid" : "name");
 	bk_json_str(report, "mode", bk::restore_mode_name(opts->mode));
 	bk_json_bool(report, "dry_run", opts->dry_run);
-	bk_json_str(report, "path", path);
+	bk_json_str(report, "path", p->copy_path ? "copy" : "staged");
 	bk_json_int(report, "rows_in_snapshot", entry->row_count);
-	bk_json_int(report, "inserted", counts->inserted);
-	bk_json_int(report, "updated", counts->updated);
-	bk_json_int(report, "deleted", counts->deleted);
-	bk_json_int(report, "unchanged", counts->unchanged);
+	bk_json_int(report, "inserted", p->counts.inserted);
+	bk_json_int(report, "updated", p->counts.updated);
+	bk_json_int(report, "deleted", p->counts.deleted);
+	bk_json_int(report, "unchanged", p->counts.unchanged);
 	bk_json_bool(report, "triggers_fired", opts->fire_triggers);
 	bk_json_begin_array(report, "warnings");
 	{
 		ListCell *lc;
-		foreach (lc, map.warnings)
+		foreach (lc, p->map.warnings)
 		{
-			bk_json_str(report, NULL, (char *) lfirst(lc));
+			bk_json_str(report, NULL, (char *)lfirst(lc));
 		}
-		if (!matched_by_oid)
-		{
-		}
-		else if (strcmp(bk_entry_qualified_name(entry), target) != 0)
+		if (p->matched_by_oid && strcmp(bk_entry_qualified_name(entry), p->target) != 0)
 		{
 			bk_json_str(report, NULL,
-			            psprintf("table %s was captured as %s and found by its oid", target, bk_entry_qualified_name(entry)));
+			            psprintf("table %s was captured as %s and found by its oid", p->target,
+			                     bk_entry_qualified_name(entry)));
 		}
 	}
 	bk_json_end_array(report);
-	bk_json_num(report, "duration_ms", (double) (GetCurrentTimestamp() - started) / 1000.0);
+	bk_json_num(report, "duration_ms", (double)(GetCurrentTimestamp() - p->started) / 1000.0);
+}
+
+void bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run)
+{
+	StringInfoData sql;
+	bool any = false;
+
+	if (dry_run)
+	{
+		return;
+	}
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "TRUNCATE ");
+	for (int i = 0; i < n; i++)
+	{
+		if (!plans[i]->copy_path)
+		{
+			continue;
+		}
+		appendStringInfo(&sql, "%s%s%s", any ? ", " : "", plans[i]->only, plans[i]->target);
+		any = true;
+	}
+	if (any)
+	{
+		bk_spi_exec(sql.data, 0, NULL, NULL, NULL, false, 0);
+	}
+}
+
+void bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                      const BkRestoreOptions *opts, BkJson *report, BkRestoreCounts *counts)
+{
+	BkTablePlan *p = bk_restore_plan(snapshot, entry, relid, matched_by_oid, opts);
+	bk_restore_clear(p);
+	bk_restore_truncate(&p, 1, opts->dry_run);
+	bk_restore_load(p);
+	bk_restore_finish(p, report, counts);
+}
+
+char *bk_restore_diff_query(BkTablePlan *p)
+{
+	StringInfoData key_obj, snap_obj, live_obj;
+	ListCell *lc;
+	bool first = true;
+	char *match = key_match(p->entry, "s", "t");
+	char *scols = column_list(&p->map, "s");
+	char *tcols = column_list(&p->map, "t");
+
+	if (!p->keyed)
+	{
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("cannot diff table %s: it has no key in snapshot " INT64_FORMAT, p->target,
+		                       p->snapshot->snapshot_id),
+		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
+		                          "recorded at capture time."),
+		                errhint("Compare the rows with backupkit.snapshot_rows() instead.")));
+	}
+	{
+		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
+		(void)bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
+		CommandCounterIncrement();
+	}
+	initStringInfo(&key_obj);
+	initStringInfo(&snap_obj);
+	initStringInfo(&live_obj);
+	for (int i = 0; i < p->entry->npk; i++)
+	{
+		const char *k = quote_identifier(p->entry->pk[i]);
+		appendStringInfo(&key_obj, "%s%s, CASE WHEN s.%s IS NULL THEN to_jsonb(t.%s) ELSE to_jsonb(s.%s) END",
+		                 i ? ", " : "", quote_literal_cstr(p->entry->pk[i]), k, k, k);
+	}
+	foreach (lc, p->map.attnames)
+	{
+		const char *name = strVal(lfirst(lc));
+		appendStringInfo(&snap_obj, "%s%s, s.%s", first ? "" : ", ", quote_literal_cstr(name), quote_identifier(name));
+		appendStringInfo(&live_obj, "%s%s, t.%s", first ? "" : ", ", quote_literal_cstr(name), quote_identifier(name));
+		first = false;
+	}
+	// The first key column is NOT NULL on both sides, so its NULL marks the missing side of the join.
+	{
+		const char *k0 = quote_identifier(p->entry->pk[0]);
+		return psprintf(
+		    "SELECT CASE WHEN s.%s IS NULL THEN 'added' WHEN t.%s IS NULL THEN 'removed' ELSE 'changed' END,"
+		    " jsonb_build_object(%s),"
+		    " CASE WHEN s.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END,"
+		    " CASE WHEN t.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END"
+		    " FROM %s s FULL JOIN %s%s t ON %s"
+		    " WHERE s.%s IS NULL OR t.%s IS NULL OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))",
+		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, p->only, p->target, match, k0, k0,
+		    scols, tcols);
+	}
 }

@@ -34,6 +34,26 @@ typedef struct BkRestoreCounts
 	int64 unchanged;
 } BkRestoreCounts;
 
-// Writes the table's report object into report (as an element of the current array or the top object).
+// The phases of a restore, so that several tables can be cleared children-first and loaded parents-first:
+// plan (checks, path choice) -> clear (stage rows, delete what goes) -> truncate (copy-path tables, all in
+// one TRUNCATE) -> load (copy, or update and insert from the stage) -> finish (sequences, triggers, report).
+typedef struct BkTablePlan BkTablePlan;
+
+BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                             const BkRestoreOptions *options);
+bool bk_restore_plan_uses_copy(const BkTablePlan *plan);
+void bk_restore_plan_force_staged(BkTablePlan *plan);
+Oid bk_restore_plan_relid(const BkTablePlan *plan);
+void bk_restore_clear(BkTablePlan *plan);
+void bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run);
+void bk_restore_load(BkTablePlan *plan);
+void bk_restore_finish(BkTablePlan *plan, BkJson *report, BkRestoreCounts *counts);
+
+// Stages the snapshot's rows of the planned table and returns a query listing the differing rows:
+// (change 'added' | 'removed' | 'changed', key jsonb, snapshot row jsonb, current row jsonb).
+char *bk_restore_diff_query(BkTablePlan *plan);
+
+// All phases for one table. Writes the table's report object into report (as an element of the current array or the top
+// object).
 void bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
                       const BkRestoreOptions *options, BkJson *report, BkRestoreCounts *counts);

@@ -18,11 +18,10 @@ extern "C"
 
 extern "C"
 {
-PG_FUNCTION_INFO_V1(bk_restore_table_from_snapshot);
+	PG_FUNCTION_INFO_V1(bk_restore_table_from_snapshot);
 }
 
-bk::RestoreMode
-bk_mode_arg(FunctionCallInfo fcinfo, int argno)
+bk::RestoreMode bk_mode_arg(FunctionCallInfo fcinfo, int argno)
 {
 	bk::RestoreMode mode = bk::RestoreMode::replace;
 	if (PG_ARGISNULL(argno))
@@ -37,8 +36,7 @@ bk_mode_arg(FunctionCallInfo fcinfo, int argno)
 	return mode;
 }
 
-bool
-bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+bool bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 	{
@@ -47,8 +45,7 @@ bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return PG_GETARG_BOOL(argno);
 }
 
-Datum
-bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
+Datum bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	Oid relid;
@@ -84,11 +81,11 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-		                errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relid),
-		                       snapshot_id),
-		                errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
-		                        snapshot_id)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_TABLE),
+		         errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relid), snapshot_id),
+		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
+		                 snapshot_id)));
 	}
 	bk_progress_begin(opts.dry_run ? "dry-run" : "restore", snapshot_id, 1);
 	bk_json_init(&report);
@@ -101,7 +98,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, started);
 	bk_operation_log(opts.dry_run ? "dry_run" : "restore", snapshot_id, "success",
 	                 counts.inserted + counts.updated + counts.deleted,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
+	                 (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_stable_settings_pop(guc_level);
 	result = SPI_datumTransfer(result, false, -1);
 	bk_spi_finish();

@@ -23,20 +23,19 @@ extern "C"
 
 #include "storage.hpp"
 
-static Oid
-extension_oid(void)
+static Oid extension_oid(void)
 {
 	Oid ext = get_extension_oid("backupkit", true);
 	if (!OidIsValid(ext))
 	{
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("extension \"backupkit\" is not installed"),
-		                errhint("Run CREATE EXTENSION backupkit in this database.")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("extension \"backupkit\" is not installed"),
+		         errhint("Run CREATE EXTENSION backupkit in this database.")));
 	}
 	return ext;
 }
 
-Oid
-bk_extension_owner(void)
+Oid bk_extension_owner(void)
 {
 	Oid ext = extension_oid();
 	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
@@ -47,7 +46,7 @@ bk_extension_owner(void)
 	Oid owner = InvalidOid;
 	if (HeapTupleIsValid(tuple))
 	{
-		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+		owner = ((Form_pg_extension)GETSTRUCT(tuple))->extowner;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -58,33 +57,28 @@ bk_extension_owner(void)
 	return owner;
 }
 
-Oid
-bk_schema_oid(void)
+Oid bk_schema_oid(void)
 {
 	return get_namespace_oid("backupkit", false);
 }
 
-void
-bk_owner_begin(BkOwnerAccess *access)
+void bk_owner_begin(BkOwnerAccess *access)
 {
 	GetUserIdAndSecContext(&access->saved_user, &access->saved_sec_context);
 	SetUserIdAndSecContext(bk_extension_owner(), access->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 }
 
-void
-bk_owner_end(const BkOwnerAccess *access)
+void bk_owner_end(const BkOwnerAccess *access)
 {
 	SetUserIdAndSecContext(access->saved_user, access->saved_sec_context);
 }
 
-static void
-set_fixed(const char *name, const char *value)
+static void set_fixed(const char *name, const char *value)
 {
-	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
-int
-bk_stable_settings_push(void)
+int bk_stable_settings_push(void)
 {
 	int level = NewGUCNestLevel();
 	set_fixed("search_path", "pg_catalog, pg_temp");
@@ -99,14 +93,12 @@ bk_stable_settings_push(void)
 	return level;
 }
 
-void
-bk_stable_settings_pop(int nest_level)
+void bk_stable_settings_pop(int nest_level)
 {
 	AtEOXact_GUC(true, nest_level);
 }
 
-void
-bk_spi_connect(void)
+void bk_spi_connect(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_connect();
@@ -117,8 +109,7 @@ bk_spi_connect(void)
 	MemoryContextSwitchTo(cxt);
 }
 
-void
-bk_spi_finish(void)
+void bk_spi_finish(void)
 {
 	int rc = SPI_finish();
 	if (rc != SPI_OK_FINISH)
@@ -127,8 +118,7 @@ bk_spi_finish(void)
 	}
 }
 
-int
-bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls, bool read_only, long count)
+int bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls, bool read_only, long count)
 {
 	// SPI leaves CurrentMemoryContext at its procedure context; keep the caller's instead, so that what
 	// callers allocate afterwards lives as long as they expect.
@@ -142,8 +132,7 @@ bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char
 	return rc;
 }
 
-SPIPlanPtr
-bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
@@ -155,8 +144,7 @@ bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-int
-bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
+int bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
@@ -168,20 +156,17 @@ bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_on
 	return rc;
 }
 
-Datum
-bk_spi_get(int row, int col, bool *isnull)
+Datum bk_spi_get(int row, int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
 }
 
-char *
-bk_spi_get_text(int row, int col)
+char *bk_spi_get_text(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
-int64
-bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
+int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_ARGISNULL(argno))
 	{
@@ -190,8 +175,7 @@ bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_INT64(argno);
 }
 
-void
-bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
+void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 {
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
@@ -205,7 +189,8 @@ bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 	bk_owner_end(&access);
 	if (SPI_processed == 0)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("snapshot " INT64_FORMAT " does not exist", snapshot_id)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("snapshot " INT64_FORMAT " does not exist", snapshot_id)));
 	}
 	out->snapshot_id = snapshot_id;
 	out->created_by = DatumGetObjectId(bk_spi_get(0, 1, &isnull));
@@ -226,15 +211,15 @@ bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 	}
 	if (out->format_version > BK_FORMAT_VERSION)
 	{
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("snapshot " INT64_FORMAT " has storage format version %d", snapshot_id, out->format_version),
-		                errdetail("This version of backupkit reads format versions up to %d.", BK_FORMAT_VERSION),
-		                errhint("Update the backupkit extension with ALTER EXTENSION backupkit UPDATE.")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		         errmsg("snapshot " INT64_FORMAT " has storage format version %d", snapshot_id, out->format_version),
+		         errdetail("This version of backupkit reads format versions up to %d.", BK_FORMAT_VERSION),
+		         errhint("Update the backupkit extension with ALTER EXTENSION backupkit UPDATE.")));
 	}
 }
 
-static void
-load_entry(int row, BkTableEntry *e)
+static void load_entry(int row, BkTableEntry *e)
 {
 	bool isnull;
 	Datum d;
@@ -264,7 +249,7 @@ load_entry(int row, BkTableEntry *e)
 		int n;
 		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		e->npk = n;
-		e->pk = (char **) palloc(sizeof(char *) * Max(n, 1));
+		e->pk = (char **)palloc(sizeof(char *) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 		{
 			e->pk[i] = TextDatumGetCString(elems[i]);
@@ -272,8 +257,7 @@ load_entry(int row, BkTableEntry *e)
 	}
 }
 
-static void
-load_columns(BkTableEntry *e)
+static void load_columns(BkTableEntry *e)
 {
 	Oid argtypes[2] = {INT8OID, INT4OID};
 	Datum values[2] = {Int64GetDatum(e->snapshot_id), Int32GetDatum(e->table_no)};
@@ -284,8 +268,8 @@ load_columns(BkTableEntry *e)
 	            "FROM backupkit.snapshot_table t, jsonb_array_elements(t.columns) WITH ORDINALITY AS x(c, n) "
 	            "WHERE t.snapshot_id = $1 AND t.table_no = $2 ORDER BY x.n",
 	            2, argtypes, values, NULL, true, 0);
-	e->ncolumns = (int) SPI_processed;
-	e->columns = (BkColumn *) palloc0(sizeof(BkColumn) * Max(e->ncolumns, 1));
+	e->ncolumns = (int)SPI_processed;
+	e->columns = (BkColumn *)palloc0(sizeof(BkColumn) * Max(e->ncolumns, 1));
 	e->ncaptured = 0;
 	for (int i = 0; i < e->ncolumns; i++)
 	{
@@ -305,11 +289,10 @@ load_columns(BkTableEntry *e)
 }
 
 #define ENTRY_COLUMNS                                                                                                  \
-	"snapshot_id, table_no, schema_name, table_name, relid, relkind, row_count, chunk_count, raw_bytes, "             \
+	"snapshot_id, table_no, schema_name, table_name, relid, relkind, row_count, chunk_count, raw_bytes, "              \
 	"stored_bytes, checksum, sequences, foreign_keys, key_columns "
 
-static BkTableEntry **
-load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *count)
+static BkTableEntry **load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *count)
 {
 	BkOwnerAccess access;
 	char *sql = psprintf("SELECT " ENTRY_COLUMNS "FROM backupkit.snapshot_table WHERE %s ORDER BY table_no", where);
@@ -318,11 +301,11 @@ load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *co
 
 	bk_owner_begin(&access);
 	bk_spi_exec(sql, nargs, argtypes, values, NULL, true, 0);
-	n = (int) SPI_processed;
-	entries = (BkTableEntry **) palloc(sizeof(BkTableEntry *) * Max(n, 1));
+	n = (int)SPI_processed;
+	entries = (BkTableEntry **)palloc(sizeof(BkTableEntry *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		entries[i] = (BkTableEntry *) palloc0(sizeof(BkTableEntry));
+		entries[i] = (BkTableEntry *)palloc0(sizeof(BkTableEntry));
 	}
 	{
 		SPITupleTable *tt = SPI_tuptable;
@@ -341,16 +324,14 @@ load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *co
 	return entries;
 }
 
-BkTableEntry **
-bk_table_entries(int64 snapshot_id, int *count)
+BkTableEntry **bk_table_entries(int64 snapshot_id, int *count)
 {
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
 	return load_entries("snapshot_id = $1", 1, argtypes, values, count);
 }
 
-BkTableEntry *
-bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
+BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 {
 	Oid argtypes[4] = {INT8OID, OIDOID, NAMEOID, NAMEOID};
 	Datum values[4];
@@ -379,14 +360,12 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 	return entries[0];
 }
 
-char *
-bk_entry_qualified_name(const BkTableEntry *entry)
+char *bk_entry_qualified_name(const BkTableEntry *entry)
 {
 	return quote_qualified_identifier(entry->schema_name, entry->table_name);
 }
 
-char *
-bk_rel_qualified_name(Oid relid)
+char *bk_rel_qualified_name(Oid relid)
 {
 	char *nsp = get_namespace_name(get_rel_namespace(relid));
 	char *rel = get_rel_name(relid);

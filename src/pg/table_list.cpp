@@ -17,8 +17,7 @@ extern "C"
 #include "storage.hpp"
 #include "table_list.hpp"
 
-Oid *
-bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count)
+Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count)
 {
 	ArrayType *arr;
 	Datum *elems;
@@ -42,25 +41,27 @@ bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be empty", argname),
 		                errhint("Pass at least one table.")));
 	}
-	relids = (Oid *) palloc(sizeof(Oid) * n);
+	relids = (Oid *)palloc(sizeof(Oid) * n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
 		{
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain null elements", argname)));
+			ereport(ERROR,
+			        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain null elements", argname)));
 		}
 		relids[i] = DatumGetObjectId(elems[i]);
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relids[i])))
 		{
-			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));
+			ereport(ERROR,
+			        (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));
 		}
 		for (int j = 0; j < i; j++)
 		{
 			if (relids[j] == relids[i])
 			{
-				ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				                errmsg("table %s is listed more than once in %s", bk_rel_qualified_name(relids[i]),
-				                       argname)));
+				ereport(ERROR,
+				        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				         errmsg("table %s is listed more than once in %s", bk_rel_qualified_name(relids[i]), argname)));
 			}
 		}
 	}
@@ -68,8 +69,7 @@ bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *
 	return relids;
 }
 
-void
-bk_check_table_kind(Oid relid, const char *verb)
+void bk_check_table_kind(Oid relid, const char *verb)
 {
 	char kind = get_rel_relkind(relid);
 	const char *what = NULL;
@@ -107,8 +107,7 @@ bk_check_table_kind(Oid relid, const char *verb)
 	}
 	if (what != NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
-		                errmsg("cannot %s %s", verb, bk_rel_qualified_name(relid)),
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("cannot %s %s", verb, bk_rel_qualified_name(relid)),
 		                errdetail("\"%s\" is %s; only tables and partitioned tables are supported.",
 		                          get_rel_name(relid), what)));
 	}
@@ -117,14 +116,14 @@ bk_check_table_kind(Oid relid, const char *verb)
 		Oid nsp = get_rel_namespace(relid);
 		if (isOtherTempNamespace(nsp))
 		{
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("cannot %s temporary table %s of another session", verb, bk_rel_qualified_name(relid))));
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("cannot %s temporary table %s of another session", verb, bk_rel_qualified_name(relid))));
 		}
 	}
 }
 
-void
-bk_check_capturable(const Oid *relids, int count)
+void bk_check_capturable(const Oid *relids, int count)
 {
 	for (int i = 0; i < count; i++)
 	{
