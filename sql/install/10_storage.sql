@@ -65,6 +65,8 @@ CREATE TABLE backupkit.snapshot_chunk (
 );
 -- zstd output does not compress further: keep TOAST from trying.
 ALTER TABLE backupkit.snapshot_chunk ALTER COLUMN payload_zstd SET STORAGE EXTERNAL;
+-- compression => 'none' means none: no pglz either.
+ALTER TABLE backupkit.snapshot_chunk ALTER COLUMN payload SET STORAGE EXTERNAL;
 
 COMMENT ON TABLE backupkit.snapshot_chunk IS 'Captured rows, a bounded number per chunk, as jsonb or zstd-compressed jsonb text';
 

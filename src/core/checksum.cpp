@@ -15,12 +15,14 @@ constexpr uint64_t P3 = 1609587929392839161ULL;
 constexpr uint64_t P4 = 9650029242287828579ULL;
 constexpr uint64_t P5 = 2870177450012600261ULL;
 
-inline uint64_t rotl(uint64_t x, int r)
+inline uint64_t
+rotl(uint64_t x, int r)
 {
 	return (x << r) | (x >> (64 - r));
 }
 
-inline uint64_t read64(const unsigned char *p)
+inline uint64_t
+read64(const unsigned char *p)
 {
 	uint64_t v = 0;
 	for (int i = 7; i >= 0; i--)
@@ -30,20 +32,23 @@ inline uint64_t read64(const unsigned char *p)
 	return v;
 }
 
-inline uint32_t read32(const unsigned char *p)
+inline uint32_t
+read32(const unsigned char *p)
 {
 	return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
 	       (static_cast<uint32_t>(p[3]) << 24);
 }
 
-inline uint64_t round(uint64_t acc, uint64_t input)
+inline uint64_t
+round(uint64_t acc, uint64_t input)
 {
 	acc += input * P2;
 	acc = rotl(acc, 31);
 	return acc * P1;
 }
 
-inline uint64_t merge_round(uint64_t acc, uint64_t val)
+inline uint64_t
+merge_round(uint64_t acc, uint64_t val)
 {
 	acc ^= round(0, val);
 	return acc * P1 + P4;
@@ -51,7 +56,8 @@ inline uint64_t merge_round(uint64_t acc, uint64_t val)
 
 } // namespace
 
-uint64_t checksum64(const void *data, size_t len, uint64_t seed) noexcept
+uint64_t
+checksum64(const void *data, size_t len, uint64_t seed) noexcept
 {
 	const unsigned char *p = static_cast<const unsigned char *>(data);
 	const unsigned char *end = p + len;
@@ -110,7 +116,8 @@ uint64_t checksum64(const void *data, size_t len, uint64_t seed) noexcept
 	return h;
 }
 
-uint64_t checksum_combine(uint64_t acc, uint64_t chunk_checksum, uint64_t chunk_rows) noexcept
+uint64_t
+checksum_combine(uint64_t acc, uint64_t chunk_checksum, uint64_t chunk_rows) noexcept
 {
 	unsigned char buf[24];
 	for (int i = 0; i < 8; i++)

@@ -13,7 +13,8 @@ namespace
 
 // Length of the leading run of bytes that are neither '"', '\\' nor a control character (< 0x20), eight
 // bytes at a time (SWAR): the parser spends most of its time skipping such runs.
-inline size_t plain_run(const char *p, const char *end)
+inline size_t
+plain_run(const char *p, const char *end)
 {
 	const char *start = p;
 	constexpr uint64_t ones = 0x0101010101010101ULL;
@@ -42,7 +43,8 @@ inline size_t plain_run(const char *p, const char *end)
 
 } // namespace
 
-size_t json_escape_string(const char *str, size_t len, char *out) noexcept
+size_t
+json_escape_string(const char *str, size_t len, char *out) noexcept
 {
 	static const char hex[] = "0123456789abcdef";
 	char *o = out;
@@ -103,13 +105,15 @@ size_t json_escape_string(const char *str, size_t len, char *out) noexcept
 namespace
 {
 
-[[noreturn]] void malformed(const char *what, size_t pos)
+[[noreturn]] void
+malformed(const char *what, size_t pos)
 {
 	throw Error(sqlstate::data_corrupted, "snapshot chunk is malformed",
 	            std::string("Expected ") + what + " at byte " + std::to_string(pos) + " of the chunk.");
 }
 
-int hexval(char c)
+int
+hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 	{
@@ -508,7 +512,8 @@ private:
 
 } // namespace
 
-size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows)
+size_t
+chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows)
 {
 	CopySink sink{out, keep};
 	Parser<CopySink> parser(json, len, sink);
@@ -516,14 +521,16 @@ size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *k
 	return static_cast<size_t>(sink.out - out);
 }
 
-size_t chunk_decode(const char *json, size_t len, int ncols, char *strings, int64_t *offsets, size_t offsets_cap)
+size_t
+chunk_decode(const char *json, size_t len, int ncols, char *strings, int64_t *offsets, size_t offsets_cap)
 {
 	DecodeSink sink{strings, strings, offsets, offsets_cap};
 	Parser<DecodeSink> parser(json, len, sink);
 	return parser.parse(ncols);
 }
 
-size_t chunk_count_rows(const char *json, size_t len, int ncols)
+size_t
+chunk_count_rows(const char *json, size_t len, int ncols)
 {
 	CountSink sink;
 	Parser<CountSink> parser(json, len, sink);

@@ -14,7 +14,8 @@ namespace bk
 {
 
 // Worst-case size of json_escape_string's output for an input of len bytes.
-constexpr size_t json_escaped_bound(size_t len)
+constexpr size_t
+json_escaped_bound(size_t len)
 {
 	return 6 * len + 2;
 }

@@ -7,7 +7,8 @@
 namespace bk
 {
 
-Compression parse_compression(const char *text)
+Compression
+parse_compression(const char *text)
 {
 	if (std::strcmp(text, "zstd") == 0)
 	{
@@ -21,7 +22,8 @@ Compression parse_compression(const char *text)
 	            "Valid values are \"zstd\" and \"none\".");
 }
 
-RestoreMode parse_restore_mode(const char *text)
+RestoreMode
+parse_restore_mode(const char *text)
 {
 	if (std::strcmp(text, "replace") == 0)
 	{
@@ -39,12 +41,14 @@ RestoreMode parse_restore_mode(const char *text)
 	            "Valid values are \"replace\", \"merge\" and \"missing\".");
 }
 
-const char *compression_name(Compression c) noexcept
+const char *
+compression_name(Compression c) noexcept
 {
 	return c == Compression::zstd ? "zstd" : "none";
 }
 
-const char *restore_mode_name(RestoreMode m) noexcept
+const char *
+restore_mode_name(RestoreMode m) noexcept
 {
 	switch (m)
 	{

@@ -16,7 +16,8 @@ namespace
 {
 
 // Components in Tarjan's order; comp[v] = component index of v.
-std::vector<int> strongly_connected(size_t n, const std::vector<std::vector<int>> &out, int *ncomp)
+std::vector<int>
+strongly_connected(size_t n, const std::vector<std::vector<int>> &out, int *ncomp)
 {
 	std::vector<int> index(n, -1), low(n, 0), comp(n, -1), stack;
 	std::vector<char> on_stack(n, 0);
@@ -78,8 +79,9 @@ std::vector<int> strongly_connected(size_t n, const std::vector<std::vector<int>
 
 } // namespace
 
-void order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent, int *order,
-                  int *level, int *group)
+void
+order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent, int *order,
+             int *level, int *group)
 {
 	std::vector<std::vector<int>> depends(n); // child -> parents
 	for (size_t e = 0; e < nedges; e++)

@@ -25,12 +25,14 @@ ZstdCompressor::~ZstdCompressor()
 	ZSTD_freeCCtx(cctx_);
 }
 
-size_t ZstdCompressor::bound(size_t len) noexcept
+size_t
+ZstdCompressor::bound(size_t len) noexcept
 {
 	return ZSTD_compressBound(len);
 }
 
-size_t ZstdCompressor::compress(const void *src, size_t len, void *dst, size_t cap)
+size_t
+ZstdCompressor::compress(const void *src, size_t len, void *dst, size_t cap)
 {
 	size_t n = ZSTD_compress2(cctx_, dst, cap, src, len);
 	if (ZSTD_isError(n))
@@ -53,7 +55,8 @@ ZstdDecompressor::~ZstdDecompressor()
 	ZSTD_freeDCtx(dctx_);
 }
 
-size_t zstd_frame_content_size(const void *src, size_t len)
+size_t
+zstd_frame_content_size(const void *src, size_t len)
 {
 	unsigned long long n = ZSTD_getFrameContentSize(src, len);
 	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN)
@@ -63,7 +66,8 @@ size_t zstd_frame_content_size(const void *src, size_t len)
 	return static_cast<size_t>(n);
 }
 
-void ZstdDecompressor::decompress(const void *src, size_t len, void *dst, size_t expected_len)
+void
+ZstdDecompressor::decompress(const void *src, size_t len, void *dst, size_t expected_len)
 {
 	size_t frame = ZSTD_findFrameCompressedSize(src, len);
 	if (ZSTD_isError(frame))

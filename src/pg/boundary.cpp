@@ -3,7 +3,8 @@
 
 #include "boundary.hpp"
 
-static void copy_text(char *dst, size_t cap, const char *src)
+static void
+copy_text(char *dst, size_t cap, const char *src)
 {
 	size_t n = src ? std::strlen(src) : 0;
 	if (n >= cap)
@@ -17,8 +18,9 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-void bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *message, const char *detail,
-                       const char *hint) noexcept
+void
+bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *message, const char *detail,
+                  const char *hint) noexcept
 {
 	copy_text(info->sqlstate, sizeof(info->sqlstate), sqlstate);
 	copy_text(info->message, sizeof(info->message), message);
@@ -26,7 +28,8 @@ void bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *mess
 	copy_text(info->hint, sizeof(info->hint), hint);
 }
 
-void bk_raise(const BkErrorInfo *info)
+void
+bk_raise(const BkErrorInfo *info)
 {
 	const char *s = info->sqlstate;
 	int code = strlen(s) == 5 ? MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]) : ERRCODE_INTERNAL_ERROR;

@@ -35,7 +35,8 @@ void bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *mess
 pg_attribute_noreturn() void bk_raise(const BkErrorInfo *info);
 
 template <typename Fn>
-bool bk_try(Fn &&fn, BkErrorInfo *info) noexcept
+bool
+bk_try(Fn &&fn, BkErrorInfo *info) noexcept
 {
 	try
 	{

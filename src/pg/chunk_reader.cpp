@@ -15,12 +15,14 @@ extern "C"
 
 static SPIPlanPtr chunk_plan = NULL;
 
-static void free_decompressor(void *arg)
+static void
+free_decompressor(void *arg)
 {
 	delete static_cast<bk::ZstdDecompressor *>(arg);
 }
 
-void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail)
+void
+bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail)
 {
 	if (chunk_no >= 0)
 	{
@@ -39,16 +41,17 @@ void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *det
 	                        entry->snapshot_id)));
 }
 
-BkChunkReader *bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
+BkChunkReader *
+bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
 {
-	BkChunkReader *r = (BkChunkReader *)palloc0(sizeof(BkChunkReader));
+	BkChunkReader *r = (BkChunkReader *) palloc0(sizeof(BkChunkReader));
 	r->entry = entry;
 	r->compressed = compressed;
 	r->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit chunk read", ALLOCSET_DEFAULT_SIZES);
 	r->chunk_no = -1;
 	if (compressed)
 	{
-		MemoryContextCallback *cb = (MemoryContextCallback *)palloc0(sizeof(MemoryContextCallback));
+		MemoryContextCallback *cb = (MemoryContextCallback *) palloc0(sizeof(MemoryContextCallback));
 		bk::ZstdDecompressor *d = nullptr;
 		BK_CORE(d = new bk::ZstdDecompressor());
 		r->decompressor = d;
@@ -60,8 +63,8 @@ BkChunkReader *bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
 }
 
 // Fetches chunk chunk_no; false when it does not exist.
-static bool fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *checksum, Datum *payload,
-                        bool *zstd)
+static bool
+fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *checksum, Datum *payload, bool *zstd)
 {
 	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
 	Datum values[3] = {Int64GetDatum(r->entry->snapshot_id), Int32GetDatum(r->entry->table_no),
@@ -105,7 +108,8 @@ static bool fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_byte
 	return true;
 }
 
-bool bk_chunk_reader_next(BkChunkReader *r)
+bool
+bk_chunk_reader_next(BkChunkReader *r)
 {
 	const BkTableEntry *e = r->entry;
 	int rows, raw_bytes;
@@ -151,40 +155,40 @@ bool bk_chunk_reader_next(BkChunkReader *r)
 	}
 	if (zstd)
 	{
-		bytea *b = (bytea *)DatumGetPointer(payload);
+		bytea *b = (bytea *) DatumGetPointer(payload);
 		BkErrorInfo err;
-		char *out = (char *)MemoryContextAlloc(r->chunk_cxt, (Size)raw_bytes + 1);
+		char *out = (char *) MemoryContextAlloc(r->chunk_cxt, (Size) raw_bytes + 1);
 		bk::ZstdDecompressor *d = r->decompressor;
 		const char *src = VARDATA_ANY(b);
 		size_t srclen = VARSIZE_ANY_EXHDR(b);
-		size_t expected = (size_t)raw_bytes;
+		size_t expected = (size_t) raw_bytes;
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
 			bk_chunk_corrupted(e, r->chunk_no, err.message);
 		}
 		out[raw_bytes] = '\0';
 		r->json = out;
-		r->len = (size_t)raw_bytes;
+		r->len = (size_t) raw_bytes;
 	}
 	else
 	{
-		text *t = (text *)DatumGetPointer(payload);
+		text *t = (text *) DatumGetPointer(payload);
 		r->len = VARSIZE_ANY_EXHDR(t);
-		r->json = (char *)MemoryContextAlloc(r->chunk_cxt, r->len + 1);
+		r->json = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 1);
 		memcpy(r->json, VARDATA_ANY(t), r->len);
 		r->json[r->len] = '\0';
-		if (r->len != (size_t)raw_bytes)
+		if (r->len != (size_t) raw_bytes)
 		{
 			bk_chunk_corrupted(e, r->chunk_no, "The chunk's size differs from the recorded size.");
 		}
 	}
 	sum = bk::checksum64(r->json, r->len);
-	if ((int64)sum != stored_sum)
+	if ((int64) sum != stored_sum)
 	{
 		bk_chunk_corrupted(e, r->chunk_no, "The chunk's checksum does not match its content.");
 	}
 	r->rows = rows;
 	r->rows_read += rows;
-	r->checksum = bk::checksum_combine(r->checksum, sum, (uint64)rows);
+	r->checksum = bk::checksum_combine(r->checksum, sum, (uint64) rows);
 	return true;
 }

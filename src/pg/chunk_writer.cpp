@@ -22,20 +22,25 @@ int bk_zstd_level = 3;
 
 static SPIPlanPtr insert_plan = NULL;
 
-static void free_compressor(void *arg)
+static void
+free_compressor(void *arg)
 {
 	delete static_cast<bk::ZstdCompressor *>(arg);
 }
 
-BkChunkWriter *bk_chunk_writer_create(int64 snapshot_id, bool compress)
+BkChunkWriter *
+bk_chunk_writer_create(int64 snapshot_id, bool compress)
 {
-	BkChunkWriter *w = (BkChunkWriter *)palloc0(sizeof(BkChunkWriter));
+	BkChunkWriter *w = (BkChunkWriter *) palloc0(sizeof(BkChunkWriter));
 	w->snapshot_id = snapshot_id;
 	w->compress = compress;
 	w->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit chunk", ALLOCSET_DEFAULT_SIZES);
+	// One text buffer for all chunks: allocating and freeing megabytes per chunk costs page faults.
+	initStringInfo(&w->text);
+	enlargeStringInfo(&w->text, Min((Size) bk_chunk_kilobytes * 1024 + 1024, MaxAllocSize / 2));
 	if (compress)
 	{
-		MemoryContextCallback *cb = (MemoryContextCallback *)palloc0(sizeof(MemoryContextCallback));
+		MemoryContextCallback *cb = (MemoryContextCallback *) palloc0(sizeof(MemoryContextCallback));
 		int level = bk_zstd_level;
 		bk::ZstdCompressor *c = nullptr;
 		BK_CORE(c = new bk::ZstdCompressor(level));
@@ -47,7 +52,8 @@ BkChunkWriter *bk_chunk_writer_create(int64 snapshot_id, bool compress)
 	return w;
 }
 
-void bk_chunk_writer_start_table(BkChunkWriter *w, int table_no)
+void
+bk_chunk_writer_start_table(BkChunkWriter *w, int table_no)
 {
 	w->table_no = table_no;
 	w->chunk_no = 0;
@@ -57,22 +63,17 @@ void bk_chunk_writer_start_table(BkChunkWriter *w, int table_no)
 	w->checksum = 0;
 	w->rows_in_chunk = 0;
 	MemoryContextReset(w->chunk_cxt);
-	w->text.data = NULL;
+	resetStringInfo(&w->text);
 }
 
-void bk_chunk_writer_begin_row(BkChunkWriter *w)
+void
+bk_chunk_writer_begin_row(BkChunkWriter *w)
 {
-	if (w->text.data == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(w->chunk_cxt);
-		initStringInfo(&w->text);
-		enlargeStringInfo(&w->text, Min((Size)bk_chunk_kilobytes * 1024 + 1024, MaxAllocSize / 2));
-		MemoryContextSwitchTo(old);
-	}
 	appendStringInfoString(&w->text, w->rows_in_chunk == 0 ? "[[" : ", [");
 }
 
-void bk_chunk_writer_value(BkChunkWriter *w, int colno, const char *text)
+void
+bk_chunk_writer_value(BkChunkWriter *w, int colno, const char *text)
 {
 	if (colno > 0)
 	{
@@ -85,34 +86,38 @@ void bk_chunk_writer_value(BkChunkWriter *w, int colno, const char *text)
 	else
 	{
 		size_t len = strlen(text);
-		if (bk::json_escaped_bound(len) >= (size_t)(MaxAllocSize - w->text.len))
+		if (bk::json_escaped_bound(len) >= (size_t) (MaxAllocSize - w->text.len))
 		{
 			ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("value too large to capture"),
 			                errdetail("A value of %zu bytes does not fit in a snapshot chunk.", len)));
 		}
-		enlargeStringInfo(&w->text, (int)bk::json_escaped_bound(len));
-		w->text.len += (int)bk::json_escape_string(text, len, w->text.data + w->text.len);
+		enlargeStringInfo(&w->text, (int) bk::json_escaped_bound(len));
+		w->text.len += (int) bk::json_escape_string(text, len, w->text.data + w->text.len);
 		w->text.data[w->text.len] = '\0';
 	}
 }
 
-void bk_chunk_writer_end_row(BkChunkWriter *w)
+void
+bk_chunk_writer_end_row(BkChunkWriter *w)
 {
 	appendStringInfoChar(&w->text, ']');
 	w->rows_in_chunk++;
 }
 
-bool bk_chunk_writer_full(const BkChunkWriter *w)
+bool
+bk_chunk_writer_full(const BkChunkWriter *w)
 {
 	return w->rows_in_chunk >= bk_chunk_rows || (w->text.data && w->text.len >= bk_chunk_kilobytes * 1024);
 }
 
-char *bk_checksum_text(uint64 checksum)
+char *
+bk_checksum_text(uint64 checksum)
 {
-	return psprintf("%016llx", (unsigned long long)checksum);
+	return psprintf("%016llx", (unsigned long long) checksum);
 }
 
-void bk_chunk_writer_flush(BkChunkWriter *w)
+void
+bk_chunk_writer_flush(BkChunkWriter *w)
 {
 	Oid argtypes[8] = {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, JSONBOID, BYTEAOID};
 	Datum values[8];
@@ -128,34 +133,34 @@ void bk_chunk_writer_flush(BkChunkWriter *w)
 	}
 	old = MemoryContextSwitchTo(w->chunk_cxt);
 	appendStringInfoChar(&w->text, ']');
-	sum = bk::checksum64(w->text.data, (size_t)w->text.len);
+	sum = bk::checksum64(w->text.data, (size_t) w->text.len);
 
 	values[0] = Int64GetDatum(w->snapshot_id);
 	values[1] = Int32GetDatum(w->table_no);
 	values[2] = Int32GetDatum(w->chunk_no);
 	values[3] = Int32GetDatum(w->rows_in_chunk);
 	values[4] = Int32GetDatum(w->text.len);
-	values[5] = Int64GetDatum((int64)sum);
+	values[5] = Int64GetDatum((int64) sum);
 	if (w->compress)
 	{
-		size_t bound = bk::ZstdCompressor::bound((size_t)w->text.len);
-		bytea *payload = (bytea *)palloc(VARHDRSZ + bound);
+		size_t bound = bk::ZstdCompressor::bound((size_t) w->text.len);
+		bytea *payload = (bytea *) palloc(VARHDRSZ + bound);
 		size_t n = 0;
 		bk::ZstdCompressor *c = w->compressor;
 		const char *src = w->text.data;
-		size_t srclen = (size_t)w->text.len;
+		size_t srclen = (size_t) w->text.len;
 		BK_CORE(n = c->compress(src, srclen, VARDATA(payload), bound));
 		SET_VARSIZE(payload, VARHDRSZ + n);
 		nulls[6] = 'n';
 		values[7] = PointerGetDatum(payload);
-		stored = (int64)n;
+		stored = (int64) n;
 	}
 	else
 	{
 		Datum j = DirectFunctionCall1(jsonb_in, CStringGetDatum(w->text.data));
 		values[6] = j;
 		nulls[7] = 'n';
-		stored = (int64)VARSIZE_ANY(DatumGetPointer(j));
+		stored = (int64) VARSIZE_ANY(DatumGetPointer(j));
 	}
 
 	if (insert_plan == NULL)
@@ -175,9 +180,9 @@ void bk_chunk_writer_flush(BkChunkWriter *w)
 	w->rows += w->rows_in_chunk;
 	w->raw_bytes += w->text.len;
 	w->stored_bytes += stored;
-	w->checksum = bk::checksum_combine(w->checksum, sum, (uint64)w->rows_in_chunk);
+	w->checksum = bk::checksum_combine(w->checksum, sum, (uint64) w->rows_in_chunk);
 	w->chunk_no++;
 	w->rows_in_chunk = 0;
 	MemoryContextReset(w->chunk_cxt);
-	w->text.data = NULL;
+	resetStringInfo(&w->text);
 }

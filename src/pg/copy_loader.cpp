@@ -36,7 +36,8 @@ typedef struct ChunkCopySource
 
 static ChunkCopySource *current_source = NULL;
 
-static bool load_next_chunk(ChunkCopySource *src)
+static bool
+load_next_chunk(ChunkCopySource *src)
 {
 	BkChunkReader *r = src->reader;
 	BkErrorInfo err;
@@ -48,7 +49,7 @@ static bool load_next_chunk(ChunkCopySource *src)
 	{
 		return false;
 	}
-	out = (char *)MemoryContextAlloc(r->chunk_cxt, r->len + 16);
+	out = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 16);
 	{
 		const char *json = r->json;
 		size_t len = r->len;
@@ -59,7 +60,7 @@ static bool load_next_chunk(ChunkCopySource *src)
 			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
 		}
 	}
-	if (rows != (size_t)r->rows)
+	if (rows != (size_t) r->rows)
 	{
 		bk_chunk_corrupted(r->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
 	}
@@ -67,11 +68,12 @@ static bool load_next_chunk(ChunkCopySource *src)
 	src->len = n;
 	src->pos = 0;
 	src->rows += rows;
-	bk_progress_rows((int64)rows);
+	bk_progress_rows((int64) rows);
 	return true;
 }
 
-static int copy_source_read(void *outbuf, int minread, int maxread)
+static int
+copy_source_read(void *outbuf, int minread, int maxread)
 {
 	ChunkCopySource *src = current_source;
 	int copied = 0;
@@ -91,10 +93,10 @@ static int copy_source_read(void *outbuf, int minread, int maxread)
 			}
 			continue;
 		}
-		avail = Min(src->len - src->pos, (size_t)(maxread - copied));
-		memcpy((char *)outbuf + copied, src->buf + src->pos, avail);
+		avail = Min(src->len - src->pos, (size_t) (maxread - copied));
+		memcpy((char *) outbuf + copied, src->buf + src->pos, avail);
 		src->pos += avail;
-		copied += (int)avail;
+		copied += (int) avail;
 	}
 	return copied;
 }
@@ -109,9 +111,10 @@ typedef struct CopyErrorContext
 } CopyErrorContext;
 
 // Names the restored table (not the staging table) and the key of the row COPY was loading.
-static void copy_error_context(void *arg)
+static void
+copy_error_context(void *arg)
 {
-	CopyErrorContext *c = (CopyErrorContext *)arg;
+	CopyErrorContext *c = (CopyErrorContext *) arg;
 	CopyFromState cs = c->cstate;
 	StringInfoData names, values;
 	ListCell *lk;
@@ -154,15 +157,16 @@ static void copy_error_context(void *arg)
 				end = p + strlen(p);
 			}
 			appendStringInfo(&names, "%s%s", names.len ? ", " : "", quote_identifier(key));
-			appendStringInfo(&values, "%s%.*s", values.len ? ", " : "", (int)Min(end - p, 200), p);
+			appendStringInfo(&values, "%s%.*s", values.len ? ", " : "", (int) Min(end - p, 200), p);
 		}
 	}
 	errcontext("restoring table %s from snapshot " INT64_FORMAT ", row with key (%s)=(%s)", c->table, c->snapshot_id,
 	           names.data, values.data);
 }
 
-uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep,
-                           bool check_insert_privilege, const char *display_name, List *key_names)
+uint64
+bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege,
+                    const char *display_name, List *key_names)
 {
 	CopyErrorContext errctx = {display_name, reader->entry->snapshot_id, attnames, key_names, NULL};
 	ErrorContextCallback errcb;
@@ -195,7 +199,7 @@ uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, con
 	src.reader = reader;
 	src.keep = keep;
 	// The text is in the database encoding, whatever the client's.
-	options = list_make1(makeDefElem(pstrdup("encoding"), (Node *)makeString(pstrdup(GetDatabaseEncodingName())), -1));
+	options = list_make1(makeDefElem(pstrdup("encoding"), (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_source_read, attnames, options);
 	// COPY's own error context then names the restored table instead of a staging table.
 	cstate->cur_relname = display_name;

@@ -18,10 +18,11 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_diff);
 }
 
-Datum bk_diff(PG_FUNCTION_ARGS)
+Datum
+bk_diff(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	BkRestoreOptions opts;
 	BkSnapshot snap;
 	BkTableEntry *entry;
@@ -78,5 +79,5 @@ Datum bk_diff(PG_FUNCTION_ARGS)
 	SPI_cursor_close(portal);
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
-	return (Datum)0;
+	return (Datum) 0;
 }

@@ -13,7 +13,8 @@ extern "C"
 #include "chunk_writer.hpp"
 #include "progress.hpp"
 
-void _PG_init(void)
+void
+_PG_init(void)
 {
 	DefineCustomIntVariable("backupkit.chunk_rows", "Maximum number of rows in one snapshot chunk.", NULL,
 	                        &bk_chunk_rows, 10000, 1, 1000000, PGC_USERSET, 0, NULL, NULL, NULL);

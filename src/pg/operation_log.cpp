@@ -10,8 +10,9 @@ extern "C"
 #include "operation_log.hpp"
 #include "storage.hpp"
 
-void bk_operation_log(const char *operation, int64 snapshot_id, const char *outcome, int64 rows, double duration_ms,
-                      const char *details)
+void
+bk_operation_log(const char *operation, int64 snapshot_id, const char *outcome, int64 rows, double duration_ms,
+                 const char *details)
 {
 	Oid argtypes[8] = {TEXTOID, INT8OID, OIDOID, NAMEOID, TEXTOID, INT8OID, FLOAT8OID, TEXTOID};
 	Datum values[8];
@@ -27,7 +28,7 @@ void bk_operation_log(const char *operation, int64 snapshot_id, const char *outc
 	values[4] = CStringGetTextDatum(outcome);
 	values[5] = Int64GetDatum(rows);
 	values[6] = Float8GetDatum(duration_ms);
-	values[7] = details ? CStringGetTextDatum(details) : (Datum)0;
+	values[7] = details ? CStringGetTextDatum(details) : (Datum) 0;
 	nulls[7] = details ? ' ' : 'n';
 
 	bk_owner_begin(&access);

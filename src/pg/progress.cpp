@@ -31,7 +31,8 @@ typedef struct ProgressState
 
 static ProgressState progress;
 
-static void report(bool force)
+static void
+report(bool force)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	char line[512];
@@ -60,7 +61,8 @@ static void report(bool force)
 	}
 }
 
-void bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
+void
+bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
 {
 	memset(&progress, 0, sizeof(progress));
 	progress.active = true;
@@ -73,7 +75,8 @@ void bk_progress_begin(const char *operation, int64 snapshot_id, int tables_tota
 	report(true);
 }
 
-void bk_progress_table(int table_index, const char *table_name, int64 rows_total)
+void
+bk_progress_table(int table_index, const char *table_name, int64 rows_total)
 {
 	progress.table_index = table_index;
 	strlcpy(progress.table_name, table_name, sizeof(progress.table_name));
@@ -82,14 +85,16 @@ void bk_progress_table(int table_index, const char *table_name, int64 rows_total
 	report(true);
 }
 
-void bk_progress_rows(int64 rows_done_delta)
+void
+bk_progress_rows(int64 rows_done_delta)
 {
 	progress.rows_done += rows_done_delta;
 	progress.rows_all_tables += rows_done_delta;
 	report(false);
 }
 
-void bk_progress_end(void)
+void
+bk_progress_end(void)
 {
 	if (!progress.active)
 	{

@@ -10,7 +10,8 @@ extern "C"
 
 #include "report_json.hpp"
 
-static void prefix(BkJson *j, const char *key)
+static void
+prefix(BkJson *j, const char *key)
 {
 	if (j->depth > 0 && j->need_comma[j->depth])
 	{
@@ -27,13 +28,15 @@ static void prefix(BkJson *j, const char *key)
 	}
 }
 
-void bk_json_init(BkJson *j)
+void
+bk_json_init(BkJson *j)
 {
 	memset(j, 0, sizeof(*j));
 	initStringInfo(&j->buf);
 }
 
-void bk_json_begin_object(BkJson *j, const char *key)
+void
+bk_json_begin_object(BkJson *j, const char *key)
 {
 	prefix(j, key);
 	appendStringInfoChar(&j->buf, '{');
@@ -42,13 +45,15 @@ void bk_json_begin_object(BkJson *j, const char *key)
 	j->need_comma[j->depth] = false;
 }
 
-void bk_json_end_object(BkJson *j)
+void
+bk_json_end_object(BkJson *j)
 {
 	appendStringInfoChar(&j->buf, '}');
 	j->depth--;
 }
 
-void bk_json_begin_array(BkJson *j, const char *key)
+void
+bk_json_begin_array(BkJson *j, const char *key)
 {
 	prefix(j, key);
 	appendStringInfoChar(&j->buf, '[');
@@ -56,13 +61,15 @@ void bk_json_begin_array(BkJson *j, const char *key)
 	j->need_comma[j->depth] = false;
 }
 
-void bk_json_end_array(BkJson *j)
+void
+bk_json_end_array(BkJson *j)
 {
 	appendStringInfoChar(&j->buf, ']');
 	j->depth--;
 }
 
-void bk_json_str(BkJson *j, const char *key, const char *value)
+void
+bk_json_str(BkJson *j, const char *key, const char *value)
 {
 	prefix(j, key);
 	if (value == NULL)
@@ -75,31 +82,36 @@ void bk_json_str(BkJson *j, const char *key, const char *value)
 	}
 }
 
-void bk_json_int(BkJson *j, const char *key, int64 value)
+void
+bk_json_int(BkJson *j, const char *key, int64 value)
 {
 	prefix(j, key);
 	appendStringInfo(&j->buf, INT64_FORMAT, value);
 }
 
-void bk_json_num(BkJson *j, const char *key, double value)
+void
+bk_json_num(BkJson *j, const char *key, double value)
 {
 	prefix(j, key);
 	appendStringInfo(&j->buf, "%.3f", value);
 }
 
-void bk_json_bool(BkJson *j, const char *key, bool value)
+void
+bk_json_bool(BkJson *j, const char *key, bool value)
 {
 	prefix(j, key);
 	appendStringInfoString(&j->buf, value ? "true" : "false");
 }
 
-void bk_json_raw(BkJson *j, const char *key, const char *json_text)
+void
+bk_json_raw(BkJson *j, const char *key, const char *json_text)
 {
 	prefix(j, key);
 	appendStringInfoString(&j->buf, json_text);
 }
 
-Datum bk_json_finish(BkJson *j)
+Datum
+bk_json_finish(BkJson *j)
 {
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(j->buf.data));
 }

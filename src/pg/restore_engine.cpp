@@ -44,11 +44,12 @@ typedef struct UserTrigger
 
 static int stage_counter = 0;
 
-static void build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnMap *map)
+static void
+build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnMap *map)
 {
 	int ci = 0;
 	memset(map, 0, sizeof(*map));
-	map->keep = (bool *)palloc0(sizeof(bool) * Max(entry->ncaptured, 1));
+	map->keep = (bool *) palloc0(sizeof(bool) * Max(entry->ncaptured, 1));
 	for (int i = 0; i < entry->ncolumns; i++)
 	{
 		const BkColumn *col = &entry->columns[i];
@@ -111,7 +112,8 @@ static void build_column_map(const BkTableEntry *entry, const BkTableMetadata *l
 	}
 }
 
-static char *column_list(const ColumnMap *map, const char *alias)
+static char *
+column_list(const ColumnMap *map, const char *alias)
 {
 	StringInfoData s;
 	ListCell *lc;
@@ -133,7 +135,8 @@ static char *column_list(const ColumnMap *map, const char *alias)
 	return s.data;
 }
 
-static char *key_match(const BkTableEntry *entry, const char *a, const char *b)
+static char *
+key_match(const BkTableEntry *entry, const char *a, const char *b)
 {
 	StringInfoData s;
 	initStringInfo(&s);
@@ -146,7 +149,8 @@ static char *key_match(const BkTableEntry *entry, const char *a, const char *b)
 }
 
 // Columns that may be assigned by UPDATE: kept and not part of the key.
-static char *update_set_clause(const BkTableEntry *entry, const ColumnMap *map, int *nset)
+static char *
+update_set_clause(const BkTableEntry *entry, const ColumnMap *map, int *nset)
 {
 	StringInfoData lhs, rhs;
 	ListCell *lc;
@@ -172,7 +176,8 @@ static char *update_set_clause(const BkTableEntry *entry, const ColumnMap *map, 
 	return psprintf("(%s) = ROW(%s)", lhs.data, rhs.data);
 }
 
-static bool key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
+static bool
+key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
 {
 	if (entry->npk == 0)
 	{
@@ -194,25 +199,28 @@ static bool key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
 	return true;
 }
 
-static int64 count_query(const char *sql)
+static int64
+count_query(const char *sql)
 {
 	bool isnull;
 	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 1);
 	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
 }
 
-static int64 exec_count(const char *sql)
+static int64
+exec_count(const char *sql)
 {
 	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return (int64)SPI_processed;
+	return (int64) SPI_processed;
 }
 
 // Foreign keys of tables outside the restored set that reference relid.
-static void outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
+static void
+outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
 {
 	Oid argtypes[2] = {OIDOID, OIDARRAYOID};
 	Datum values[2];
-	Datum *elems = (Datum *)palloc(sizeof(Datum) * Max(opts->set_count, 1));
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(opts->set_count, 1));
 	for (int i = 0; i < opts->set_count; i++)
 	{
 		elems[i] = ObjectIdGetDatum(opts->set_relids[i]);
@@ -229,15 +237,15 @@ static void outside_references(Oid relid, const BkRestoreOptions *opts, List **c
 	*constraints = NIL;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		*children = lappend(*children, bk_spi_get_text((int)i, 1));
-		*constraints = lappend(*constraints, bk_spi_get_text((int)i, 2));
+		*children = lappend(*children, bk_spi_get_text((int) i, 1));
+		*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
 	}
 }
 
 // Rows a keyed replace deletes must not be referenced from outside the restored set: their foreign-key
 // action (CASCADE, SET NULL, RESTRICT) would change or block a table nobody asked to restore.
-static void check_outside_child(const char *target, const char *only, const char *stage, const char *child,
-                                const char *conname)
+static void
+check_outside_child(const char *target, const char *only, const char *stage, const char *child, const char *conname)
 {
 	Oid argtypes[2] = {TEXTOID, TEXTOID};
 	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
@@ -278,7 +286,8 @@ static void check_outside_child(const char *target, const char *only, const char
 	}
 }
 
-static List *enabled_user_triggers(Oid relid)
+static List *
+enabled_user_triggers(Oid relid)
 {
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(relid)};
@@ -289,22 +298,23 @@ static List *enabled_user_triggers(Oid relid)
 	            1, argtypes, values, NULL, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		UserTrigger *t = (UserTrigger *)palloc(sizeof(UserTrigger));
+		UserTrigger *t = (UserTrigger *) palloc(sizeof(UserTrigger));
 		bool isnull;
-		t->relid = DatumGetObjectId(bk_spi_get((int)i, 1, &isnull));
-		t->name = bk_spi_get_text((int)i, 2);
-		t->enabled = bk_spi_get_text((int)i, 3)[0];
+		t->relid = DatumGetObjectId(bk_spi_get((int) i, 1, &isnull));
+		t->name = bk_spi_get_text((int) i, 2);
+		t->enabled = bk_spi_get_text((int) i, 3)[0];
 		result = lappend(result, t);
 	}
 	return result;
 }
 
-static void set_triggers(List *triggers, bool enable)
+static void
+set_triggers(List *triggers, bool enable)
 {
 	ListCell *lc;
 	foreach (lc, triggers)
 	{
-		UserTrigger *t = (UserTrigger *)lfirst(lc);
+		UserTrigger *t = (UserTrigger *) lfirst(lc);
 		const char *how = !enable             ? "DISABLE"
 		                  : t->enabled == 'A' ? "ENABLE ALWAYS"
 		                  : t->enabled == 'R' ? "ENABLE REPLICA"
@@ -315,7 +325,8 @@ static void set_triggers(List *triggers, bool enable)
 	}
 }
 
-static void restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bool replace)
+static void
+restore_sequences(const BkTableEntry *entry, Oid relid, const ColumnMap *map, bool replace)
 {
 	Oid argtypes[1] = {JSONBOID};
 	Datum values[1] = {PointerGetDatum(entry->sequences)};
@@ -360,7 +371,7 @@ static void restore_sequences(const BkTableEntry *entry, Oid relid, const Column
 			}
 		}
 		seq_vals[0] = seq;
-		seq_vals[1] = captured ? DirectFunctionCall1(int8in, CStringGetDatum(captured)) : (Datum)0;
+		seq_vals[1] = captured ? DirectFunctionCall1(int8in, CStringGetDatum(captured)) : (Datum) 0;
 		seq_nulls[1] = captured ? ' ' : 'n';
 		// replace: back to the captured value unless rows need more; other modes: never move backwards.
 		bk_spi_exec(psprintf("SELECT pg_catalog.setval($1, v, true) FROM (SELECT greatest(%s, %s) AS v) x"
@@ -370,7 +381,8 @@ static void restore_sequences(const BkTableEntry *entry, Oid relid, const Column
 	}
 }
 
-static Oid create_stage(Oid relid, const ColumnMap *map, char **stage_name)
+static Oid
+create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 {
 	StringInfoData sql;
 	ListCell *ln, *lt;
@@ -381,7 +393,7 @@ static Oid create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 	appendStringInfo(&sql, "CREATE TEMPORARY TABLE %s (", quote_identifier(name));
 	forboth(ln, map->attnames, lt, map->types)
 	{
-		appendStringInfo(&sql, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))), (char *)lfirst(lt));
+		appendStringInfo(&sql, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))), (char *) lfirst(lt));
 		first = false;
 	}
 	appendStringInfoString(&sql, ") ON COMMIT DROP");
@@ -411,10 +423,11 @@ struct BkTablePlan
 	BkRestoreCounts counts;
 };
 
-BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
-                             const BkRestoreOptions *opts)
+BkTablePlan *
+bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                const BkRestoreOptions *opts)
 {
-	BkTablePlan *p = (BkTablePlan *)palloc0(sizeof(BkTablePlan));
+	BkTablePlan *p = (BkTablePlan *) palloc0(sizeof(BkTablePlan));
 	BkTableMetadata live;
 	bool rls, may_truncate;
 
@@ -446,10 +459,10 @@ BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *ent
 	{
 		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 		                errmsg("cannot replace table %s: it is referenced by %s through foreign key \"%s\"", p->target,
-		                       (char *)linitial(p->children), (char *)linitial(p->constraints)),
+		                       (char *) linitial(p->children), (char *) linitial(p->constraints)),
 		                errdetail("The table has no key to match rows by, so replacing it would delete every row "
 		                          "that table references."),
-		                errhint("Restore %s in the same call, or add a primary key.", (char *)linitial(p->children))));
+		                errhint("Restore %s in the same call, or add a primary key.", (char *) linitial(p->children))));
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
@@ -457,7 +470,8 @@ BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *ent
 	return p;
 }
 
-static List *key_names(const BkTablePlan *p)
+static List *
+key_names(const BkTablePlan *p)
 {
 	List *names = NIL;
 	if (p->keyed)
@@ -470,27 +484,32 @@ static List *key_names(const BkTablePlan *p)
 	return names;
 }
 
-bool bk_restore_plan_uses_copy(const BkTablePlan *p)
+bool
+bk_restore_plan_uses_copy(const BkTablePlan *p)
 {
 	return p->copy_path;
 }
 
-void bk_restore_plan_force_staged(BkTablePlan *p)
+void
+bk_restore_plan_force_staged(BkTablePlan *p)
 {
 	p->copy_path = false;
 }
 
-Oid bk_restore_plan_relid(const BkTablePlan *p)
+Oid
+bk_restore_plan_relid(const BkTablePlan *p)
 {
 	return p->relid;
 }
 
-const char *bk_restore_plan_truncate_target(const BkTablePlan *p)
+const char *
+bk_restore_plan_truncate_target(const BkTablePlan *p)
 {
 	return psprintf("%s%s", p->only, p->target);
 }
 
-void bk_restore_clear(BkTablePlan *p)
+void
+bk_restore_clear(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 
@@ -520,7 +539,7 @@ void bk_restore_clear(BkTablePlan *p)
 		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
 		bk_progress_table(0, p->target, p->entry->row_count);
-		(void)bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
+		(void) bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
 		CommandCounterIncrement();
 	}
 	if (!p->replace)
@@ -546,7 +565,7 @@ void bk_restore_clear(BkTablePlan *p)
 		ListCell *lc1, *lc2;
 		forboth(lc1, p->children, lc2, p->constraints)
 		{
-			check_outside_child(p->target, p->only, p->stage, (char *)lfirst(lc1), (char *)lfirst(lc2));
+			check_outside_child(p->target, p->only, p->stage, (char *) lfirst(lc1), (char *) lfirst(lc2));
 		}
 		if (opts->dry_run)
 		{
@@ -561,7 +580,8 @@ void bk_restore_clear(BkTablePlan *p)
 	}
 }
 
-void bk_restore_load(BkTablePlan *p)
+void
+bk_restore_load(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 	const BkTableEntry *entry = p->entry;
@@ -582,8 +602,8 @@ void bk_restore_load(BkTablePlan *p)
 		}
 		else
 		{
-			p->counts.inserted = (int64)bk_copy_chunks_into(p->relid, p->map.attnames, reader, p->map.keep, true,
-			                                                p->target, key_names(p));
+			p->counts.inserted = (int64) bk_copy_chunks_into(p->relid, p->map.attnames, reader, p->map.keep, true,
+			                                                 p->target, key_names(p));
 		}
 		return;
 	}
@@ -633,7 +653,8 @@ void bk_restore_load(BkTablePlan *p)
 	}
 }
 
-void bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
+void
+bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 {
 	const BkRestoreOptions *opts = p->opts;
 	const BkTableEntry *entry = p->entry;
@@ -666,7 +687,7 @@ void bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 		ListCell *lc;
 		foreach (lc, p->map.warnings)
 		{
-			bk_json_str(report, NULL, (char *)lfirst(lc));
+			bk_json_str(report, NULL, (char *) lfirst(lc));
 		}
 		if (p->matched_by_oid && strcmp(bk_entry_qualified_name(entry), p->target) != 0)
 		{
@@ -676,10 +697,11 @@ void bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 		}
 	}
 	bk_json_end_array(report);
-	bk_json_num(report, "duration_ms", (double)(GetCurrentTimestamp() - p->started) / 1000.0);
+	bk_json_num(report, "duration_ms", (double) (GetCurrentTimestamp() - p->started) / 1000.0);
 }
 
-void bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run)
+void
+bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run)
 {
 	StringInfoData sql;
 	bool any = false;
@@ -705,8 +727,9 @@ void bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run)
 	}
 }
 
-void bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
-                      const BkRestoreOptions *opts, BkJson *report, BkRestoreCounts *counts)
+void
+bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
+                 const BkRestoreOptions *opts, BkJson *report, BkRestoreCounts *counts)
 {
 	BkTablePlan *p = bk_restore_plan(snapshot, entry, relid, matched_by_oid, opts);
 	bk_restore_clear(p);
@@ -715,7 +738,8 @@ void bk_restore_table(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid
 	bk_restore_finish(p, report, counts);
 }
 
-char *bk_restore_diff_query(BkTablePlan *p)
+char *
+bk_restore_diff_query(BkTablePlan *p)
 {
 	StringInfoData key_obj, snap_obj, live_obj;
 	ListCell *lc;
@@ -736,7 +760,7 @@ char *bk_restore_diff_query(BkTablePlan *p)
 	{
 		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
-		(void)bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
+		(void) bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
 		CommandCounterIncrement();
 	}
 	initStringInfo(&key_obj);

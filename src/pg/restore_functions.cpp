@@ -21,7 +21,8 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_restore_table_from_snapshot);
 }
 
-bk::RestoreMode bk_mode_arg(FunctionCallInfo fcinfo, int argno)
+bk::RestoreMode
+bk_mode_arg(FunctionCallInfo fcinfo, int argno)
 {
 	bk::RestoreMode mode = bk::RestoreMode::replace;
 	if (PG_ARGISNULL(argno))
@@ -36,7 +37,8 @@ bk::RestoreMode bk_mode_arg(FunctionCallInfo fcinfo, int argno)
 	return mode;
 }
 
-bool bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+bool
+bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 	{
@@ -45,7 +47,8 @@ bool bk_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return PG_GETARG_BOOL(argno);
 }
 
-Datum bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
+Datum
+bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	Oid relid;
@@ -98,7 +101,7 @@ Datum bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, started);
 	bk_operation_log(opts.dry_run ? "dry_run" : "restore", snapshot_id, "success",
 	                 counts.inserted + counts.updated + counts.deleted,
-	                 (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_stable_settings_pop(guc_level);
 	result = SPI_datumTransfer(result, false, -1);
 	bk_spi_finish();

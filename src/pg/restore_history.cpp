@@ -10,7 +10,8 @@ extern "C"
 #include "restore_functions.hpp"
 #include "storage.hpp"
 
-void bk_restore_history_record(int64 snapshot_id, bk::RestoreMode mode, bool dry_run, Datum report, TimestampTz started)
+void
+bk_restore_history_record(int64 snapshot_id, bk::RestoreMode mode, bool dry_run, Datum report, TimestampTz started)
 {
 	Oid argtypes[7] = {INT8OID, TEXTOID, BOOLOID, OIDOID, NAMEOID, TIMESTAMPTZOID, JSONBOID};
 	Datum values[7];

@@ -13,12 +13,13 @@ extern "C"
 #include "restore_order.hpp"
 #include "storage.hpp"
 
-void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
+void
+bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 {
 	Oid argtypes[1] = {OIDARRAYOID};
 	Datum values[1];
-	Datum *elems = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
-	const char **names = (const char **)palloc(sizeof(char *) * Max(n, 1));
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	const char **names = (const char **) palloc(sizeof(char *) * Max(n, 1));
 	int *child, *parent;
 	size_t nedges;
 
@@ -40,14 +41,14 @@ void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *g
 	            " JOIN owner_of c ON c.rel = k.conrelid JOIN owner_of p ON p.rel = k.confrelid"
 	            " WHERE k.contype = 'f' AND c.idx IS NOT NULL AND p.idx IS NOT NULL",
 	            1, argtypes, values, NULL, true, 0);
-	nedges = (size_t)SPI_processed;
-	child = (int *)palloc(sizeof(int) * Max(nedges, 1));
-	parent = (int *)palloc(sizeof(int) * Max(nedges, 1));
+	nedges = (size_t) SPI_processed;
+	child = (int *) palloc(sizeof(int) * Max(nedges, 1));
+	parent = (int *) palloc(sizeof(int) * Max(nedges, 1));
 	for (size_t e = 0; e < nedges; e++)
 	{
 		bool isnull;
-		child[e] = (int)DatumGetInt64(bk_spi_get((int)e, 1, &isnull));
-		parent[e] = (int)DatumGetInt64(bk_spi_get((int)e, 2, &isnull));
+		child[e] = (int) DatumGetInt64(bk_spi_get((int) e, 1, &isnull));
+		parent[e] = (int) DatumGetInt64(bk_spi_get((int) e, 2, &isnull));
 	}
-	BK_CORE(bk::order_tables((size_t)n, names, nedges, child, parent, order, level, group));
+	BK_CORE(bk::order_tables((size_t) n, names, nedges, child, parent, order, level, group));
 }

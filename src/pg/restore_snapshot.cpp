@@ -49,16 +49,18 @@ typedef struct RestoreErrorContext
 	int64 snapshot_id;
 } RestoreErrorContext;
 
-static void restore_error_context(void *arg)
+static void
+restore_error_context(void *arg)
 {
-	RestoreErrorContext *c = (RestoreErrorContext *)arg;
+	RestoreErrorContext *c = (RestoreErrorContext *) arg;
 	if (c->table != NULL)
 	{
 		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
 	}
 }
 
-static int index_of(const Oid *relids, int n, Oid relid)
+static int
+index_of(const Oid *relids, int n, Oid relid)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -70,10 +72,11 @@ static int index_of(const Oid *relids, int n, Oid relid)
 	return -1;
 }
 
-static SetForeignKey *foreign_keys_in_set(const Oid *relids, int n, int *count)
+static SetForeignKey *
+foreign_keys_in_set(const Oid *relids, int n, int *count)
 {
 	Oid argtypes[1] = {OIDARRAYOID};
-	Datum *elems = (Datum *)palloc(sizeof(Datum) * n);
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * n);
 	Datum values[1];
 	SetForeignKey *fks;
 
@@ -88,8 +91,8 @@ static SetForeignKey *foreign_keys_in_set(const Oid *relids, int n, int *count)
 	            " WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY ($1) AND c.confrelid = ANY ($1)"
 	            " ORDER BY c.conrelid, c.conname",
 	            1, argtypes, values, NULL, true, 0);
-	*count = (int)SPI_processed;
-	fks = (SetForeignKey *)palloc0(sizeof(SetForeignKey) * Max(*count, 1));
+	*count = (int) SPI_processed;
+	fks = (SetForeignKey *) palloc0(sizeof(SetForeignKey) * Max(*count, 1));
 	for (int i = 0; i < *count; i++)
 	{
 		bool isnull;
@@ -104,8 +107,9 @@ static SetForeignKey *foreign_keys_in_set(const Oid *relids, int n, int *count)
 }
 
 // Which tables to restore: the listed ones (each must be in the snapshot) or all of the snapshot's.
-static void resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkTableEntry ***entries_out,
-                           bool **by_oid_out, int *n_out)
+static void
+resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkTableEntry ***entries_out,
+               bool **by_oid_out, int *n_out)
 {
 	Oid *relids;
 	BkTableEntry **entries;
@@ -115,8 +119,8 @@ static void resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **rel
 	if (PG_ARGISNULL(1))
 	{
 		entries = bk_table_entries(snapshot_id, &n);
-		relids = (Oid *)palloc(sizeof(Oid) * Max(n, 1));
-		by_oid = (bool *)palloc(sizeof(bool) * Max(n, 1));
+		relids = (Oid *) palloc(sizeof(Oid) * Max(n, 1));
+		by_oid = (bool *) palloc(sizeof(bool) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 		{
 			BkTableEntry *e = entries[i];
@@ -144,8 +148,8 @@ static void resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **rel
 	else
 	{
 		relids = bk_table_list_arg(fcinfo, 1, "tables", &n);
-		entries = (BkTableEntry **)palloc(sizeof(BkTableEntry *) * n);
-		by_oid = (bool *)palloc(sizeof(bool) * n);
+		entries = (BkTableEntry **) palloc(sizeof(BkTableEntry *) * n);
+		by_oid = (bool *) palloc(sizeof(bool) * n);
 		for (int i = 0; i < n; i++)
 		{
 			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
@@ -167,7 +171,8 @@ static void resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **rel
 	*n_out = n;
 }
 
-Datum bk_restore_snapshot(PG_FUNCTION_ARGS)
+Datum
+bk_restore_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	BkRestoreOptions opts;
@@ -203,9 +208,9 @@ Datum bk_restore_snapshot(PG_FUNCTION_ARGS)
 	opts.set_relids = relids;
 	opts.set_count = n;
 
-	order = (int *)palloc(sizeof(int) * Max(n, 1));
-	level = (int *)palloc(sizeof(int) * Max(n, 1));
-	group = (int *)palloc(sizeof(int) * Max(n, 1));
+	order = (int *) palloc(sizeof(int) * Max(n, 1));
+	level = (int *) palloc(sizeof(int) * Max(n, 1));
+	group = (int *) palloc(sizeof(int) * Max(n, 1));
 	bk_order_relations(relids, n, order, level, group);
 	fks = foreign_keys_in_set(relids, n, &nfks);
 
@@ -214,7 +219,7 @@ Datum bk_restore_snapshot(PG_FUNCTION_ARGS)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	plans = (BkTablePlan **)palloc(sizeof(BkTablePlan *) * Max(n, 1));
+	plans = (BkTablePlan **) palloc(sizeof(BkTablePlan *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		ctx.table = bk_rel_qualified_name(relids[i]);
@@ -342,7 +347,7 @@ Datum bk_restore_snapshot(PG_FUNCTION_ARGS)
 		}
 	}
 	ctx.table = NULL;
-	bk_json_num(&report, "duration_ms", (double)(GetCurrentTimestamp() - started) / 1000.0);
+	bk_json_num(&report, "duration_ms", (double) (GetCurrentTimestamp() - started) / 1000.0);
 	bk_json_end_object(&report);
 	result = bk_json_finish(&report);
 	error_context_stack = errcb.previous;
@@ -350,7 +355,7 @@ Datum bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_progress_end();
 	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, started);
 	bk_operation_log(opts.dry_run ? "dry_run" : "restore", snapshot_id, "success", total_changed,
-	                 (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_stable_settings_pop(guc_level);
 	result = SPI_datumTransfer(result, false, -1);
 	bk_spi_finish();

@@ -20,7 +20,8 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_snapshot_contents);
 }
 
-Datum bk_drop_snapshot(PG_FUNCTION_ARGS)
+Datum
+bk_drop_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	Oid argtypes[1] = {INT8OID};
@@ -42,15 +43,16 @@ Datum bk_drop_snapshot(PG_FUNCTION_ARGS)
 	bk_spi_exec("DELETE FROM backupkit.snapshot_chunk WHERE snapshot_id = $1", 1, argtypes, values, NULL, false, 0);
 	bk_spi_exec("DELETE FROM backupkit.snapshot WHERE snapshot_id = $1", 1, argtypes, values, NULL, false, 0);
 	bk_owner_end(&access);
-	bk_operation_log("drop", snapshot_id, "success", 0, (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+	bk_operation_log("drop", snapshot_id, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
 	PG_RETURN_BOOL(true);
 }
 
-Datum bk_snapshot_contents(PG_FUNCTION_ARGS)
+Datum
+bk_snapshot_contents(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
 	BkSnapshot snap;
@@ -75,5 +77,5 @@ Datum bk_snapshot_contents(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
 	bk_spi_finish();
-	return (Datum)0;
+	return (Datum) 0;
 }

@@ -52,9 +52,10 @@ typedef struct CaptureReceiver
 	int64 rows_in_batch;
 } CaptureReceiver;
 
-static bool capture_receive(TupleTableSlot *slot, DestReceiver *self)
+static bool
+capture_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	CaptureReceiver *r = (CaptureReceiver *)self;
+	CaptureReceiver *r = (CaptureReceiver *) self;
 	MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
 
 	slot_getallattrs(slot);
@@ -75,14 +76,24 @@ static bool capture_receive(TupleTableSlot *slot, DestReceiver *self)
 	return true;
 }
 
-static void capture_startup(DestReceiver *, int, TupleDesc) {}
+static void
+capture_startup(DestReceiver *, int, TupleDesc)
+{
+}
 
-static void capture_shutdown(DestReceiver *) {}
+static void
+capture_shutdown(DestReceiver *)
+{
+}
 
-static void capture_destroy(DestReceiver *) {}
+static void
+capture_destroy(DestReceiver *)
+{
+}
 
 // Reads every row of one table into chunks.
-static void capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
+static void
+capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 {
 	StringInfoData sql;
 	SPIPlanPtr plan;
@@ -130,7 +141,7 @@ static void capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 	recv.writer = writer;
 	recv.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit capture row", ALLOCSET_DEFAULT_SIZES);
 	recv.natts = first ? 0 : portal->tupDesc->natts;
-	recv.out_funcs = (FmgrInfo *)palloc0(sizeof(FmgrInfo) * Max(recv.natts, 1));
+	recv.out_funcs = (FmgrInfo *) palloc0(sizeof(FmgrInfo) * Max(recv.natts, 1));
 	for (int i = 0; i < recv.natts; i++)
 	{
 		Oid func;
@@ -145,18 +156,18 @@ static void capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 		recv.rows_in_batch = 0;
 		n = PortalRunFetch(portal, FETCH_FORWARD, batch, &recv.pub);
 		bk_progress_rows(recv.rows_in_batch);
-		if (bk_chunk_writer_full(writer) || (n < (uint64)batch && writer->rows_in_chunk > 0))
+		if (bk_chunk_writer_full(writer) || (n < (uint64) batch && writer->rows_in_chunk > 0))
 		{
 			bk_chunk_writer_flush(writer);
 		}
-		if (n < (uint64)batch)
+		if (n < (uint64) batch)
 		{
 			break;
 		}
 		// Size the next batch so the chunk closes near its row and byte limits.
 		{
 			long room_rows = bk_chunk_rows - writer->rows_in_chunk;
-			long room_bytes = (long)bk_chunk_kilobytes * 1024 - (writer->text.data ? writer->text.len : 0);
+			long room_bytes = (long) bk_chunk_kilobytes * 1024 - (writer->text.data ? writer->text.len : 0);
 			long avg = writer->rows_in_chunk > 0 && writer->text.data ? writer->text.len / writer->rows_in_chunk : 1024;
 			long by_bytes = Max(room_bytes, 0) / Max(avg, 1);
 			batch = Max(1, Min(room_rows, Max(by_bytes, 1)));
@@ -168,7 +179,8 @@ static void capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 	MemoryContextDelete(recv.row_cxt);
 }
 
-static void store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w)
+static void
+store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w)
 {
 	Oid argtypes[16] = {INT8OID, INT4OID,  NAMEOID,  NAMEOID, OIDOID,  CHAROID, JSONBOID, TEXTARRAYOID,
 	                    TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID, INT8OID,  TEXTOID};
@@ -185,7 +197,7 @@ static void store_table_entry(int64 snapshot_id, int table_no, const BkTableMeta
 	values[5] = CharGetDatum(meta->relkind);
 	values[6] = meta->columns;
 	values[7] = meta->key_columns;
-	if (meta->key_columns == (Datum)0)
+	if (meta->key_columns == (Datum) 0)
 	{
 		nulls[7] = 'n';
 	}
@@ -214,7 +226,8 @@ static void store_table_entry(int64 snapshot_id, int table_no, const BkTableMeta
 	bk_owner_end(&access);
 }
 
-static int64 create_snapshot_row(const char *label, bk::Compression compression)
+static int64
+create_snapshot_row(const char *label, bk::Compression compression)
 {
 	Oid argtypes[6] = {TEXTOID, OIDOID, NAMEOID, TEXTOID, INT4OID, INT4OID};
 	Datum values[6];
@@ -224,7 +237,7 @@ static int64 create_snapshot_row(const char *label, bk::Compression compression)
 	bool isnull;
 	int64 id;
 
-	values[0] = label ? CStringGetTextDatum(label) : (Datum)0;
+	values[0] = label ? CStringGetTextDatum(label) : (Datum) 0;
 	nulls[0] = label ? ' ' : 'n';
 	values[1] = ObjectIdGetDatum(user);
 	values[2] = CStringGetDatum(GetUserNameFromId(user, false));
@@ -243,7 +256,8 @@ static int64 create_snapshot_row(const char *label, bk::Compression compression)
 	return id;
 }
 
-static void finish_snapshot_row(int64 id, int tables, int64 rows, int64 raw, int64 stored, double ms)
+static void
+finish_snapshot_row(int64 id, int tables, int64 rows, int64 raw, int64 stored, double ms)
 {
 	Oid argtypes[6] = {INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, FLOAT8OID};
 	Datum values[6] = {Int64GetDatum(id),  Int32GetDatum(tables), Int64GetDatum(rows),
@@ -257,7 +271,8 @@ static void finish_snapshot_row(int64 id, int tables, int64 rows, int64 raw, int
 	bk_owner_end(&access);
 }
 
-Datum bk_snapshot_tables(PG_FUNCTION_ARGS)
+Datum
+bk_snapshot_tables(PG_FUNCTION_ARGS)
 {
 	Oid *relids;
 	int nrels;
@@ -309,7 +324,7 @@ Datum bk_snapshot_tables(PG_FUNCTION_ARGS)
 		MemoryContextDelete(table_cxt);
 	}
 	{
-		double ms = (double)(GetCurrentTimestamp() - started) / 1000.0;
+		double ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 		finish_snapshot_row(snapshot_id, nrels, total_rows, total_raw, total_stored, ms);
 		bk_progress_end();
 		bk_operation_log("snapshot", snapshot_id, "success", total_rows, ms,

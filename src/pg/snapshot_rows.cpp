@@ -36,7 +36,8 @@ typedef struct RowsState
 	bool done;
 } RowsState;
 
-static bool load_chunk(RowsState *st)
+static bool
+load_chunk(RowsState *st)
 {
 	BkChunkReader *r = st->reader;
 	int ncols = st->entry->ncaptured;
@@ -48,9 +49,9 @@ static bool load_chunk(RowsState *st)
 	{
 		return false;
 	}
-	cap = (size_t)r->rows * (size_t)Max(ncols, 1);
-	st->strings = (char *)MemoryContextAlloc(r->chunk_cxt, r->len + 1);
-	st->offsets = (int64 *)MemoryContextAlloc(r->chunk_cxt, sizeof(int64) * Max(cap, 1));
+	cap = (size_t) r->rows * (size_t) Max(ncols, 1);
+	st->strings = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 1);
+	st->offsets = (int64 *) MemoryContextAlloc(r->chunk_cxt, sizeof(int64) * Max(cap, 1));
 	{
 		char *strings = st->strings;
 		int64 *offsets = st->offsets;
@@ -61,16 +62,17 @@ static bool load_chunk(RowsState *st)
 			bk_chunk_corrupted(st->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
 		}
 	}
-	if (rows != (size_t)r->rows)
+	if (rows != (size_t) r->rows)
 	{
 		bk_chunk_corrupted(st->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
 	}
-	st->rows = (int)rows;
+	st->rows = (int) rows;
 	st->next_row = 0;
 	return true;
 }
 
-static Datum row_to_jsonb(RowsState *st, int row)
+static Datum
+row_to_jsonb(RowsState *st, int row)
 {
 	JsonbParseState *ps = NULL;
 	JsonbValue *res;
@@ -80,10 +82,10 @@ static Datum row_to_jsonb(RowsState *st, int row)
 	for (int i = 0; i < ncols; i++)
 	{
 		JsonbValue k, v;
-		int64 off = st->offsets[(size_t)row * ncols + i];
+		int64 off = st->offsets[(size_t) row * ncols + i];
 		k.type = jbvString;
 		k.val.string.val = st->names[i];
-		k.val.string.len = (int)strlen(st->names[i]);
+		k.val.string.len = (int) strlen(st->names[i]);
 		pushJsonbValue(&ps, WJB_KEY, &k);
 		if (off < 0)
 		{
@@ -93,7 +95,7 @@ static Datum row_to_jsonb(RowsState *st, int row)
 		{
 			v.type = jbvString;
 			v.val.string.val = st->strings + off;
-			v.val.string.len = (int)strlen(st->strings + off);
+			v.val.string.len = (int) strlen(st->strings + off);
 		}
 		pushJsonbValue(&ps, WJB_VALUE, &v);
 	}
@@ -101,7 +103,8 @@ static Datum row_to_jsonb(RowsState *st, int row)
 	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
-Datum bk_snapshot_rows(PG_FUNCTION_ARGS)
+Datum
+bk_snapshot_rows(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *fctx;
 	RowsState *st;
@@ -121,7 +124,7 @@ Datum bk_snapshot_rows(PG_FUNCTION_ARGS)
 		relid = PG_GETARG_OID(1);
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		st = (RowsState *)palloc0(sizeof(RowsState));
+		st = (RowsState *) palloc0(sizeof(RowsState));
 		bk_spi_connect();
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		bk_snapshot_fetch(snapshot_id, &st->snap);
@@ -137,7 +140,7 @@ Datum bk_snapshot_rows(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
 		}
-		st->names = (char **)palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
+		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
 		for (int i = 0; i < st->entry->ncolumns; i++)
 		{
 			if (st->entry->columns[i].captured)
@@ -151,7 +154,7 @@ Datum bk_snapshot_rows(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 	fctx = SRF_PERCALL_SETUP();
-	st = (RowsState *)fctx->user_fctx;
+	st = (RowsState *) fctx->user_fctx;
 	while (!st->done && st->next_row >= st->rows)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);

@@ -23,7 +23,8 @@ extern "C"
 
 #include "storage.hpp"
 
-static Oid extension_oid(void)
+static Oid
+extension_oid(void)
 {
 	Oid ext = get_extension_oid("backupkit", true);
 	if (!OidIsValid(ext))
@@ -35,7 +36,8 @@ static Oid extension_oid(void)
 	return ext;
 }
 
-Oid bk_extension_owner(void)
+Oid
+bk_extension_owner(void)
 {
 	Oid ext = extension_oid();
 	Relation rel = table_open(ExtensionRelationId, AccessShareLock);
@@ -46,7 +48,7 @@ Oid bk_extension_owner(void)
 	Oid owner = InvalidOid;
 	if (HeapTupleIsValid(tuple))
 	{
-		owner = ((Form_pg_extension)GETSTRUCT(tuple))->extowner;
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -57,28 +59,33 @@ Oid bk_extension_owner(void)
 	return owner;
 }
 
-Oid bk_schema_oid(void)
+Oid
+bk_schema_oid(void)
 {
 	return get_namespace_oid("backupkit", false);
 }
 
-void bk_owner_begin(BkOwnerAccess *access)
+void
+bk_owner_begin(BkOwnerAccess *access)
 {
 	GetUserIdAndSecContext(&access->saved_user, &access->saved_sec_context);
 	SetUserIdAndSecContext(bk_extension_owner(), access->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 }
 
-void bk_owner_end(const BkOwnerAccess *access)
+void
+bk_owner_end(const BkOwnerAccess *access)
 {
 	SetUserIdAndSecContext(access->saved_user, access->saved_sec_context);
 }
 
-static void set_fixed(const char *name, const char *value)
+static void
+set_fixed(const char *name, const char *value)
 {
-	(void)set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
-int bk_stable_settings_push(void)
+int
+bk_stable_settings_push(void)
 {
 	int level = NewGUCNestLevel();
 	set_fixed("search_path", "pg_catalog, pg_temp");
@@ -93,12 +100,14 @@ int bk_stable_settings_push(void)
 	return level;
 }
 
-void bk_stable_settings_pop(int nest_level)
+void
+bk_stable_settings_pop(int nest_level)
 {
 	AtEOXact_GUC(true, nest_level);
 }
 
-void bk_spi_connect(void)
+void
+bk_spi_connect(void)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_connect();
@@ -109,7 +118,8 @@ void bk_spi_connect(void)
 	MemoryContextSwitchTo(cxt);
 }
 
-void bk_spi_finish(void)
+void
+bk_spi_finish(void)
 {
 	int rc = SPI_finish();
 	if (rc != SPI_OK_FINISH)
@@ -118,7 +128,8 @@ void bk_spi_finish(void)
 	}
 }
 
-int bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls, bool read_only, long count)
+int
+bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls, bool read_only, long count)
 {
 	// SPI leaves CurrentMemoryContext at its procedure context; keep the caller's instead, so that what
 	// callers allocate afterwards lives as long as they expect.
@@ -132,7 +143,8 @@ int bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const 
 	return rc;
 }
 
-SPIPlanPtr bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
+SPIPlanPtr
+bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SPIPlanPtr plan = SPI_prepare(sql, nargs, argtypes);
@@ -144,7 +156,8 @@ SPIPlanPtr bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
-int bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
+int
+bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_execute_plan(plan, values, nulls, read_only, count);
@@ -156,17 +169,20 @@ int bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool rea
 	return rc;
 }
 
-Datum bk_spi_get(int row, int col, bool *isnull)
+Datum
+bk_spi_get(int row, int col, bool *isnull)
 {
 	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
 }
 
-char *bk_spi_get_text(int row, int col)
+char *
+bk_spi_get_text(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
 
-int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
+int64
+bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_ARGISNULL(argno))
 	{
@@ -175,7 +191,8 @@ int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_INT64(argno);
 }
 
-void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
+void
+bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 {
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
@@ -219,7 +236,8 @@ void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 	}
 }
 
-static void load_entry(int row, BkTableEntry *e)
+static void
+load_entry(int row, BkTableEntry *e)
 {
 	bool isnull;
 	Datum d;
@@ -249,7 +267,7 @@ static void load_entry(int row, BkTableEntry *e)
 		int n;
 		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 		e->npk = n;
-		e->pk = (char **)palloc(sizeof(char *) * Max(n, 1));
+		e->pk = (char **) palloc(sizeof(char *) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 		{
 			e->pk[i] = TextDatumGetCString(elems[i]);
@@ -257,7 +275,8 @@ static void load_entry(int row, BkTableEntry *e)
 	}
 }
 
-static void load_columns(BkTableEntry *e)
+static void
+load_columns(BkTableEntry *e)
 {
 	Oid argtypes[2] = {INT8OID, INT4OID};
 	Datum values[2] = {Int64GetDatum(e->snapshot_id), Int32GetDatum(e->table_no)};
@@ -268,8 +287,8 @@ static void load_columns(BkTableEntry *e)
 	            "FROM backupkit.snapshot_table t, jsonb_array_elements(t.columns) WITH ORDINALITY AS x(c, n) "
 	            "WHERE t.snapshot_id = $1 AND t.table_no = $2 ORDER BY x.n",
 	            2, argtypes, values, NULL, true, 0);
-	e->ncolumns = (int)SPI_processed;
-	e->columns = (BkColumn *)palloc0(sizeof(BkColumn) * Max(e->ncolumns, 1));
+	e->ncolumns = (int) SPI_processed;
+	e->columns = (BkColumn *) palloc0(sizeof(BkColumn) * Max(e->ncolumns, 1));
 	e->ncaptured = 0;
 	for (int i = 0; i < e->ncolumns; i++)
 	{
@@ -292,7 +311,8 @@ static void load_columns(BkTableEntry *e)
 	"snapshot_id, table_no, schema_name, table_name, relid, relkind, row_count, chunk_count, raw_bytes, "              \
 	"stored_bytes, checksum, sequences, foreign_keys, key_columns "
 
-static BkTableEntry **load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *count)
+static BkTableEntry **
+load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *count)
 {
 	BkOwnerAccess access;
 	char *sql = psprintf("SELECT " ENTRY_COLUMNS "FROM backupkit.snapshot_table WHERE %s ORDER BY table_no", where);
@@ -301,11 +321,11 @@ static BkTableEntry **load_entries(const char *where, int nargs, Oid *argtypes, 
 
 	bk_owner_begin(&access);
 	bk_spi_exec(sql, nargs, argtypes, values, NULL, true, 0);
-	n = (int)SPI_processed;
-	entries = (BkTableEntry **)palloc(sizeof(BkTableEntry *) * Max(n, 1));
+	n = (int) SPI_processed;
+	entries = (BkTableEntry **) palloc(sizeof(BkTableEntry *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
-		entries[i] = (BkTableEntry *)palloc0(sizeof(BkTableEntry));
+		entries[i] = (BkTableEntry *) palloc0(sizeof(BkTableEntry));
 	}
 	{
 		SPITupleTable *tt = SPI_tuptable;
@@ -324,14 +344,16 @@ static BkTableEntry **load_entries(const char *where, int nargs, Oid *argtypes, 
 	return entries;
 }
 
-BkTableEntry **bk_table_entries(int64 snapshot_id, int *count)
+BkTableEntry **
+bk_table_entries(int64 snapshot_id, int *count)
 {
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
 	return load_entries("snapshot_id = $1", 1, argtypes, values, count);
 }
 
-BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
+BkTableEntry *
+bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 {
 	Oid argtypes[4] = {INT8OID, OIDOID, NAMEOID, NAMEOID};
 	Datum values[4];
@@ -360,12 +382,14 @@ BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_
 	return entries[0];
 }
 
-char *bk_entry_qualified_name(const BkTableEntry *entry)
+char *
+bk_entry_qualified_name(const BkTableEntry *entry)
 {
 	return quote_qualified_identifier(entry->schema_name, entry->table_name);
 }
 
-char *bk_rel_qualified_name(Oid relid)
+char *
+bk_rel_qualified_name(Oid relid)
 {
 	char *nsp = get_namespace_name(get_rel_namespace(relid));
 	char *rel = get_rel_name(relid);

@@ -17,7 +17,8 @@ extern "C"
 #include "storage.hpp"
 #include "table_list.hpp"
 
-Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count)
+Oid *
+bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count)
 {
 	ArrayType *arr;
 	Datum *elems;
@@ -41,7 +42,7 @@ Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, 
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must not be empty", argname),
 		                errhint("Pass at least one table.")));
 	}
-	relids = (Oid *)palloc(sizeof(Oid) * n);
+	relids = (Oid *) palloc(sizeof(Oid) * n);
 	for (int i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -69,7 +70,8 @@ Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, 
 	return relids;
 }
 
-void bk_check_table_kind(Oid relid, const char *verb)
+void
+bk_check_table_kind(Oid relid, const char *verb)
 {
 	char kind = get_rel_relkind(relid);
 	const char *what = NULL;
@@ -123,7 +125,8 @@ void bk_check_table_kind(Oid relid, const char *verb)
 	}
 }
 
-void bk_check_capturable(const Oid *relids, int count)
+void
+bk_check_capturable(const Oid *relids, int count)
 {
 	for (int i = 0; i < count; i++)
 	{

@@ -68,7 +68,8 @@ static const char *const column_list_sql =
     "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attgenerated = '' FROM pg_attribute a"
     " WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
-void bk_read_table_metadata(Oid relid, BkTableMetadata *out)
+void
+bk_read_table_metadata(Oid relid, BkTableMetadata *out)
 {
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(relid)};
@@ -87,15 +88,15 @@ void bk_read_table_metadata(Oid relid, BkTableMetadata *out)
 	out->relkind = SPI_getvalue(tt->vals[0], tt->tupdesc, 3)[0];
 	out->columns = SPI_datumTransfer(SPI_getbinval(tt->vals[0], tt->tupdesc, 4, &isnull), false, -1);
 	out->key_columns = SPI_getbinval(tt->vals[0], tt->tupdesc, 5, &isnull);
-	out->key_columns = isnull ? (Datum)0 : SPI_datumTransfer(out->key_columns, false, -1);
+	out->key_columns = isnull ? (Datum) 0 : SPI_datumTransfer(out->key_columns, false, -1);
 	out->key_kind = SPI_getvalue(tt->vals[0], tt->tupdesc, 6);
 	out->foreign_keys = SPI_datumTransfer(SPI_getbinval(tt->vals[0], tt->tupdesc, 7, &isnull), false, -1);
 	out->sequences = SPI_datumTransfer(SPI_getbinval(tt->vals[0], tt->tupdesc, 8, &isnull), false, -1);
 
 	bk_spi_exec(column_list_sql, 1, argtypes, values, NULL, true, 0);
 	tt = SPI_tuptable;
-	out->ncolumns = (int)SPI_processed;
-	out->column_list = (BkLiveColumn *)palloc0(sizeof(BkLiveColumn) * Max(out->ncolumns, 1));
+	out->ncolumns = (int) SPI_processed;
+	out->column_list = (BkLiveColumn *) palloc0(sizeof(BkLiveColumn) * Max(out->ncolumns, 1));
 	for (int i = 0; i < out->ncolumns; i++)
 	{
 		BkLiveColumn *c = &out->column_list[i];
