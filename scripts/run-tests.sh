@@ -52,7 +52,7 @@ record() { # record <suite> <status>
 }
 
 section "build and install ($("$PG_CONFIG" --version), $PG_CONFIG)"
-if ! bk_build_install; then
+if ! MAKEFLAGS="-j$(nproc)" bk_build_install; then
 	echo "build or install failed; nothing else can run" >&2
 	exit 1
 fi
@@ -124,8 +124,6 @@ fi
 
 section "summary"
 echo "passed: ${passed[*]:-none}"
-if [ ${#failed[@]} != 0 ]; then
-	echo "FAILED: ${failed[*]}"
-	exit 1
-fi
-echo "all suites passed"
+[ ${#failed[@]} = 0 ] || echo "FAILED: ${failed[*]}"
+echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} = 0 ]
