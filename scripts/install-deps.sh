@@ -10,4 +10,4 @@ $SUDO apt-get install -y -q --no-install-recommends \
     postgresql-15 postgresql-server-dev-15 postgresql-contrib \
     libzstd-dev zstd libgtest-dev googletest \
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron \
-    clang-format procps util-linux sudo
+    clang-format procps util-linux sudo perl

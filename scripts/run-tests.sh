@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The one test command (`make test`): builds and installs backupkit, runs the GoogleTest unit tests, then on
+# a throwaway cluster (pg_cron preloaded) the pg_regress suite, the pgTAP files (pg_prove) and the TAP
+# scripts (prove). Every suite runs even when an earlier one fails; the exit status is non-zero if any
+# failed, and the cluster is stopped and removed in every case.
+#
+#   scripts/run-tests.sh [--quick] [--keep-cluster]
+#     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables); also exports BK_QUICK=1
+#     --keep-cluster  leave the cluster's directory (data and server.log) in place for inspection
+#   PG_CONFIG selects the server (default: /usr/lib/postgresql/15/bin/pg_config, else pg_config on PATH).
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+BK_ROOT=$(pwd)
+export BK_ROOT
+
+quick=0
+for arg in "$@"; do
+	case "$arg" in
+		--quick) quick=1 ;;
+		--keep-cluster) export BK_KEEP_CLUSTER=1 ;;
+		-h | --help)
+			sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+			exit 0
+			;;
+		*)
+			echo "run-tests.sh: unrecognized option: $arg" >&2
+			exit 2
+			;;
+	esac
+done
+export BK_QUICK=$quick
+
+if [ -z "${PG_CONFIG:-}" ]; then
+	if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
+		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	else
+		PG_CONFIG=pg_config
+	fi
+fi
+export PG_CONFIG
+# shellcheck source=scripts/cluster.sh
+source scripts/cluster.sh
+# The server's own client programs (psql for pg_prove and the TAP scripts) come first.
+export PATH="$PG_BINDIR:$PATH"
+
+failed=()
+passed=()
+section() { printf '\n==== %s ====\n' "$*"; }
+record() { # record <suite> <status>
+	if [ "$2" = 0 ]; then passed+=("$1"); else failed+=("$1"); fi
+}
+
+section "build and install ($("$PG_CONFIG" --version), $PG_CONFIG)"
+if ! MAKEFLAGS="-j$(nproc)" bk_build_install; then
+	echo "build or install failed; nothing else can run" >&2
+	exit 1
+fi
+
+section "unit tests (GoogleTest via ctest)"
+(
+	set -e
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG="$PG_CONFIG" >/dev/null
+	cmake --build build -j"$(nproc)" >/dev/null
+	cd build && ctest --output-on-failure --timeout 300
+)
+record unit $?
+
+section "starting a throwaway cluster"
+if ! bk_cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" "fsync = off"; then
+	echo "cluster did not start" >&2
+	exit 1
+fi
+echo "cluster in $BK_CLUSTER_DIR (socket), port $PGPORT"
+
+server_log_tail() {
+	echo "---- last 60 lines of the server log ----"
+	tail -n 60 "$BK_CLUSTER_DIR/server.log"
+}
+
+section "pg_regress (make installcheck)"
+rm -f regression.diffs regression.out
+# PGXS appends --dbname=$(CONTRIB_TESTDB) after REGRESS_OPTS; name the database the tests expect.
+make -s PG_CONFIG="$PG_CONFIG" CONTRIB_TESTDB=backupkit_regression installcheck
+status=$?
+if [ $status != 0 ]; then
+	[ -f regression.diffs ] && { echo "---- regression.diffs ----"; cat regression.diffs; }
+	server_log_tail
+fi
+record pg_regress $status
+
+section "pgTAP (pg_prove test/pgtap/*.sql)"
+shopt -s nullglob
+pgtap_files=(test/pgtap/*.sql)
+if [ ${#pgtap_files[@]} = 0 ]; then
+	echo "no pgTAP files"
+else
+	PGOPTIONS='-c client_min_messages=warning' bk_psql -d postgres -c 'DROP DATABASE IF EXISTS backupkit_tap' \
+		-c 'CREATE DATABASE backupkit_tap' &&
+		bk_psql -d backupkit_tap -c 'CREATE EXTENSION backupkit' -c 'CREATE EXTENSION pgtap' &&
+		pg_prove --dbname backupkit_tap --psql-bin "$PG_BINDIR/psql" "${pgtap_files[@]}"
+	status=$?
+	[ $status = 0 ] || server_log_tail
+	record pgtap $status
+fi
+
+section "TAP scripts (prove test/tap/*.sh)"
+tap_files=()
+for f in test/tap/*.sh; do
+	if [ $quick = 1 ] && [[ $(basename "$f") == *slow* ]]; then
+		echo "skipped (--quick): $f"
+		continue
+	fi
+	tap_files+=("$f")
+done
+if [ ${#tap_files[@]} = 0 ]; then
+	echo "no TAP scripts"
+else
+	prove --exec bash "${tap_files[@]}"
+	status=$?
+	[ $status = 0 ] || server_log_tail
+	record tap $status
+fi
+
+section "summary"
+echo "passed: ${passed[*]:-none}"
+[ ${#failed[@]} = 0 ] || echo "FAILED: ${failed[*]}"
+echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} = 0 ]
