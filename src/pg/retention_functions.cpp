@@ -15,6 +15,7 @@ extern "C"
 
 #include "../core/retention.hpp"
 #include "boundary.hpp"
+#include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "report_json.hpp"
 #include "storage.hpp"
@@ -120,6 +121,7 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 	int nkept = 0;
 	BkJson details;
 
+	bk_failure_watch_begin("prune", 0);
 	if (PG_ARGISNULL(7))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("dry_run must not be null")));
@@ -272,6 +274,7 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 		out[4] = row->reason[0] ? CStringGetTextDatum(row->reason) : (Datum)0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
+	bk_failure_watch_end();
 	return (Datum)0;
 }
 
@@ -290,6 +293,7 @@ Datum bk_pin_snapshot(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("pinned must not be null")));
 	}
 	pinned = PG_GETARG_BOOL(1);
+	bk_failure_watch_begin(pinned ? "pin" : "unpin", snapshot_id);
 	values[0] = Int64GetDatum(snapshot_id);
 	values[1] = BoolGetDatum(pinned);
 	bk_spi_connect();
@@ -301,5 +305,6 @@ Datum bk_pin_snapshot(PG_FUNCTION_ARGS)
 	bk_operation_log(pinned ? "pin" : "unpin", snapshot_id, "success", 0,
 	                 (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
+	bk_failure_watch_end();
 	PG_RETURN_VOID();
 }

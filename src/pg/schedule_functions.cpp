@@ -15,6 +15,7 @@ extern "C"
 
 #include "../core/retention.hpp"
 #include "boundary.hpp"
+#include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "storage.hpp"
 
@@ -71,6 +72,7 @@ Datum bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	int level;
 	TimestampTz started = GetCurrentTimestamp();
 
+	bk_failure_watch_begin("schedule", 0);
 	require_arg(fcinfo, 0, "job_name");
 	require_arg(fcinfo, 1, "schedule");
 	require_arg(fcinfo, 2, "tables");
@@ -137,6 +139,7 @@ Datum bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	bk_stable_settings_pop(level);
 	bk_operation_log("schedule", 0, "success", 0, (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
+	bk_failure_watch_end();
 	PG_RETURN_INT64(jobid);
 }
 
