@@ -3,6 +3,7 @@
 extern "C"
 {
 #include "postgres.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "fmgr.h"
@@ -158,9 +159,11 @@ Datum bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	level = bk_stable_settings_push();
 	schema = require_cron_schema();
+	// See a job removed earlier in this statement (pg_cron deletes without advancing the command counter).
+	CommandCounterIncrement();
 	bk_spi_exec(
 	    psprintf("SELECT jobid FROM %s.job WHERE jobname = $1 AND username = current_user", quote_identifier(schema)),
-	    1, argtypes, values, NULL, true, 1);
+	    1, argtypes, values, NULL, false, 1);
 	found = SPI_processed > 0;
 	if (found)
 	{
