@@ -141,6 +141,8 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 		bk_owner_begin(&access);
 		SPI_cursor_fetch(portal, true, BK_EXPORT_BATCH);
 		bk_owner_end(&access);
+		// SPI leaves its procedure context current: keep what this batch allocates in the batch context.
+		MemoryContextSwitchTo(batch_cxt);
 		if (SPI_processed == 0)
 		{
 			MemoryContextSwitchTo(old);
