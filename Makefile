@@ -8,7 +8,8 @@ DATA_built = sql/backupkit--$(EXTVERSION).sql
 DATA = $(wildcard sql/backupkit--*--*.sql)
 # Every sql/*.sql except install and upgrade scripts is a pg_regress test with its expected/*.out.
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
-REGRESS_OPTS = --inputdir=. --dbname=backupkit_regression --load-extension=backupkit
+CONTRIB_TESTDB = backupkit_regression
+REGRESS_OPTS = --inputdir=. --load-extension=backupkit
 EXTRA_CLEAN = build results regression.diffs regression.out
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer

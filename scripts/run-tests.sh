@@ -67,7 +67,8 @@ section "unit tests (GoogleTest via ctest)"
 record unit $?
 
 section "starting a throwaway cluster"
-if ! bk_cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" "fsync = off"; then
+if ! bk_cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
+	"cron.use_background_workers = on" "max_worker_processes = 16" "fsync = off"; then
 	echo "cluster did not start" >&2
 	exit 1
 fi

@@ -14,13 +14,15 @@ namespace
 
 const unsigned char magic[4] = {'B', 'K', 'X', '1'};
 
-void put_u16(unsigned char *p, uint16_t v) noexcept
+void
+put_u16(unsigned char *p, uint16_t v) noexcept
 {
 	p[0] = static_cast<unsigned char>(v);
 	p[1] = static_cast<unsigned char>(v >> 8);
 }
 
-void put_u32(unsigned char *p, uint32_t v) noexcept
+void
+put_u32(unsigned char *p, uint32_t v) noexcept
 {
 	for (int i = 0; i < 4; i++)
 	{
@@ -28,7 +30,8 @@ void put_u32(unsigned char *p, uint32_t v) noexcept
 	}
 }
 
-void put_u64(unsigned char *p, uint64_t v) noexcept
+void
+put_u64(unsigned char *p, uint64_t v) noexcept
 {
 	for (int i = 0; i < 8; i++)
 	{
@@ -36,12 +39,14 @@ void put_u64(unsigned char *p, uint64_t v) noexcept
 	}
 }
 
-uint16_t get_u16(const unsigned char *p) noexcept
+uint16_t
+get_u16(const unsigned char *p) noexcept
 {
 	return static_cast<uint16_t>(p[0] | (p[1] << 8));
 }
 
-uint32_t get_u32(const unsigned char *p) noexcept
+uint32_t
+get_u32(const unsigned char *p) noexcept
 {
 	uint32_t v = 0;
 	for (int i = 3; i >= 0; i--)
@@ -51,7 +56,8 @@ uint32_t get_u32(const unsigned char *p) noexcept
 	return v;
 }
 
-uint64_t get_u64(const unsigned char *p) noexcept
+uint64_t
+get_u64(const unsigned char *p) noexcept
 {
 	uint64_t v = 0;
 	for (int i = 7; i >= 0; i--)
@@ -65,7 +71,8 @@ const char *const retry_hint = "Export the snapshot again and copy all its frame
 
 } // namespace
 
-const char *frame_kind_name(FrameKind kind) noexcept
+const char *
+frame_kind_name(FrameKind kind) noexcept
 {
 	switch (kind)
 	{
@@ -83,7 +90,8 @@ const char *frame_kind_name(FrameKind kind) noexcept
 	return "unrecognized";
 }
 
-void encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t len, unsigned char *out) noexcept
+void
+encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t len, unsigned char *out) noexcept
 {
 	std::memcpy(out, magic, 4);
 	put_u16(out + 4, export_format_version);
@@ -98,7 +106,8 @@ void encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t
 	put_u64(out + export_frame_header_size + len, checksum64(out, export_frame_header_size + len));
 }
 
-FrameView parse_frame(const void *data, size_t len, uint32_t expected_sequence)
+FrameView
+parse_frame(const void *data, size_t len, uint32_t expected_sequence)
 {
 	const unsigned char *p = static_cast<const unsigned char *>(data);
 	if (len < 4 || std::memcmp(p, magic, 4) != 0)
@@ -152,7 +161,8 @@ FrameView parse_frame(const void *data, size_t len, uint32_t expected_sequence)
 	return FrameView{static_cast<FrameKind>(p[6]), sequence, p + export_frame_header_size, payload_len};
 }
 
-void encode_chunk_prefix(const ChunkFramePrefix &prefix, unsigned char *out) noexcept
+void
+encode_chunk_prefix(const ChunkFramePrefix &prefix, unsigned char *out) noexcept
 {
 	put_u32(out, static_cast<uint32_t>(prefix.table_no));
 	put_u32(out + 4, static_cast<uint32_t>(prefix.chunk_no));
@@ -163,7 +173,8 @@ void encode_chunk_prefix(const ChunkFramePrefix &prefix, unsigned char *out) noe
 	put_u64(out + 25, prefix.data_len);
 }
 
-ChunkFramePrefix parse_chunk_prefix(const unsigned char *data, size_t len)
+ChunkFramePrefix
+parse_chunk_prefix(const unsigned char *data, size_t len)
 {
 	if (len < chunk_frame_prefix_size)
 	{

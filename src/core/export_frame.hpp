@@ -27,7 +27,8 @@ enum class FrameKind : uint8_t
 
 const char *frame_kind_name(FrameKind kind) noexcept;
 
-inline size_t export_frame_size(size_t payload_len) noexcept
+inline size_t
+export_frame_size(size_t payload_len) noexcept
 {
 	return export_frame_header_size + payload_len + export_frame_checksum_size;
 }

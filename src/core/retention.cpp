@@ -12,7 +12,8 @@ namespace
 
 constexpr int64_t us_per_day = 86400LL * 1000000LL;
 
-int64_t floor_div(int64_t a, int64_t b) noexcept
+int64_t
+floor_div(int64_t a, int64_t b) noexcept
 {
 	int64_t q = a / b;
 	if ((a % b != 0) && ((a < 0) != (b < 0)))
@@ -23,7 +24,8 @@ int64_t floor_div(int64_t a, int64_t b) noexcept
 }
 
 // Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's civil_from_days).
-CivilDate civil_from_days(int64_t z) noexcept
+CivilDate
+civil_from_days(int64_t z) noexcept
 {
 	z += 719468;
 	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -37,7 +39,8 @@ CivilDate civil_from_days(int64_t z) noexcept
 	return CivilDate{static_cast<int>(y), static_cast<int>(m), static_cast<int>(d)};
 }
 
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) noexcept
+int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d) noexcept
 {
 	y -= m <= 2 ? 1 : 0;
 	const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -59,7 +62,8 @@ enum Rule
 
 const char *const rule_names[RULE_COUNT] = {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"};
 
-int64_t bucket_of(Rule rule, const RetentionSnapshot &s) noexcept
+int64_t
+bucket_of(Rule rule, const RetentionSnapshot &s) noexcept
 {
 	switch (rule)
 	{
@@ -81,7 +85,8 @@ int64_t bucket_of(Rule rule, const RetentionSnapshot &s) noexcept
 	}
 }
 
-void check_count(const std::optional<int> &count, const char *name)
+void
+check_count(const std::optional<int> &count, const char *name)
 {
 	if (count && *count < 1)
 	{
@@ -93,12 +98,14 @@ void check_count(const std::optional<int> &count, const char *name)
 
 } // namespace
 
-CivilDate civil_from_us(int64_t us) noexcept
+CivilDate
+civil_from_us(int64_t us) noexcept
 {
 	return civil_from_days(floor_div(us, us_per_day));
 }
 
-int iso_week_key(int64_t us) noexcept
+int
+iso_week_key(int64_t us) noexcept
 {
 	const int64_t days = floor_div(us, us_per_day);
 	// 1970-01-01 was a Thursday; ISO weekday 1 = Monday .. 7 = Sunday.
@@ -111,7 +118,8 @@ int iso_week_key(int64_t us) noexcept
 	return t.year * 100 + week;
 }
 
-std::vector<RetentionDecision> apply_retention(std::vector<RetentionSnapshot> snapshots, const RetentionPolicy &policy)
+std::vector<RetentionDecision>
+apply_retention(std::vector<RetentionSnapshot> snapshots, const RetentionPolicy &policy)
 {
 	const std::optional<int> counts[RULE_COUNT] = {policy.keep_last, policy.keep_daily, policy.keep_weekly,
 	                                               policy.keep_monthly, policy.keep_yearly};

@@ -83,7 +83,7 @@ fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *ch
 		chunk_plan = plan;
 	}
 	bk_owner_begin(&access);
-	bk_spi_exec_plan(chunk_plan, values, NULL, true, 1);
+	bk_spi_exec_plan(chunk_plan, values, NULL, false, 1);
 	bk_owner_end(&access);
 	if (SPI_processed == 0)
 	{

@@ -38,21 +38,23 @@ typedef struct BkExport
 	uint32 sequence;
 } BkExport;
 
-static void emit_frame(BkExport *ex, bk::FrameKind kind, const char *payload, size_t len)
+static void
+emit_frame(BkExport *ex, bk::FrameKind kind, const char *payload, size_t len)
 {
 	size_t size = bk::export_frame_size(len);
-	bytea *frame = (bytea *)palloc(VARHDRSZ + size);
+	bytea *frame = (bytea *) palloc(VARHDRSZ + size);
 	Datum value;
 	bool isnull = false;
 
 	SET_VARSIZE(frame, VARHDRSZ + size);
-	bk::encode_frame(kind, ex->sequence++, payload, len, (unsigned char *)VARDATA(frame));
+	bk::encode_frame(kind, ex->sequence++, payload, len, (unsigned char *) VARDATA(frame));
 	value = PointerGetDatum(frame);
 	tuplestore_putvalues(ex->rsinfo->setResult, ex->rsinfo->setDesc, &value, &isnull);
 	pfree(frame);
 }
 
-static void emit_json_frame(BkExport *ex, bk::FrameKind kind, const char *json)
+static void
+emit_json_frame(BkExport *ex, bk::FrameKind kind, const char *json)
 {
 	size_t len = strlen(json);
 	if (len > bk::export_max_payload)
@@ -64,14 +66,15 @@ static void emit_json_frame(BkExport *ex, bk::FrameKind kind, const char *json)
 }
 
 // One chunk: a chunk frame with the metadata and the first bytes, then chunk_part frames.
-static void emit_chunk(BkExport *ex, bk::ChunkFramePrefix *prefix, const char *data, size_t len)
+static void
+emit_chunk(BkExport *ex, bk::ChunkFramePrefix *prefix, const char *data, size_t len)
 {
 	size_t first = Min(len, bk::export_max_payload - bk::chunk_frame_prefix_size);
-	char *buf = (char *)palloc(bk::chunk_frame_prefix_size + first);
+	char *buf = (char *) palloc(bk::chunk_frame_prefix_size + first);
 	size_t done;
 
 	prefix->data_len = len;
-	bk::encode_chunk_prefix(*prefix, (unsigned char *)buf);
+	bk::encode_chunk_prefix(*prefix, (unsigned char *) buf);
 	memcpy(buf + bk::chunk_frame_prefix_size, data, first);
 	emit_frame(ex, bk::FrameKind::chunk, buf, bk::chunk_frame_prefix_size + first);
 	pfree(buf);
@@ -83,7 +86,8 @@ static void emit_chunk(BkExport *ex, bk::ChunkFramePrefix *prefix, const char *d
 	}
 }
 
-Datum bk_export_snapshot(PG_FUNCTION_ARGS)
+Datum
+bk_export_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	Oid argtypes[1] = {INT8OID};
@@ -103,7 +107,7 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 
 	bk_failure_watch_begin("export", snapshot_id);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	ex.rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ex.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ex.sequence = 0;
 
 	bk_spi_connect();
@@ -122,7 +126,7 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 	bk_owner_end(&access);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		emit_json_frame(&ex, bk::FrameKind::table, bk_spi_get_text((int)i, 1));
+		emit_json_frame(&ex, bk::FrameKind::table, bk_spi_get_text((int) i, 1));
 		tables++;
 	}
 
@@ -154,12 +158,12 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 			bool isnull;
 			Datum zstd;
 			CHECK_FOR_INTERRUPTS();
-			prefix.table_no = DatumGetInt32(bk_spi_get((int)i, 1, &isnull));
-			prefix.chunk_no = DatumGetInt32(bk_spi_get((int)i, 2, &isnull));
-			prefix.row_count = DatumGetInt32(bk_spi_get((int)i, 3, &isnull));
-			prefix.raw_bytes = DatumGetInt32(bk_spi_get((int)i, 4, &isnull));
-			prefix.checksum = (uint64)DatumGetInt64(bk_spi_get((int)i, 5, &isnull));
-			zstd = bk_spi_get((int)i, 7, &isnull);
+			prefix.table_no = DatumGetInt32(bk_spi_get((int) i, 1, &isnull));
+			prefix.chunk_no = DatumGetInt32(bk_spi_get((int) i, 2, &isnull));
+			prefix.row_count = DatumGetInt32(bk_spi_get((int) i, 3, &isnull));
+			prefix.raw_bytes = DatumGetInt32(bk_spi_get((int) i, 4, &isnull));
+			prefix.checksum = (uint64) DatumGetInt64(bk_spi_get((int) i, 5, &isnull));
+			zstd = bk_spi_get((int) i, 7, &isnull);
 			if (!isnull)
 			{
 				bytea *b = DatumGetByteaPP(zstd);
@@ -168,7 +172,7 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 			}
 			else
 			{
-				char *text = bk_spi_get_text((int)i, 6);
+				char *text = bk_spi_get_text((int) i, 6);
 				prefix.encoding = 0;
 				emit_chunk(&ex, &prefix, text, strlen(text));
 			}
@@ -187,7 +191,7 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 	bk_json_int(&trailer, "tables", tables);
 	bk_json_int(&trailer, "chunks", chunks);
 	bk_json_int(&trailer, "rows", rows);
-	bk_json_int(&trailer, "frames", (int64)ex.sequence + 1);
+	bk_json_int(&trailer, "frames", (int64) ex.sequence + 1);
 	bk_json_end_object(&trailer);
 	emit_json_frame(&ex, bk::FrameKind::trailer, trailer.buf.data);
 
@@ -197,11 +201,11 @@ Datum bk_export_snapshot(PG_FUNCTION_ARGS)
 	bk_json_int(&trailer, "frames", ex.sequence);
 	bk_json_int(&trailer, "chunks", chunks);
 	bk_json_end_object(&trailer);
-	bk_operation_log("export", snapshot_id, "success", rows, (double)(GetCurrentTimestamp() - started) / 1000.0,
+	bk_operation_log("export", snapshot_id, "success", rows, (double) (GetCurrentTimestamp() - started) / 1000.0,
 	                 trailer.buf.data);
 	bk_spi_finish();
 	bk_failure_watch_end();
-	return (Datum)0;
+	return (Datum) 0;
 }
 
 // The aggregate's transition state, in the aggregate's memory context.
@@ -221,13 +225,15 @@ typedef struct BkImport
 	StringInfoData data;
 } BkImport;
 
-static void import_error(const char *message, const char *detail)
+static void
+import_error(const char *message, const char *detail)
 {
 	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s", message), detail ? errdetail("%s", detail) : 0,
 	                errhint(BK_IMPORT_HINT)));
 }
 
-static void import_header(BkImport *st, const char *json)
+static void
+import_header(BkImport *st, const char *json)
 {
 	Oid argtypes[3] = {TEXTOID, OIDOID, NAMEOID};
 	Datum values[3];
@@ -261,7 +267,8 @@ static void import_header(BkImport *st, const char *json)
 	bk_failure_watch_set_snapshot(st->snapshot_id);
 }
 
-static void import_table(BkImport *st, const char *json)
+static void
+import_table(BkImport *st, const char *json)
 {
 	Oid argtypes[2] = {TEXTOID, INT8OID};
 	Datum values[2] = {CStringGetTextDatum(json), Int64GetDatum(st->snapshot_id)};
@@ -275,7 +282,8 @@ static void import_table(BkImport *st, const char *json)
 	st->tables++;
 }
 
-static void import_chunk_insert(BkImport *st)
+static void
+import_chunk_insert(BkImport *st)
 {
 	Oid argtypes[8] = {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, TEXTOID, BYTEAOID};
 	Datum values[8];
@@ -288,7 +296,7 @@ static void import_chunk_insert(BkImport *st)
 	values[2] = Int32GetDatum(st->prefix.chunk_no);
 	values[3] = Int32GetDatum(st->prefix.row_count);
 	values[4] = Int32GetDatum(st->prefix.raw_bytes);
-	values[5] = Int64GetDatum((int64)st->prefix.checksum);
+	values[5] = Int64GetDatum((int64) st->prefix.checksum);
 	if (st->prefix.encoding == 0)
 	{
 		values[6] = PointerGetDatum(cstring_to_text_with_len(st->data.data, st->data.len));
@@ -296,7 +304,7 @@ static void import_chunk_insert(BkImport *st)
 	}
 	else
 	{
-		bytea *b = (bytea *)palloc(VARHDRSZ + st->data.len);
+		bytea *b = (bytea *) palloc(VARHDRSZ + st->data.len);
 		SET_VARSIZE(b, VARHDRSZ + st->data.len);
 		memcpy(VARDATA(b), st->data.data, st->data.len);
 		values[7] = PointerGetDatum(b);
@@ -314,21 +322,23 @@ static void import_chunk_insert(BkImport *st)
 	MemoryContextReset(st->chunk_cxt);
 }
 
-static void import_chunk_data(BkImport *st, const unsigned char *data, size_t len)
+static void
+import_chunk_data(BkImport *st, const unsigned char *data, size_t len)
 {
-	if ((uint64)st->data.len + len > st->prefix.data_len)
+	if ((uint64) st->data.len + len > st->prefix.data_len)
 	{
 		import_error(
 		    psprintf("chunk %d of table %d is longer than announced", st->prefix.chunk_no, st->prefix.table_no), NULL);
 	}
-	appendBinaryStringInfo(&st->data, (const char *)data, (int)len);
-	if ((uint64)st->data.len == st->prefix.data_len)
+	appendBinaryStringInfo(&st->data, (const char *) data, (int) len);
+	if ((uint64) st->data.len == st->prefix.data_len)
 	{
 		import_chunk_insert(st);
 	}
 }
 
-static void import_trailer(BkImport *st, const char *json)
+static void
+import_trailer(BkImport *st, const char *json)
 {
 	Oid argtypes[1] = {TEXTOID};
 	Datum values[1] = {CStringGetTextDatum(json)};
@@ -350,7 +360,8 @@ static void import_trailer(BkImport *st, const char *json)
 	st->got_trailer = true;
 }
 
-Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
+Datum
+bk_import_snapshot_step(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
 	MemoryContext old;
@@ -371,7 +382,7 @@ Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		old = MemoryContextSwitchTo(aggcxt);
-		st = (BkImport *)palloc0(sizeof(BkImport));
+		st = (BkImport *) palloc0(sizeof(BkImport));
 		st->chunk_cxt = AllocSetContextCreate(aggcxt, "backupkit import chunk", ALLOCSET_DEFAULT_SIZES);
 		st->started = GetCurrentTimestamp();
 		MemoryContextSwitchTo(old);
@@ -379,7 +390,7 @@ Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		st = (BkImport *)PG_GETARG_POINTER(0);
+		st = (BkImport *) PG_GETARG_POINTER(0);
 	}
 	frame = PG_GETARG_BYTEA_PP(1);
 	if (st->got_trailer)
@@ -406,7 +417,7 @@ Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	}
 	if (view.kind == bk::FrameKind::header || view.kind == bk::FrameKind::table || view.kind == bk::FrameKind::trailer)
 	{
-		json = pnstrdup((const char *)view.payload, view.payload_len);
+		json = pnstrdup((const char *) view.payload, view.payload_len);
 	}
 
 	bk_spi_connect();
@@ -424,7 +435,7 @@ Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
 			st->in_chunk = true;
 			old = MemoryContextSwitchTo(st->chunk_cxt);
 			initStringInfo(&st->data);
-			enlargeStringInfo(&st->data, (int)Min(st->prefix.data_len, (uint64)MaxAllocSize - 1024));
+			enlargeStringInfo(&st->data, (int) Min(st->prefix.data_len, (uint64) MaxAllocSize - 1024));
 			MemoryContextSwitchTo(old);
 			import_chunk_data(st, view.payload + bk::chunk_frame_prefix_size,
 			                  view.payload_len - bk::chunk_frame_prefix_size);
@@ -441,7 +452,8 @@ Datum bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-Datum bk_import_snapshot_final(PG_FUNCTION_ARGS)
+Datum
+bk_import_snapshot_final(PG_FUNCTION_ARGS)
 {
 	BkImport *st;
 	Oid argtypes[1] = {INT8OID};
@@ -461,7 +473,7 @@ Datum bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	{
 		import_error("export stream is empty", "No frame was given to backupkit.import_snapshot.");
 	}
-	st = (BkImport *)PG_GETARG_POINTER(0);
+	st = (BkImport *) PG_GETARG_POINTER(0);
 	if (!st->got_trailer)
 	{
 		import_error("export stream is truncated",
@@ -498,7 +510,7 @@ Datum bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	bk_json_int(&details, "chunks", st->chunks);
 	bk_json_end_object(&details);
 	bk_operation_log("import", st->snapshot_id, "success", st->rows,
-	                 (double)(GetCurrentTimestamp() - st->started) / 1000.0, details.buf.data);
+	                 (double) (GetCurrentTimestamp() - st->started) / 1000.0, details.buf.data);
 	bk_spi_finish();
 	bk_failure_watch_end();
 	PG_RETURN_INT64(st->snapshot_id);

@@ -17,7 +17,8 @@ static char watch_role[NAMEDATALEN];
 static int64 watch_snapshot_id = 0;
 static SubTransactionId watch_subxact = InvalidSubTransactionId;
 
-static void report_failure(void)
+static void
+report_failure(void)
 {
 	if (watch_snapshot_id > 0)
 	{
@@ -31,7 +32,8 @@ static void report_failure(void)
 	watch_active = false;
 }
 
-static void failure_xact_callback(XactEvent event, void *arg)
+static void
+failure_xact_callback(XactEvent event, void *arg)
 {
 	if (!watch_active)
 	{
@@ -47,8 +49,8 @@ static void failure_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-static void failure_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid,
-                                     void *arg)
+static void
+failure_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
 {
 	if (watch_active && event == SUBXACT_EVENT_ABORT_SUB && mySubid == watch_subxact)
 	{
@@ -56,7 +58,8 @@ static void failure_subxact_callback(SubXactEvent event, SubTransactionId mySubi
 	}
 }
 
-void bk_failure_watch_begin(const char *operation, int64 snapshot_id)
+void
+bk_failure_watch_begin(const char *operation, int64 snapshot_id)
 {
 	const char *role = GetUserNameFromId(GetUserId(), true);
 	if (!watch_registered)
@@ -72,12 +75,14 @@ void bk_failure_watch_begin(const char *operation, int64 snapshot_id)
 	watch_active = true;
 }
 
-void bk_failure_watch_set_snapshot(int64 snapshot_id)
+void
+bk_failure_watch_set_snapshot(int64 snapshot_id)
 {
 	watch_snapshot_id = snapshot_id;
 }
 
-void bk_failure_watch_end(void)
+void
+bk_failure_watch_end(void)
 {
 	watch_active = false;
 }

@@ -11,10 +11,12 @@ extern "C"
 }
 
 #include "boundary.hpp"
+#include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
 #include "restore_functions.hpp"
+#include "table_list.hpp"
 
 extern "C"
 {
@@ -74,6 +76,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	opts.fire_triggers = PG_NARGS() > 4 ? bk_bool_arg(fcinfo, 4, "fire_triggers") : false;
 	opts.set_relids = &relid;
 	opts.set_count = 1;
+	bk_failure_watch_begin(opts.dry_run ? "dry_run" : "restore", snapshot_id);
 
 	// Connect first: SPI_datumTransfer then copies the report into the caller's context.
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit restore", ALLOCSET_DEFAULT_SIZES);
@@ -81,6 +84,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(op_cxt);
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
+	bk_check_table_kind(relid, "restore");
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{
@@ -107,5 +111,6 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bk_spi_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(op_cxt);
+	bk_failure_watch_end();
 	PG_RETURN_DATUM(result);
 }

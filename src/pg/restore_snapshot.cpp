@@ -20,6 +20,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
@@ -152,6 +153,7 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 		by_oid = (bool *) palloc(sizeof(bool) * n);
 		for (int i = 0; i < n; i++)
 		{
+			bk_check_table_kind(relids[i], "restore");
 			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
 			if (entries[i] == NULL)
 			{
@@ -198,6 +200,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	opts.mode = bk_mode_arg(fcinfo, 2);
 	opts.dry_run = bk_bool_arg(fcinfo, 3, "dry_run");
 	opts.fire_triggers = bk_bool_arg(fcinfo, 4, "fire_triggers");
+	bk_failure_watch_begin(opts.dry_run ? "dry_run" : "restore", snapshot_id);
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit restore", ALLOCSET_DEFAULT_SIZES);
 	bk_spi_connect();
@@ -361,5 +364,6 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_spi_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(op_cxt);
+	bk_failure_watch_end();
 	PG_RETURN_DATUM(result);
 }

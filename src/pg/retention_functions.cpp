@@ -27,7 +27,7 @@ extern "C"
 }
 
 #define BK_REASON_MAX 128
-#define BK_UNIX_EPOCH_OFFSET_US ((int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
+#define BK_UNIX_EPOCH_OFFSET_US ((int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY)
 
 typedef struct BkPruneRow
 {
@@ -43,10 +43,10 @@ static const char *const count_names[5] = {"keep_last", "keep_daily", "keep_week
 
 // Runs the rules of src/core over rows (any order); writes keep/reason into rows and returns the order
 // (indexes into rows) newest first. C++ objects live only inside the BK_CORE call.
-static int *decide(BkPruneRow *rows, int nrows, const bool *has_count, const int *counts, bool has_cutoff,
-                   int64 cutoff_us)
+static int *
+decide(BkPruneRow *rows, int nrows, const bool *has_count, const int *counts, bool has_cutoff, int64 cutoff_us)
 {
-	int *order = (int *)palloc(sizeof(int) * Max(nrows, 1));
+	int *order = (int *) palloc(sizeof(int) * Max(nrows, 1));
 	BK_CORE({
 		bk::RetentionPolicy policy;
 		std::optional<int> *fields[5] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
@@ -82,16 +82,18 @@ static int *decide(BkPruneRow *rows, int nrows, const bool *has_count, const int
 }
 
 // Ties in created_at are broken by id in src/core; ids were replaced by indexes, so sort rows by id first.
-static int compare_by_id(const void *a, const void *b)
+static int
+compare_by_id(const void *a, const void *b)
 {
-	int64 x = ((const BkPruneRow *)a)->snapshot_id;
-	int64 y = ((const BkPruneRow *)b)->snapshot_id;
+	int64 x = ((const BkPruneRow *) a)->snapshot_id;
+	int64 y = ((const BkPruneRow *) b)->snapshot_id;
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
-static Datum id_array(int64 *ids, int n)
+static Datum
+id_array(int64 *ids, int n)
 {
-	Datum *elems = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		elems[i] = Int64GetDatum(ids[i]);
@@ -99,9 +101,10 @@ static Datum id_array(int64 *ids, int n)
 	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
+Datum
+bk_prune_snapshots(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	bool has_count[5];
 	int counts[5];
 	bool has_cutoff = !PG_ARGISNULL(5);
@@ -147,13 +150,13 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 		cutoff_us = cutoff + BK_UNIX_EPOCH_OFFSET_US;
 	}
 	// Refuse a policy without rules before reading anything.
-	(void)decide(NULL, 0, has_count, counts, has_cutoff, cutoff_us);
+	(void) decide(NULL, 0, has_count, counts, has_cutoff, cutoff_us);
 
 	InitMaterializedSRF(fcinfo, 0);
 	bk_spi_connect();
 	{
 		Oid argtypes[2] = {TEXTOID, OIDOID};
-		Datum values[2] = {label ? CStringGetTextDatum(label) : (Datum)0, ObjectIdGetDatum(user)};
+		Datum values[2] = {label ? CStringGetTextDatum(label) : (Datum) 0, ObjectIdGetDatum(user)};
 		char nulls[2] = {label ? ' ' : 'n', ' '};
 		bool isnull;
 
@@ -163,8 +166,8 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 		            "AND pg_catalog.pg_has_role($2, created_by, 'MEMBER') ORDER BY snapshot_id",
 		            2, argtypes, values, nulls, true, 0);
 		bk_owner_end(&access);
-		nrows = (int)SPI_processed;
-		rows = (BkPruneRow *)palloc0(sizeof(BkPruneRow) * Max(nrows, 1));
+		nrows = (int) SPI_processed;
+		rows = (BkPruneRow *) palloc0(sizeof(BkPruneRow) * Max(nrows, 1));
 		for (int i = 0; i < nrows; i++)
 		{
 			rows[i].snapshot_id = DatumGetInt64(bk_spi_get(i, 1, &isnull));
@@ -178,7 +181,7 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 
 	// A restore holds FOR KEY SHARE on its snapshot row until it commits: lock what would be dropped, skip
 	// what is in use, and keep that.
-	candidates = (int64 *)palloc(sizeof(int64) * Max(nrows, 1));
+	candidates = (int64 *) palloc(sizeof(int64) * Max(nrows, 1));
 	for (int i = 0; i < nrows; i++)
 	{
 		if (!rows[i].keep)
@@ -190,9 +193,9 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 	{
 		Oid argtypes[1] = {INT8ARRAYOID};
 		Datum values[1] = {id_array(candidates, ncandidates)};
-		bool *locked = (bool *)palloc0(sizeof(bool) * nrows);
+		bool *locked = (bool *) palloc0(sizeof(bool) * nrows);
 		bool isnull;
-		int64 *dropped = (int64 *)palloc(sizeof(int64) * ncandidates);
+		int64 *dropped = (int64 *) palloc(sizeof(int64) * ncandidates);
 
 		bk_owner_begin(&access);
 		bk_spi_exec("SELECT snapshot_id FROM backupkit.snapshot WHERE snapshot_id = ANY($1) "
@@ -201,7 +204,7 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 		bk_owner_end(&access);
 		for (uint64 k = 0; k < SPI_processed; k++)
 		{
-			int64 id = DatumGetInt64(bk_spi_get((int)k, 1, &isnull));
+			int64 id = DatumGetInt64(bk_spi_get((int) k, 1, &isnull));
 			for (int i = 0; i < nrows; i++)
 			{
 				if (rows[i].snapshot_id == id)
@@ -259,7 +262,7 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 	bk_json_int(&details, "in_use", nin_use);
 	bk_json_end_object(&details);
 	bk_operation_log("prune", 0, dry_run ? "dry run" : "success", ndropped,
-	                 (double)(GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
+	                 (double) (GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
 	bk_spi_finish();
 
 	for (int k = 0; k < nrows; k++)
@@ -268,17 +271,18 @@ Datum bk_prune_snapshots(PG_FUNCTION_ARGS)
 		Datum out[5];
 		bool nulls[5] = {false, row->label == NULL, false, false, row->reason[0] == '\0'};
 		out[0] = Int64GetDatum(row->snapshot_id);
-		out[1] = row->label ? CStringGetTextDatum(row->label) : (Datum)0;
+		out[1] = row->label ? CStringGetTextDatum(row->label) : (Datum) 0;
 		out[2] = TimestampTzGetDatum(row->created_at);
 		out[3] = CStringGetTextDatum(row->keep ? "keep" : "drop");
-		out[4] = row->reason[0] ? CStringGetTextDatum(row->reason) : (Datum)0;
+		out[4] = row->reason[0] ? CStringGetTextDatum(row->reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
 	bk_failure_watch_end();
-	return (Datum)0;
+	return (Datum) 0;
 }
 
-Datum bk_pin_snapshot(PG_FUNCTION_ARGS)
+Datum
+bk_pin_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	Oid argtypes[2] = {INT8OID, BOOLOID};
@@ -303,7 +307,7 @@ Datum bk_pin_snapshot(PG_FUNCTION_ARGS)
 	            0);
 	bk_owner_end(&access);
 	bk_operation_log(pinned ? "pin" : "unpin", snapshot_id, "success", 0,
-	                 (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
 	bk_failure_watch_end();
 	PG_RETURN_VOID();

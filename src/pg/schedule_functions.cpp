@@ -29,13 +29,15 @@ extern "C"
 
 // The schema of pg_cron's functions and tables (always "cron", whatever pg_extension.extnamespace says), or NULL
 // when pg_cron is not installed in this database.
-static char *cron_schema(void)
+static char *
+cron_schema(void)
 {
 	bk_spi_exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, NULL, NULL, NULL, true, 1);
 	return SPI_processed == 0 ? NULL : pstrdup("cron");
 }
 
-static char *require_cron_schema(void)
+static char *
+require_cron_schema(void)
 {
 	char *schema = cron_schema();
 	if (schema == NULL)
@@ -49,7 +51,8 @@ static char *require_cron_schema(void)
 	return schema;
 }
 
-static void require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 	{
@@ -57,7 +60,8 @@ static void require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	}
 }
 
-Datum bk_schedule_snapshots(PG_FUNCTION_ARGS)
+Datum
+bk_schedule_snapshots(PG_FUNCTION_ARGS)
 {
 	bool has_count[4];
 	int counts[4];
@@ -102,7 +106,7 @@ Datum bk_schedule_snapshots(PG_FUNCTION_ARGS)
 					*fields[r] = counts[r];
 				}
 			}
-			(void)bk::apply_retention({}, policy);
+			(void) bk::apply_retention({}, policy);
 		});
 	}
 
@@ -138,13 +142,14 @@ Datum bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		jobid = DatumGetInt64(bk_spi_get(0, 1, &isnull));
 	}
 	bk_stable_settings_pop(level);
-	bk_operation_log("schedule", 0, "success", 0, (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+	bk_operation_log("schedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
 	bk_failure_watch_end();
 	PG_RETURN_INT64(jobid);
 }
 
-Datum bk_unschedule_snapshots(PG_FUNCTION_ARGS)
+Datum
+bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 {
 	Oid argtypes[1] = {TEXTOID};
 	Datum values[1];
@@ -171,17 +176,18 @@ Datum bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 		Datum id_values[1] = {bk_spi_get(0, 1, &isnull)};
 		bk_spi_exec(psprintf("SELECT %s.unschedule($1)", quote_identifier(schema)), 1, id_types, id_values, NULL, false,
 		            1);
-		bk_operation_log("unschedule", 0, "success", 0, (double)(GetCurrentTimestamp() - started) / 1000.0, NULL);
+		bk_operation_log("unschedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	}
 	bk_stable_settings_pop(level);
 	bk_spi_finish();
 	PG_RETURN_BOOL(found);
 }
 
-Datum bk_info(PG_FUNCTION_ARGS)
+Datum
+bk_info(PG_FUNCTION_ARGS)
 {
 	Oid argtypes[2] = {OIDOID, JSONBOID};
-	Datum values[2] = {ObjectIdGetDatum(GetUserId()), (Datum)0};
+	Datum values[2] = {ObjectIdGetDatum(GetUserId()), (Datum) 0};
 	BkOwnerAccess access;
 	Jsonb *result;
 	char *schema;

@@ -11,6 +11,7 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
+#include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "storage.hpp"
 
@@ -31,6 +32,7 @@ bk_drop_snapshot(PG_FUNCTION_ARGS)
 	TimestampTz started = GetCurrentTimestamp();
 
 	bk_spi_connect();
+	bk_failure_watch_begin("drop", snapshot_id);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	if (snap.pinned)
 	{
@@ -45,6 +47,7 @@ bk_drop_snapshot(PG_FUNCTION_ARGS)
 	bk_owner_end(&access);
 	bk_operation_log("drop", snapshot_id, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
 	bk_spi_finish();
+	bk_failure_watch_end();
 	PG_RETURN_BOOL(true);
 }
 

@@ -30,6 +30,7 @@ extern "C"
 
 #include "../core/options.hpp"
 #include "boundary.hpp"
+#include "failure_log.hpp"
 #include "chunk_writer.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
@@ -296,6 +297,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		BK_CORE(compression = bk::parse_compression(method));
 	}
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
+	bk_failure_watch_begin("snapshot", 0);
 	bk_check_capturable(relids, nrels);
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit snapshot", ALLOCSET_DEFAULT_SIZES);
@@ -305,6 +307,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(op_cxt);
 
 	snapshot_id = create_snapshot_row(label, compression);
+	bk_failure_watch_set_snapshot(snapshot_id);
 	writer = bk_chunk_writer_create(snapshot_id, compression == bk::Compression::zstd);
 	bk_progress_begin("snapshot", snapshot_id, nrels);
 	for (int i = 0; i < nrels; i++)
@@ -334,5 +337,6 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	bk_spi_finish();
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(op_cxt);
+	bk_failure_watch_end();
 	PG_RETURN_INT64(snapshot_id);
 }

@@ -286,7 +286,7 @@ load_columns(BkTableEntry *e)
 	            "coalesce(c->>'identity', '') "
 	            "FROM backupkit.snapshot_table t, jsonb_array_elements(t.columns) WITH ORDINALITY AS x(c, n) "
 	            "WHERE t.snapshot_id = $1 AND t.table_no = $2 ORDER BY x.n",
-	            2, argtypes, values, NULL, true, 0);
+	            2, argtypes, values, NULL, false, 0);
 	e->ncolumns = (int) SPI_processed;
 	e->columns = (BkColumn *) palloc0(sizeof(BkColumn) * Max(e->ncolumns, 1));
 	e->ncaptured = 0;
@@ -320,7 +320,8 @@ load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *co
 	int n;
 
 	bk_owner_begin(&access);
-	bk_spi_exec(sql, nargs, argtypes, values, NULL, true, 0);
+	// Not read-only: a snapshot taken earlier in the same statement must be visible.
+	bk_spi_exec(sql, nargs, argtypes, values, NULL, false, 0);
 	n = (int) SPI_processed;
 	entries = (BkTableEntry **) palloc(sizeof(BkTableEntry *) * Max(n, 1));
 	for (int i = 0; i < n; i++)
