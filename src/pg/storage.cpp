@@ -97,6 +97,8 @@ bk_stable_settings_push(void)
 	set_fixed("xmloption", "content");
 	set_fixed("lc_monetary", "C");
 	set_fixed("array_nulls", "on");
+	// backupkit's own set-based statements scan whole tables once; JIT compilation only adds latency.
+	set_fixed("jit", "off");
 	return level;
 }
 
