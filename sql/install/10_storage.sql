@@ -72,6 +72,9 @@ COMMENT ON TABLE backupkit.snapshot_chunk IS 'Captured rows, a bounded number pe
 
 REVOKE ALL ON backupkit.snapshot, backupkit.snapshot_table, backupkit.snapshot_chunk FROM PUBLIC;
 REVOKE ALL ON SEQUENCE backupkit.snapshot_id_seq FROM PUBLIC;
+-- Every role may call the functions and read the views (they check privileges and snapshot ownership
+-- themselves); the tables above stay closed.
+GRANT USAGE ON SCHEMA backupkit TO PUBLIC;
 
 -- pg_dump carries the snapshots with the database.
 SELECT pg_catalog.pg_extension_config_dump('backupkit.snapshot', '');

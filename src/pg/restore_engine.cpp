@@ -271,10 +271,12 @@ check_outside_child(const char *target, const char *only, const char *stage, con
 		appendStringInfo(&stage_match, "%ss.%s OPERATOR(pg_catalog.=) c.%s", i ? " AND " : "", p, c);
 		appendStringInfo(&shown, "%sc.%s", i ? " || ', ' || " : "", c);
 	}
+	// Not read-only: a read-only query runs under the statement's snapshot, which cannot see the rows just
+	// copied into the stage, so every referenced key would look absent from the snapshot.
 	bk_spi_exec(psprintf("SELECT (%s)::text FROM %s c WHERE EXISTS (SELECT FROM %s%s t WHERE %s)"
 	                     " AND NOT EXISTS (SELECT FROM %s s WHERE %s) LIMIT 1",
 	                     shown.data, child, only, target, fk_match.data, stage, stage_match.data),
-	            0, NULL, NULL, NULL, false, 1); // not read-only: it must see the rows staged by this call
+	            0, NULL, NULL, NULL, false, 1);
 	if (SPI_processed > 0)
 	{
 		ereport(ERROR,
@@ -292,8 +294,9 @@ enabled_user_triggers(Oid relid)
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(relid)};
 	List *result = NIL;
+	// pg_partition_tree() returns no row for a table that is neither partitioned nor a partition.
 	bk_spi_exec("SELECT t.tgrelid, t.tgname::text, t.tgenabled::text FROM pg_trigger t"
-	            " WHERE t.tgrelid IN (SELECT relid FROM pg_partition_tree($1))"
+	            " WHERE (t.tgrelid = $1 OR t.tgrelid IN (SELECT relid FROM pg_partition_tree($1)))"
 	            "   AND NOT t.tgisinternal AND t.tgenabled <> 'D' ORDER BY t.tgrelid, t.tgname",
 	            1, argtypes, values, NULL, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -116,6 +116,7 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 		bool by_oid;
 		MemoryContext old;
 		int ci = 0;
+		int guc_level;
 
 		if (PG_ARGISNULL(1))
 		{
@@ -126,6 +127,8 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st = (RowsState *) palloc0(sizeof(RowsState));
 		bk_spi_connect();
+		// The caller's search_path must not resolve the names in backupkit's own queries.
+		guc_level = bk_stable_settings_push();
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		bk_snapshot_fetch(snapshot_id, &st->snap);
 		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
@@ -149,6 +152,7 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 			}
 		}
 		st->reader = bk_chunk_reader_open(st->entry, strcmp(st->snap.compression, "zstd") == 0);
+		bk_stable_settings_pop(guc_level);
 		bk_spi_finish();
 		fctx->user_fctx = st;
 		MemoryContextSwitchTo(old);
@@ -158,9 +162,12 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 	while (!st->done && st->next_row >= st->rows)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		int guc_level;
 		bk_spi_connect();
+		guc_level = bk_stable_settings_push();
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st->done = !load_chunk(st);
+		bk_stable_settings_pop(guc_level);
 		bk_spi_finish();
 		MemoryContextSwitchTo(old);
 	}
