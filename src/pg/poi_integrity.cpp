@@ -121,7 +121,7 @@ static const char *const poi_checks_sql =
     " FROM (SELECT s.id, s.poi_id, s.valid_from, s.valid_to,"
     "        max(coalesce(s.valid_to, 'infinity')) OVER (PARTITION BY s.poi_id ORDER BY s.valid_from, s.id"
     "          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier_end"
-    "       FROM %1$s s WHERE s.valid_from IS NOT NULL AND NOT (s.valid_to < s.valid_from)) o"
+    "       FROM %1$s s WHERE s.valid_from IS NOT NULL AND (s.valid_to IS NULL OR s.valid_to >= s.valid_from)) o"
     " WHERE o.earlier_end > o.valid_from"
     // two open states are reported once, as several current states
     "   AND NOT (o.valid_to IS NULL AND o.earlier_end = 'infinity')"
