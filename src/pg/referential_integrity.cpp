@@ -133,9 +133,14 @@ Datum bk_check_referential_integrity(PG_FUNCTION_ARGS)
 		{
 			appendStringInfo(&sql, "%sp.%s %s c.%s", k ? " AND " : "", r[k], o[k], c[k]);
 		}
-		appendStringInfoString(&sql, "))"
-		                             " SELECT count(*), coalesce((SELECT jsonb_agg(to_jsonb(s))"
-		                             " FROM (SELECT * FROM o LIMIT 5) s), '[]') FROM o");
+		// The sample is ordered so that repeated checks show the same keys.
+		appendStringInfoString(
+		    &sql, ")) SELECT count(*), coalesce((SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM o ORDER BY ");
+		for (int k = 0; k < nc; k++)
+		{
+			appendStringInfo(&sql, "%s%d", k ? ", " : "", k + 1);
+		}
+		appendStringInfoString(&sql, " LIMIT 5) s), '[]') FROM o");
 		bk_spi_exec(sql.data, 0, NULL, NULL, NULL, true, 1);
 		out[0] = CStringGetTextDatum(names[i]);
 		out[1] = CStringGetTextDatum(childs[i]);
