@@ -273,7 +273,8 @@ check_outside_child(const char *target, const char *only, const char *stage, con
 	bk_spi_exec(psprintf("SELECT (%s)::text FROM %s c WHERE EXISTS (SELECT FROM %s%s t WHERE %s)"
 	                     " AND NOT EXISTS (SELECT FROM %s s WHERE %s) LIMIT 1",
 	                     shown.data, child, only, target, fk_match.data, stage, stage_match.data),
-	            0, NULL, NULL, NULL, true, 1);
+	            // read-write: a read-only query would not see the staging rows this call just copied
+	            0, NULL, NULL, NULL, false, 1);
 	if (SPI_processed > 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
