@@ -27,6 +27,7 @@ extern "C"
 #include "restore_functions.hpp"
 #include "restore_order.hpp"
 #include "table_list.hpp"
+#include "validate_snapshot.hpp"
 
 extern "C"
 {
@@ -208,6 +209,20 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	resolve_tables(fcinfo, snapshot_id, &relids, &entries, &by_oid, &n);
+	if (bk_bool_arg(fcinfo, 5, "validate"))
+	{
+		char *problem = NULL;
+		// Prove the whole snapshot first, so a damaged one changes nothing and says why up front.
+		if (!bk_validate_snapshot_quick(snapshot_id, &problem))
+		{
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+			                errmsg("snapshot " INT64_FORMAT " failed validation", snapshot_id),
+			                errdetail_internal("%s", problem ? problem : "A chunk is damaged."),
+			                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for the full report; "
+			                        "pass validate => false to restore tables whose chunks are intact.",
+			                        snapshot_id)));
+		}
+	}
 	opts.set_relids = relids;
 	opts.set_count = n;
 
