@@ -4,6 +4,7 @@
 # restored tables equal the originals. Exits non-zero when the final verification fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --if-missing
 source scripts/cluster.sh
 
 echo "== building and installing backupkit"

@@ -31,6 +31,9 @@ for arg in "$@"; do
 done
 export BK_QUICK=$quick
 
+# On a fresh machine the first run installs the Debian packages (nothing happens when they are present).
+bash scripts/install-deps.sh --if-missing || { echo "could not install the dependencies" >&2; exit 1; }
+
 if [ -z "${PG_CONFIG:-}" ]; then
 	if [ -x /usr/lib/postgresql/15/bin/pg_config ]; then
 		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
