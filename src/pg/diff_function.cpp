@@ -48,6 +48,7 @@ bk_diff(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
 		                                                         bk_rel_qualified_name(relid), snapshot_id)));
 	}
+	bk_check_snapshot_readable(&snap, relid);
 	memset(&opts, 0, sizeof(opts));
 	opts.mode = bk::RestoreMode::replace;
 	opts.dry_run = true;

@@ -21,7 +21,8 @@ extern "C"
 }
 
 // The table given as argument argno, or the default name looked up on the caller's search_path now.
-static Oid poi_table_arg(FunctionCallInfo fcinfo, int argno, const char *default_name, const char *argname)
+static Oid
+poi_table_arg(FunctionCallInfo fcinfo, int argno, const char *default_name, const char *argname)
 {
 	Oid relid;
 	if (!PG_ARGISNULL(argno))
@@ -39,7 +40,8 @@ static Oid poi_table_arg(FunctionCallInfo fcinfo, int argno, const char *default
 	return relid;
 }
 
-static void require_columns(Oid relid, const char *const *columns, int n)
+static void
+require_columns(Oid relid, const char *const *columns, int n)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -127,12 +129,13 @@ static const char *const poi_checks_sql =
     "   AND NOT (o.valid_to IS NULL AND o.earlier_end = 'infinity')"
     ") x ORDER BY check_name, table_name, length(row_id), row_id";
 
-Datum bk_check_poi_integrity(PG_FUNCTION_ARGS)
+Datum
+bk_check_poi_integrity(PG_FUNCTION_ARGS)
 {
 	static const char *const state_cols[] = {"id", "poi_id", "valid_from", "valid_to"};
 	static const char *const transition_cols[] = {"id", "poi_id", "from_state_id", "to_state_id"};
 	static const char *const history_cols[] = {"id", "poi_id", "state_id", "transition_id"};
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid rel[3];
 	char *names[3];
 	Oid argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
@@ -182,5 +185,5 @@ Datum bk_check_poi_integrity(PG_FUNCTION_ARGS)
 	SPI_cursor_close(portal);
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
-	return (Datum)0;
+	return (Datum) 0;
 }

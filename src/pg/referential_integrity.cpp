@@ -39,13 +39,14 @@ static const char *const fk_list_sql =
     "       ELSE co.conrelid = ANY ($1) OR co.confrelid = ANY ($1) END"
     " ORDER BY 2, 1";
 
-static char **text_elements(Datum d, int *n)
+static char **
+text_elements(Datum d, int *n)
 {
 	Datum *elems;
 	bool *nulls;
 	char **out;
 	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
-	out = (char **)palloc(sizeof(char *) * Max(*n, 1));
+	out = (char **) palloc(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 	{
 		out[i] = TextDatumGetCString(elems[i]);
@@ -53,9 +54,10 @@ static char **text_elements(Datum d, int *n)
 	return out;
 }
 
-Datum bk_check_referential_integrity(PG_FUNCTION_ARGS)
+Datum
+bk_check_referential_integrity(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid argtypes[1] = {OIDARRAYOID};
 	Datum values[1];
 	char nulls[1] = {' '};
@@ -67,7 +69,7 @@ Datum bk_check_referential_integrity(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		values[0] = (Datum)0;
+		values[0] = (Datum) 0;
 		nulls[0] = 'n';
 	}
 	else
@@ -78,15 +80,15 @@ Datum bk_check_referential_integrity(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	guc_level = bk_stable_settings_push();
 	bk_spi_exec(fk_list_sql, 1, argtypes, values, nulls, true, 0);
-	nfk = (int)SPI_processed;
-	names = (char **)palloc(sizeof(char *) * Max(nfk, 1));
-	childs = (char **)palloc(sizeof(char *) * Max(nfk, 1));
-	parents = (char **)palloc(sizeof(char *) * Max(nfk, 1));
-	child_part = (bool *)palloc(sizeof(bool) * Max(nfk, 1));
-	parent_part = (bool *)palloc(sizeof(bool) * Max(nfk, 1));
-	cols = (Datum *)palloc(sizeof(Datum) * Max(nfk, 1));
-	refs = (Datum *)palloc(sizeof(Datum) * Max(nfk, 1));
-	ops = (Datum *)palloc(sizeof(Datum) * Max(nfk, 1));
+	nfk = (int) SPI_processed;
+	names = (char **) palloc(sizeof(char *) * Max(nfk, 1));
+	childs = (char **) palloc(sizeof(char *) * Max(nfk, 1));
+	parents = (char **) palloc(sizeof(char *) * Max(nfk, 1));
+	child_part = (bool *) palloc(sizeof(bool) * Max(nfk, 1));
+	parent_part = (bool *) palloc(sizeof(bool) * Max(nfk, 1));
+	cols = (Datum *) palloc(sizeof(Datum) * Max(nfk, 1));
+	refs = (Datum *) palloc(sizeof(Datum) * Max(nfk, 1));
+	ops = (Datum *) palloc(sizeof(Datum) * Max(nfk, 1));
 	for (int i = 0; i < nfk; i++)
 	{
 		bool isnull;
@@ -152,5 +154,5 @@ Datum bk_check_referential_integrity(PG_FUNCTION_ARGS)
 	}
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
-	return (Datum)0;
+	return (Datum) 0;
 }

@@ -137,12 +137,7 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
 			                                                         bk_rel_qualified_name(relid), snapshot_id)));
 		}
-		// Snapshot data is never shown to a role that cannot read the table now.
-		if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		{
-			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
-		}
+		bk_check_snapshot_readable(&st->snap, relid);
 		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
 		for (int i = 0; i < st->entry->ncolumns; i++)
 		{

@@ -18,6 +18,7 @@ extern "C"
 #include "access/genam.h"
 #include "utils/fmgroids.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/memutils.h"
 }
 
@@ -401,4 +402,22 @@ bk_rel_qualified_name(Oid relid)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relid)));
 	}
 	return quote_qualified_identifier(nsp, rel);
+}
+
+void
+bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
+{
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
+	}
+	if (GetUserId() != snapshot->created_by && check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	{
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("permission denied to read captured rows of table %s", bk_rel_qualified_name(relid)),
+		                errdetail("Row-level security applies to the table, and the rows were captured under the "
+		                          "policies of another role."),
+		                errhint("Read them as the role that took snapshot " INT64_FORMAT ".", snapshot->snapshot_id)));
+	}
 }

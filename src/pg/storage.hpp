@@ -55,6 +55,9 @@ typedef struct BkSnapshot
 // Errors (42704 when absent, 42501 when the caller is not a member of the creator role) unless it may.
 void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out);
 int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno);
+// Errors unless the caller may see the captured rows of relid: it must be able to SELECT the table now, and
+// when row-level security applies to it, only the creator itself may (the rows were filtered by its policies).
+void bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid);
 
 typedef struct BkColumn
 {

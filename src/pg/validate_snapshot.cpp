@@ -65,13 +65,15 @@ typedef struct ForeignKey
 	char **child_cols;
 } ForeignKey;
 
-static void free_decompressor(void *arg)
+static void
+free_decompressor(void *arg)
 {
 	delete static_cast<bk::ZstdDecompressor *>(arg);
 }
 
 // Position (1-based) of a column among the captured columns of an entry; 0 when it was not captured.
-static int captured_position(const BkTableEntry *e, const char *name)
+static int
+captured_position(const BkTableEntry *e, const char *name)
 {
 	int pos = 0;
 	for (int i = 0; i < e->ncolumns; i++)
@@ -89,13 +91,14 @@ static int captured_position(const BkTableEntry *e, const char *name)
 	return 0;
 }
 
-static char **text_array_elements(Datum d, int *n)
+static char **
+text_array_elements(Datum d, int *n)
 {
 	Datum *elems;
 	bool *nulls;
 	char **out;
 	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
-	out = (char **)palloc0(sizeof(char *) * Max(*n, 1));
+	out = (char **) palloc0(sizeof(char *) * Max(*n, 1));
 	for (int i = 0; i < *n; i++)
 	{
 		out[i] = nulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
@@ -103,7 +106,8 @@ static char **text_array_elements(Datum d, int *n)
 	return out;
 }
 
-static int entry_index(BkTableEntry **entries, int count, const char *schema, const char *table)
+static int
+entry_index(BkTableEntry **entries, int count, const char *schema, const char *table)
 {
 	for (int i = 0; i < count; i++)
 	{
@@ -116,7 +120,8 @@ static int entry_index(BkTableEntry **entries, int count, const char *schema, co
 }
 
 // The foreign keys between tables captured in the snapshot, with column positions in the chunks.
-static List *snapshot_foreign_keys(BkTableEntry **entries, int count)
+static List *
+snapshot_foreign_keys(BkTableEntry **entries, int count)
 {
 	List *fks = NIL;
 	Oid argtypes[1] = {JSONBOID};
@@ -130,24 +135,24 @@ static List *snapshot_foreign_keys(BkTableEntry **entries, int count)
 		            1, argtypes, values, NULL, true, 0);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			ForeignKey *fk = (ForeignKey *)palloc0(sizeof(ForeignKey));
+			ForeignKey *fk = (ForeignKey *) palloc0(sizeof(ForeignKey));
 			bool isnull;
 			int nc, np;
 			char **cols, **refs;
 			bool usable = true;
-			fk->name = bk_spi_get_text((int)r, 1);
+			fk->name = bk_spi_get_text((int) r, 1);
 			fk->child = i;
-			fk->parent = entry_index(entries, count, bk_spi_get_text((int)r, 2), bk_spi_get_text((int)r, 3));
-			cols = text_array_elements(bk_spi_get((int)r, 4, &isnull), &nc);
-			refs = text_array_elements(bk_spi_get((int)r, 5, &isnull), &np);
+			fk->parent = entry_index(entries, count, bk_spi_get_text((int) r, 2), bk_spi_get_text((int) r, 3));
+			cols = text_array_elements(bk_spi_get((int) r, 4, &isnull), &nc);
+			refs = text_array_elements(bk_spi_get((int) r, 5, &isnull), &np);
 			if (fk->parent < 0 || nc != np || nc == 0)
 			{
 				continue;
 			}
 			fk->ncols = nc;
 			fk->child_cols = cols;
-			fk->child_pos = (int *)palloc(sizeof(int) * nc);
-			fk->parent_pos = (int *)palloc(sizeof(int) * nc);
+			fk->child_pos = (int *) palloc(sizeof(int) * nc);
+			fk->parent_pos = (int *) palloc(sizeof(int) * nc);
 			for (int c = 0; c < nc; c++)
 			{
 				fk->child_pos[c] = captured_position(entries[i], cols[c]);
@@ -164,7 +169,8 @@ static List *snapshot_foreign_keys(BkTableEntry **entries, int count)
 	return fks;
 }
 
-static void load_rows(ValidateState *st, const BkTableEntry *e, const char *json, size_t len)
+static void
+load_rows(ValidateState *st, const BkTableEntry *e, const char *json, size_t len)
 {
 	Oid argtypes[2] = {INT4OID, TEXTOID};
 	Datum values[2];
@@ -178,14 +184,15 @@ static void load_rows(ValidateState *st, const BkTableEntry *e, const char *json
 	}
 	old = MemoryContextSwitchTo(st->chunk_cxt);
 	values[0] = Int32GetDatum(e->table_no);
-	values[1] = PointerGetDatum(cstring_to_text_with_len(json, (int)len));
+	values[1] = PointerGetDatum(cstring_to_text_with_len(json, (int) len));
 	MemoryContextSwitchTo(old);
 	bk_spi_exec_plan(st->insert_plan, values, NULL, false, 0);
 }
 
 // Reads and verifies every chunk of one table, recording each problem as one sentence; never raises for
 // what it finds in the storage.
-static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, TableResult *res)
+static void
+verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, TableResult *res)
 {
 	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
 	Datum values[3] = {Int64GetDatum(e->snapshot_id), Int32GetDatum(e->table_no), Int32GetDatum(0)};
@@ -217,12 +224,12 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 	bk_owner_begin(&access);
 	bk_spi_exec_plan(st->list_plan, values, NULL, true, 0);
 	bk_owner_end(&access);
-	n = (int)SPI_processed;
-	nos = (int *)palloc0(sizeof(int) * Max(n, 1));
-	sums = (int64 *)palloc0(sizeof(int64) * Max(n, 1));
-	rows_stored = (int *)palloc0(sizeof(int) * Max(n, 1));
-	content_sums = (uint64 *)palloc0(sizeof(uint64) * Max(n, 1));
-	content_ok = (bool *)palloc0(sizeof(bool) * Max(n, 1));
+	n = (int) SPI_processed;
+	nos = (int *) palloc0(sizeof(int) * Max(n, 1));
+	sums = (int64 *) palloc0(sizeof(int64) * Max(n, 1));
+	rows_stored = (int *) palloc0(sizeof(int) * Max(n, 1));
+	content_sums = (uint64 *) palloc0(sizeof(uint64) * Max(n, 1));
+	content_ok = (bool *) palloc0(sizeof(bool) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		nos[i] = DatumGetInt32(bk_spi_get(i, 1, &isnull));
@@ -308,12 +315,12 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 		}
 		if (zstd)
 		{
-			bytea *b = (bytea *)DatumGetPointer(d);
+			bytea *b = (bytea *) DatumGetPointer(d);
 			bk::ZstdDecompressor *dec = st->decompressor;
 			const char *src = VARDATA_ANY(b);
 			size_t srclen = VARSIZE_ANY_EXHDR(b);
-			size_t expected = (size_t)raw_bytes;
-			char *out = (char *)MemoryContextAlloc(st->chunk_cxt, expected + 1);
+			size_t expected = (size_t) raw_bytes;
+			char *out = (char *) MemoryContextAlloc(st->chunk_cxt, expected + 1);
 			if (!bk_try([&]() { dec->decompress(src, srclen, out, expected); }, &err))
 			{
 				st->errors = lappend(st->errors, psprintf("Chunk %d of table %s cannot be decompressed: %s.", nos[i],
@@ -327,12 +334,12 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 		}
 		else
 		{
-			text *t = (text *)DatumGetPointer(d);
+			text *t = (text *) DatumGetPointer(d);
 			len = VARSIZE_ANY_EXHDR(t);
-			json = (char *)MemoryContextAlloc(st->chunk_cxt, len + 1);
+			json = (char *) MemoryContextAlloc(st->chunk_cxt, len + 1);
 			memcpy(json, VARDATA_ANY(t), len);
 			json[len] = '\0';
-			if (len != (size_t)raw_bytes)
+			if (len != (size_t) raw_bytes)
 			{
 				st->errors = lappend(st->errors, psprintf("Chunk %d of table %s holds %zu bytes but records %d.",
 				                                          nos[i], name, len, raw_bytes));
@@ -340,7 +347,7 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 		}
 		sum = bk::checksum64(json, len);
 		content_sums[i] = sum;
-		if ((int64)sum != stored_sum)
+		if ((int64) sum != stored_sum)
 		{
 			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s does not match its checksum: its content "
 			                                          "was changed.",
@@ -358,13 +365,13 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 				continue;
 			}
 		}
-		if (decoded != (size_t)rows)
+		if (decoded != (size_t) rows)
 		{
 			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s holds %zu rows but records %d.", nos[i],
 			                                          name, decoded, rows));
 		}
-		res->rows_found += (int64)decoded;
-		if ((int64)sum != stored_sum)
+		res->rows_found += (int64) decoded;
+		if ((int64) sum != stored_sum)
 		{
 			continue;
 		}
@@ -381,8 +388,8 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 	{
 		if (nos[i] >= 0 && nos[i] < e->chunk_count)
 		{
-			combined = bk::checksum_combine(combined, content_ok[i] ? content_sums[i] : (uint64)sums[i],
-			                                (uint64)rows_stored[i]);
+			combined = bk::checksum_combine(combined, content_ok[i] ? content_sums[i] : (uint64) sums[i],
+			                                (uint64) rows_stored[i]);
 		}
 	}
 	res->checksum_ok = (n == e->chunk_count) && strcmp(bk_checksum_text(combined), e->checksum) == 0 &&
@@ -420,7 +427,8 @@ static void verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool l
 }
 
 // Compares the captured shape with the live table of the same name; writes the schema keys of the report.
-static void check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
+static void
+check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 {
 	Oid argtypes[2] = {TEXTOID, TEXTOID};
 	Datum values[2] = {CStringGetTextDatum(e->schema_name), CStringGetTextDatum(e->table_name)};
@@ -454,10 +462,10 @@ static void check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 		            " ORDER BY a.attnum",
 		            1, t, v, NULL, true, 0);
 	}
-	nlive = (int)SPI_processed;
-	live_name = (char **)palloc0(sizeof(char *) * Max(nlive, 1));
-	live_type = (char **)palloc0(sizeof(char *) * Max(nlive, 1));
-	live_required = (bool *)palloc0(sizeof(bool) * Max(nlive, 1));
+	nlive = (int) SPI_processed;
+	live_name = (char **) palloc0(sizeof(char *) * Max(nlive, 1));
+	live_type = (char **) palloc0(sizeof(char *) * Max(nlive, 1));
+	live_required = (bool *) palloc0(sizeof(bool) * Max(nlive, 1));
 	for (int i = 0; i < nlive; i++)
 	{
 		live_name[i] = bk_spi_get_text(i, 1);
@@ -525,8 +533,8 @@ static void check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 		bk_json_begin_array(j, "schema_why");
 		foreach (lc, why)
 		{
-			bk_json_str(j, NULL, (char *)lfirst(lc));
-			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *)lfirst(lc));
+			bk_json_str(j, NULL, (char *) lfirst(lc));
+			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
 		}
 		bk_json_end_array(j);
 		st->warnings = lappend(st->warnings, psprintf("Table %s cannot be restored as it is now: %s.", name, s.data));
@@ -539,8 +547,8 @@ static void check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 		bk_json_begin_array(j, "schema_drift");
 		foreach (lc, drift)
 		{
-			bk_json_str(j, NULL, (char *)lfirst(lc));
-			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *)lfirst(lc));
+			bk_json_str(j, NULL, (char *) lfirst(lc));
+			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
 		}
 		bk_json_end_array(j);
 		st->warnings = lappend(st->warnings, psprintf("Table %s changed since the snapshot: %s.", name, s.data));
@@ -551,7 +559,8 @@ static void check_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	}
 }
 
-static void check_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
+static void
+check_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 {
 	StringInfoData sql;
 	Oid argtypes[1] = {INT4OID};
@@ -595,13 +604,14 @@ static void check_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *
 	}
 }
 
-static void check_foreign_keys(ValidateState *st, BkTableEntry **entries, int index, List *fks, BkJson *j)
+static void
+check_foreign_keys(ValidateState *st, BkTableEntry **entries, int index, List *fks, BkJson *j)
 {
 	ListCell *lc;
 	bk_json_begin_array(j, "foreign_keys");
 	foreach (lc, fks)
 	{
-		ForeignKey *fk = (ForeignKey *)lfirst(lc);
+		ForeignKey *fk = (ForeignKey *) lfirst(lc);
 		StringInfoData sql;
 		Oid argtypes[2] = {INT4OID, INT4OID};
 		Datum values[2];
@@ -661,7 +671,8 @@ static void check_foreign_keys(ValidateState *st, BkTableEntry **entries, int in
 
 // The validation itself. With json, the full report (schema, keys, foreign keys); without, chunks only.
 // Returns whether the snapshot is valid; *first_error gets the first problem found.
-static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
+static bool
+validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 {
 	BkSnapshot snap;
 	BkTableEntry **entries;
@@ -684,7 +695,7 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 	st.chunk_cxt = AllocSetContextCreate(op_cxt, "backupkit validate chunk", ALLOCSET_DEFAULT_SIZES);
 	if (st.compressed)
 	{
-		MemoryContextCallback *cb = (MemoryContextCallback *)palloc0(sizeof(MemoryContextCallback));
+		MemoryContextCallback *cb = (MemoryContextCallback *) palloc0(sizeof(MemoryContextCallback));
 		bk::ZstdDecompressor *d = nullptr;
 		BK_CORE(d = new bk::ZstdDecompressor());
 		st.decompressor = d;
@@ -702,7 +713,7 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 		st.errors = lappend(st.errors, psprintf("Snapshot " INT64_FORMAT " records %d tables but holds %d.",
 		                                        snapshot_id, snap.table_count, count));
 	}
-	needs_rows = (bool *)palloc0(sizeof(bool) * Max(count, 1));
+	needs_rows = (bool *) palloc0(sizeof(bool) * Max(count, 1));
 	if (json != NULL)
 	{
 		fks = snapshot_foreign_keys(entries, count);
@@ -712,7 +723,7 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 		}
 		foreach (lc, fks)
 		{
-			ForeignKey *fk = (ForeignKey *)lfirst(lc);
+			ForeignKey *fk = (ForeignKey *) lfirst(lc);
 			needs_rows[fk->child] = true;
 			needs_rows[fk->parent] = true;
 		}
@@ -728,7 +739,7 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 		bk_json_bool(json, "valid", false); // placeholder replaced below
 	}
 	{
-		TableResult *results = (TableResult *)palloc0(sizeof(TableResult) * Max(count, 1));
+		TableResult *results = (TableResult *) palloc0(sizeof(TableResult) * Max(count, 1));
 		for (int i = 0; i < count; i++)
 		{
 			verify_table_chunks(&st, entries[i], needs_rows[i], &results[i]);
@@ -766,13 +777,13 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 		bk_json_begin_array(json, "errors");
 		foreach (lc, st.errors)
 		{
-			bk_json_str(json, NULL, (char *)lfirst(lc));
+			bk_json_str(json, NULL, (char *) lfirst(lc));
 		}
 		bk_json_end_array(json);
 		bk_json_begin_array(json, "warnings");
 		foreach (lc, st.warnings)
 		{
-			bk_json_str(json, NULL, (char *)lfirst(lc));
+			bk_json_str(json, NULL, (char *) lfirst(lc));
 		}
 		bk_json_end_array(json);
 	}
@@ -786,15 +797,16 @@ static bool validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **
 		bk_json_int(&details, "warnings", list_length(st.warnings));
 		bk_json_end_object(&details);
 		bk_operation_log("validate", snapshot_id, valid ? "success" : "invalid", total_rows,
-		                 (double)(GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
+		                 (double) (GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
 	}
 	MemoryContextSwitchTo(old_cxt);
-	*first_error = valid ? NULL : pstrdup((char *)linitial(st.errors));
+	*first_error = valid ? NULL : pstrdup((char *) linitial(st.errors));
 	MemoryContextDelete(op_cxt);
 	return valid;
 }
 
-bool bk_validate_snapshot_quick(int64 snapshot_id, char **first_error)
+bool
+bk_validate_snapshot_quick(int64 snapshot_id, char **first_error)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char *err = NULL;
@@ -810,7 +822,8 @@ bool bk_validate_snapshot_quick(int64 snapshot_id, char **first_error)
 	return valid;
 }
 
-Datum bk_validate_snapshot_integrity(PG_FUNCTION_ARGS)
+Datum
+bk_validate_snapshot_integrity(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	BkJson json;
@@ -839,9 +852,10 @@ Datum bk_validate_snapshot_integrity(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-Datum bk_validate_all_snapshots(PG_FUNCTION_ARGS)
+Datum
+bk_validate_all_snapshots(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(GetUserId())};
 	BkOwnerAccess access;
@@ -859,10 +873,10 @@ Datum bk_validate_all_snapshots(PG_FUNCTION_ARGS)
 	            " WHERE pg_has_role($1, created_by, 'MEMBER') ORDER BY snapshot_id",
 	            1, argtypes, values, NULL, true, 0);
 	bk_owner_end(&access);
-	n = (int)SPI_processed;
-	ids = (int64 *)palloc(sizeof(int64) * Max(n, 1));
-	labels = (char **)palloc(sizeof(char *) * Max(n, 1));
-	created = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
+	n = (int) SPI_processed;
+	ids = (int64 *) palloc(sizeof(int64) * Max(n, 1));
+	labels = (char **) palloc(sizeof(char *) * Max(n, 1));
+	created = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		bool isnull;
@@ -883,16 +897,16 @@ Datum bk_validate_all_snapshots(PG_FUNCTION_ARGS)
 		bk_json_begin_object(&json, NULL);
 		valid = validate_snapshot(ids[i], &json, true, &first_error);
 		out[0] = Int64GetDatum(ids[i]);
-		out[1] = labels[i] ? CStringGetTextDatum(labels[i]) : (Datum)0;
+		out[1] = labels[i] ? CStringGetTextDatum(labels[i]) : (Datum) 0;
 		nulls[1] = labels[i] == NULL;
 		out[2] = created[i];
 		out[3] = BoolGetDatum(valid);
-		out[4] = first_error ? CStringGetTextDatum(first_error) : (Datum)0;
+		out[4] = first_error ? CStringGetTextDatum(first_error) : (Datum) 0;
 		nulls[4] = first_error == NULL;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 		pfree(json.buf.data);
 	}
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
-	return (Datum)0;
+	return (Datum) 0;
 }

@@ -2,7 +2,7 @@
 -- restores only its own snapshots (or those of roles it is a member of); storage tables are closed; no SQL
 -- injection through labels or table names; a hostile search_path changes nothing.
 BEGIN;
-SELECT plan(48);
+SELECT plan(50);
 
 CREATE ROLE alice;
 CREATE ROLE bob;
@@ -117,6 +117,16 @@ SELECT is(sec.checksum('sec.r'), :'alice_view_before', 'RLS: alice''s rows are b
 RESET ROLE;
 SELECT is((SELECT count(*) FROM sec.r), 20::bigint, 'RLS: the hidden rows were not deleted by the replace');
 SELECT set_eq('SELECT * FROM sec.r WHERE owner = ''bob''', 'SELECT * FROM bob_rows_before', 'RLS: the hidden rows are unchanged');
+-- A member of the creator role reads captured rows of an RLS table only as the creator.
+GRANT alice TO bob;
+SET LOCAL ROLE bob;
+SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''sec.r'')', :rls_sid), '42501',
+                 'permission denied to read captured rows of table sec.r',
+                 'RLS: a member of the creator cannot read rows captured under the creator''s policies');
+SELECT throws_ok(format('SELECT count(*) FROM backupkit.diff(%s, ''sec.r'')', :rls_sid), '42501',
+                 'permission denied to read captured rows of table sec.r', 'RLS: nor diff them');
+RESET ROLE;
+REVOKE alice FROM bob;
 
 -- SQL injection through labels and table names
 SELECT backupkit.snapshot_tables(ARRAY['sec.t'::regclass], $l$x'); DROP TABLE sec.t; --$l$) AS inj_sid \gset
