@@ -424,7 +424,32 @@ struct BkTablePlan
 	char *stage;       // staging table (staged path)
 	TimestampTz started;
 	BkRestoreCounts counts;
+	int64 conflicts;     // rows skipped because of a unique constraint other than the key
+	List *conflict_keys; // up to conflict_report_limit of their keys, as JSON text
 };
+
+static const int conflict_report_limit = 100;
+
+static void
+collect_conflicts(BkTablePlan *p, const char *absent_in_target)
+{
+	StringInfoData key;
+	initStringInfo(&key);
+	for (int i = 0; i < p->entry->npk; i++)
+	{
+		appendStringInfo(&key, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(p->entry->pk[i]),
+		                 quote_identifier(p->entry->pk[i]));
+	}
+	bk_spi_exec(psprintf("SELECT jsonb_build_object(%s)::text, count(*) OVER () FROM %s s WHERE %s LIMIT %d", key.data,
+	                     p->stage, absent_in_target, conflict_report_limit),
+	            0, NULL, NULL, NULL, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool isnull;
+		p->conflict_keys = lappend(p->conflict_keys, bk_spi_get_text((int) i, 1));
+		p->conflicts = DatumGetInt64(bk_spi_get((int) i, 2, &isnull));
+	}
+}
 
 BkTablePlan *
 bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
@@ -649,10 +674,18 @@ bk_restore_load(BkTablePlan *p)
 				p->counts.updated = exec_count(
 				    psprintf("UPDATE %s%s t SET %s FROM %s s WHERE %s", p->only, p->target, set, p->stage, changed));
 			}
-			p->counts.inserted = exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s WHERE %s", p->target,
-			                                         cols, overriding, scols, p->stage, absent_in_target));
+			// merge and missing skip rows that collide with a unique constraint other than the key (they may
+			// not change the rows holding those values) and list them; replace must end identical, so there
+			// such a collision is an error.
+			p->counts.inserted =
+			    exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s WHERE %s%s", p->target, cols, overriding,
+			                        scols, p->stage, absent_in_target, p->replace ? "" : " ON CONFLICT DO NOTHING"));
+			if (!p->replace)
+			{
+				collect_conflicts(p, absent_in_target);
+			}
 		}
-		p->counts.unchanged = entry->row_count - p->counts.inserted - p->counts.updated;
+		p->counts.unchanged = entry->row_count - p->counts.inserted - p->counts.updated - p->conflicts;
 	}
 }
 
@@ -685,6 +718,17 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	bk_json_int(report, "deleted", p->counts.deleted);
 	bk_json_int(report, "unchanged", p->counts.unchanged);
 	bk_json_bool(report, "triggers_fired", opts->fire_triggers);
+	if (!p->replace && p->keyed)
+	{
+		ListCell *lc;
+		bk_json_int(report, "conflicts", p->conflicts);
+		bk_json_begin_array(report, "conflicting_keys");
+		foreach (lc, p->conflict_keys)
+		{
+			bk_json_raw(report, NULL, (char *) lfirst(lc));
+		}
+		bk_json_end_array(report);
+	}
 	bk_json_begin_array(report, "warnings");
 	{
 		ListCell *lc;

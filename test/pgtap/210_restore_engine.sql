@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(38);
+SELECT plan(49);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -156,8 +156,12 @@ CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE);
 INSERT INTO uq VALUES (1, 'a@x'), (2, 'b@x');
 SELECT backupkit.snapshot_tables('{uq}') AS uq \gset
 DELETE FROM uq WHERE id = 2; INSERT INTO uq VALUES (3, 'b@x');
-SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''uq'', ''missing'')', :uq), '23505', NULL,
-                 'a unique conflict outside the key stops the restore');
+SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'missing') AS uq_report \gset
+SELECT is((:'uq_report'::jsonb)->>'conflicts', '1', 'missing skips a row that collides with a unique key other than the key');
+SELECT is((:'uq_report'::jsonb)->'conflicting_keys', '[{"id": 2}]'::jsonb, 'and lists its key in the report');
+SELECT is((SELECT email FROM uq WHERE id = 3), 'b@x', 'the row holding the value is not touched');
+SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'replace') IS NOT NULL AS replaced \gset
+SELECT is((SELECT string_agg(id || '=' || email, ',' ORDER BY id) FROM uq), '1=a@x,2=b@x', 'replace ends identical: the colliding row goes, the captured one comes back');
 
 -- Schema drift.
 CREATE TABLE drift (id int PRIMARY KEY, small int, gone text, name varchar(20));
@@ -189,6 +193,38 @@ TRUNCATE seqt;
 SELECT is(setval('seqt_id_seq', 1, false), 1::bigint, 'the sequence is moved back before the restore');
 SELECT is((backupkit.restore_table_from_snapshot(:sq, 'seqt')->>'inserted')::int, 10, 'the serial table is restored');
 SELECT lives_ok('INSERT INTO seqt (v) VALUES (''after'')', 'the next insert does not collide');
+
+-- A table owner who is not a superuser restores a non-deferrable cycle (constraints dropped and re-created).
+CREATE ROLE bk_owner_role;
+GRANT CREATE, USAGE ON SCHEMA public TO bk_owner_role;
+SET LOCAL ROLE bk_owner_role;
+CREATE TABLE own_x (id int PRIMARY KEY, y_id int);
+CREATE TABLE own_y (id int PRIMARY KEY, x_id int REFERENCES own_x);
+INSERT INTO own_x SELECT i, NULL FROM generate_series(1, 10) i;
+INSERT INTO own_y SELECT i, i FROM generate_series(1, 10) i;
+UPDATE own_x SET y_id = id;
+ALTER TABLE own_x ADD CONSTRAINT own_x_y FOREIGN KEY (y_id) REFERENCES own_y;
+SELECT backupkit.snapshot_tables('{own_x,own_y}') AS own \gset
+UPDATE own_x SET y_id = 1; DELETE FROM own_y WHERE id > 5;
+SELECT backupkit.restore_snapshot(:own) AS own_report \gset
+SELECT is((SELECT count(*)::int FROM own_y), 10, 'a non-superuser owner restores a cycle of non-deferrable foreign keys');
+SELECT ok(:'own_report'::jsonb @? '$.cycles[*] ? (@.strategy == "dropped and re-created")', 'the report names the drop-and-re-create strategy');
+RESET ROLE;
+SELECT ok(NOT (SELECT rolsuper FROM pg_roles WHERE rolname = 'bk_owner_role'), 'the owner role is not a superuser');
+
+-- User triggers: off by default, on with fire_triggers => true.
+CREATE TABLE trig (id int PRIMARY KEY, v text, touched int DEFAULT 0);
+CREATE FUNCTION pg_temp.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touched := NEW.touched + 1; RETURN NEW; END $$;
+INSERT INTO trig VALUES (1, 'a', 0), (2, 'b', 0);
+CREATE TRIGGER trig_touch BEFORE INSERT OR UPDATE ON trig FOR EACH ROW EXECUTE FUNCTION pg_temp.touch();
+SELECT backupkit.snapshot_tables('{trig}') AS tr \gset
+DELETE FROM trig;
+SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig')->>'triggers_fired')::boolean, false, 'triggers are off by default');
+SELECT is((SELECT sum(touched)::int FROM trig), 0, 'no trigger fired: captured values kept');
+SELECT is((SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'trig_touch'), 'O', 'the trigger is enabled again afterwards');
+DELETE FROM trig;
+SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig', 'replace', false, true)->>'triggers_fired')::boolean, true, 'fire_triggers => true');
+SELECT is((SELECT sum(touched)::int FROM trig), 2, 'the trigger fired for every restored row');
 
 SELECT * FROM finish();
 ROLLBACK;
