@@ -451,6 +451,17 @@ collect_conflicts(BkTablePlan *p, const char *absent_in_target)
 	}
 }
 
+static bool
+has_rules(Oid relid)
+{
+	Oid argtypes[1] = {OIDOID};
+	Datum values[1] = {ObjectIdGetDatum(relid)};
+	bool isnull;
+	bk_spi_exec("SELECT EXISTS (SELECT FROM pg_rewrite WHERE ev_class = $1 AND rulename <> '_RETURN')", 1, argtypes,
+	            values, NULL, true, 1);
+	return DatumGetBool(bk_spi_get(0, 1, &isnull));
+}
+
 BkTablePlan *
 bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
                 const BkRestoreOptions *opts)
@@ -494,7 +505,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
-	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL;
+	// COPY ignores rules; a table with rules is loaded with INSERT so they apply as they would to any write.
+	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL && !has_rules(relid);
 	return p;
 }
 
@@ -677,9 +689,12 @@ bk_restore_load(BkTablePlan *p)
 			// merge and missing skip rows that collide with a unique constraint other than the key (they may
 			// not change the rows holding those values) and list them; replace must end identical, so there
 			// such a collision is an error.
+			// The stage keeps only the rows to insert, so the INSERT has no condition on the target: rules on
+			// the target (which run after the INSERT and would re-evaluate such a condition) see every row.
+			exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
 			p->counts.inserted =
-			    exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s WHERE %s%s", p->target, cols, overriding,
-			                        scols, p->stage, absent_in_target, p->replace ? "" : " ON CONFLICT DO NOTHING"));
+			    exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s%s", p->target, cols, overriding, scols,
+			                        p->stage, p->replace ? "" : " ON CONFLICT DO NOTHING"));
 			if (!p->replace)
 			{
 				collect_conflicts(p, absent_in_target);
