@@ -101,7 +101,7 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 	Portal portal;
 	CaptureReceiver recv;
 	bool first = true;
-	long batch = 100;
+	long batch = Min(100, bk_chunk_rows);
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT ");
