@@ -315,10 +315,10 @@ load_columns(BkTableEntry *e)
 	"stored_bytes, checksum, sequences, foreign_keys, key_columns "
 
 static BkTableEntry **
-load_entries(const char *where, int nargs, Oid *argtypes, Datum *values, int *count)
+load_entries(const char *where_order, int nargs, Oid *argtypes, Datum *values, int *count)
 {
 	BkOwnerAccess access;
-	char *sql = psprintf("SELECT " ENTRY_COLUMNS "FROM backupkit.snapshot_table WHERE %s ORDER BY table_no", where);
+	char *sql = psprintf("SELECT " ENTRY_COLUMNS "FROM backupkit.snapshot_table WHERE %s", where_order);
 	BkTableEntry **entries;
 	int n;
 
@@ -353,7 +353,7 @@ bk_table_entries(int64 snapshot_id, int *count)
 {
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
-	return load_entries("snapshot_id = $1", 1, argtypes, values, count);
+	return load_entries("snapshot_id = $1 ORDER BY table_no", 1, argtypes, values, count);
 }
 
 BkTableEntry *
@@ -376,7 +376,7 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 	values[3] = CStringGetDatum(rel);
 	// An oid match wins over a name match: a renamed table keeps its oid, a re-created one gets a new one.
 	entries = load_entries("snapshot_id = $1 AND (relid = $2 OR (schema_name = $3 AND table_name = $4)) "
-	                       "ORDER BY (relid = $2) DESC LIMIT 1 --",
+	                       "ORDER BY (relid = $2) DESC LIMIT 1",
 	                       4, argtypes, values, &n);
 	if (n == 0)
 	{
