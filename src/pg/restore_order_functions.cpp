@@ -149,13 +149,14 @@ Datum bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	}
 	if (nmissing > 0)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-		                errmsg_plural("table %s of snapshot " INT64_FORMAT " no longer exists",
-		                              "tables %s of snapshot " INT64_FORMAT " no longer exist", nmissing, missing.data,
-		                              snapshot_id),
-		                errdetail("The order is given as live tables, and a table dropped since the capture has none."),
-		                errhint("Re-create the tables, or order the remaining ones with "
-		                        "backupkit.get_table_restoration_order(regclass[]).")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_TABLE),
+		         errmsg_plural("table %s of snapshot " INT64_FORMAT " no longer exists",
+		                       "tables %s of snapshot " INT64_FORMAT " no longer exist", nmissing, missing.data,
+		                       snapshot_id),
+		         errdetail("The order is returned as live tables, so every table of the snapshot must still exist."),
+		         errhint("Re-create the tables, or order the remaining ones with "
+		                 "backupkit.get_table_restoration_order(regclass[]).")));
 	}
 
 	e_relids = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
