@@ -6,9 +6,9 @@ extern "C"
 #include "postgres.h"
 }
 
-// Orders relids parents-first using the foreign keys among them (partitions count as their root
-// partitioned table). order, level and group are arrays of n entries, filled as bk::order_tables does.
-// Requires an SPI connection.
+// Orders relids parents-first using the foreign keys among them (a partition that is not listed counts as its
+// nearest listed ancestor, so a foreign key declared on or referencing it orders that partitioned table). order, level
+// and group are arrays of n entries, filled as bk::order_tables does. Requires an SPI connection.
 void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group);
 
 // The foreign keys among relids as edges between their indexes: constraint e of table child[e] references
