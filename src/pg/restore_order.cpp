@@ -1,11 +1,13 @@
-// Reads the foreign keys among a set of live tables and orders them with bk::order_tables.
+// Reads the foreign keys among a list of live tables from pg_constraint and orders the tables parents-first
+// through bk::order_tables.
 extern "C"
 {
 #include "postgres.h"
-#include "catalog/pg_type.h"
+#include "catalog/partition.h"
 #include "executor/spi.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
+#include "nodes/pg_list.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 }
 
 #include "../core/restore_order.hpp"
@@ -13,42 +15,140 @@ extern "C"
 #include "restore_order.hpp"
 #include "storage.hpp"
 
-void
-bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
+typedef struct RelIndexEntry
 {
-	Oid argtypes[1] = {OIDARRAYOID};
-	Datum values[1];
-	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
-	const char **names = (const char **) palloc(sizeof(char *) * Max(n, 1));
-	int *child, *parent;
-	size_t nedges;
+	Oid relid; // hash key
+	int index; // position in the list, -1 when neither it nor an ancestor is listed
+} RelIndexEntry;
+
+// Every foreign key of the database: the list is usually small compared with the tables' data, and mapping
+// partitions to listed ancestors is cheaper in C than in a correlated query per constraint.
+static const char *const foreign_keys_sql =
+    "SELECT conrelid, confrelid, conname::text FROM pg_catalog.pg_constraint WHERE contype = 'f'";
+
+// Index of the listed table relid stands for: itself, else its nearest listed partition ancestor, else -1.
+static int listed_index(HTAB *listed, HTAB *cache, Oid relid)
+{
+	RelIndexEntry *entry;
+	bool found;
+	int index = -1;
+
+	entry = (RelIndexEntry *)hash_search(listed, &relid, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		return entry->index;
+	}
+	entry = (RelIndexEntry *)hash_search(cache, &relid, HASH_FIND, NULL);
+	if (entry != NULL)
+	{
+		return entry->index;
+	}
+	if (get_rel_relispartition(relid))
+	{
+		List *ancestors = get_partition_ancestors(relid); // nearest first
+		ListCell *lc;
+		foreach (lc, ancestors)
+		{
+			RelIndexEntry *a = (RelIndexEntry *)hash_search(listed, &lfirst_oid(lc), HASH_FIND, NULL);
+			if (a != NULL)
+			{
+				index = a->index;
+				break;
+			}
+		}
+		list_free(ancestors);
+	}
+	entry = (RelIndexEntry *)hash_search(cache, &relid, HASH_ENTER, &found);
+	entry->index = index;
+	return index;
+}
+
+static HTAB *rel_index_table(const char *name, int size)
+{
+	HASHCTL ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(RelIndexEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, Max(size, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **parent, char ***connames)
+{
+	HTAB *listed = rel_index_table("backupkit listed tables", n);
+	HTAB *cache = rel_index_table("backupkit partition ancestors", 64);
+	SPITupleTable *tt;
+	uint64 nrows;
+	int count = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		elems[i] = ObjectIdGetDatum(relids[i]);
-		names[i] = bk_rel_qualified_name(relids[i]);
+		bool found;
+		RelIndexEntry *entry = (RelIndexEntry *)hash_search(listed, &relids[i], HASH_ENTER, &found);
+		entry->index = i;
 	}
-	values[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	// A foreign key declared on, or referencing, a partition counts for the listed table it belongs to
-	// (the table itself, or its nearest listed ancestor).
-	bk_spi_exec("WITH listed AS (SELECT u.relid, u.i - 1 AS idx FROM unnest($1) WITH ORDINALITY u(relid, i)),"
-	            " owner_of AS (SELECT r.oid AS rel, (SELECT l.idx FROM listed l"
-	            "     WHERE l.relid = r.oid OR l.relid IN (SELECT a.relid FROM pg_partition_ancestors(r.oid) a)"
-	            "     ORDER BY l.relid = r.oid DESC LIMIT 1) AS idx"
-	            "   FROM pg_class r WHERE r.relkind IN ('r', 'p')"
-	            "     AND (r.oid IN (SELECT relid FROM listed) OR r.relispartition))"
-	            " SELECT DISTINCT c.idx, p.idx FROM pg_constraint k"
-	            " JOIN owner_of c ON c.rel = k.conrelid JOIN owner_of p ON p.rel = k.confrelid"
-	            " WHERE k.contype = 'f' AND c.idx IS NOT NULL AND p.idx IS NOT NULL",
-	            1, argtypes, values, NULL, true, 0);
-	nedges = (size_t) SPI_processed;
-	child = (int *) palloc(sizeof(int) * Max(nedges, 1));
-	parent = (int *) palloc(sizeof(int) * Max(nedges, 1));
-	for (size_t e = 0; e < nedges; e++)
+	bk_spi_exec(foreign_keys_sql, 0, NULL, NULL, NULL, true, 0);
+	tt = SPI_tuptable;
+	nrows = SPI_processed;
+	*child = (int *)SPI_palloc(sizeof(int) * Max(nrows, 1));
+	*parent = (int *)SPI_palloc(sizeof(int) * Max(nrows, 1));
+	*connames = (char **)SPI_palloc(sizeof(char *) * Max(nrows, 1));
+	for (uint64 r = 0; r < nrows; r++)
 	{
 		bool isnull;
-		child[e] = (int) DatumGetInt64(bk_spi_get((int) e, 1, &isnull));
-		parent[e] = (int) DatumGetInt64(bk_spi_get((int) e, 2, &isnull));
+		Oid from = DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull));
+		Oid to = DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull));
+		int c = listed_index(listed, cache, from);
+		int p;
+		char *name;
+
+		if (c < 0)
+		{
+			continue;
+		}
+		p = listed_index(listed, cache, to);
+		if (p < 0)
+		{
+			continue;
+		}
+		name = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
+		(*child)[count] = c;
+		(*parent)[count] = p;
+		(*connames)[count] = (char *)SPI_palloc(strlen(name) + 1);
+		strcpy((*connames)[count], name);
+		count++;
 	}
-	BK_CORE(bk::order_tables((size_t) n, names, nedges, child, parent, order, level, group));
+	hash_destroy(listed);
+	hash_destroy(cache);
+	*nedges = count;
+}
+
+void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
+{
+	const char **names;
+	int nedges;
+	int *child;
+	int *parent;
+	char **connames;
+
+	if (n <= 0)
+	{
+		return;
+	}
+	names = (const char **)palloc(sizeof(char *) * n);
+	for (int i = 0; i < n; i++)
+	{
+		names[i] = bk_rel_qualified_name(relids[i]);
+	}
+	bk_relation_fk_edges(relids, n, &nedges, &child, &parent, &connames);
+	BK_CORE(bk::order_tables((size_t)n, names, (size_t)nedges, child, parent, order, level, group));
+	pfree(child);
+	pfree(parent);
+	for (int e = 0; e < nedges; e++)
+	{
+		pfree(connames[e]);
+	}
+	pfree(connames);
+	pfree(names);
 }

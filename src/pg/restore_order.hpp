@@ -6,7 +6,14 @@ extern "C"
 #include "postgres.h"
 }
 
-// Orders relids parents-first using the foreign keys among them (partitions count as their root
-// partitioned table). order, level and group are arrays of n entries, filled as bk::order_tables does.
-// Requires an SPI connection.
+// Orders relids parents-first using the foreign keys among them (a partition that is not listed counts as its
+// nearest listed ancestor, so a foreign key declared on or referencing it orders that partitioned table). order, level
+// and group are arrays of n entries, filled as bk::order_tables does. Requires an SPI connection.
 void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group);
+
+// The foreign keys among relids as edges between their indexes: constraint e of table child[e] references
+// table parent[e] (child == parent for a self-reference). A foreign key declared on or referencing a
+// partition that is not listed counts for its nearest listed ancestor; foreign keys whose other end is not
+// listed are left out. The arrays are allocated with SPI_palloc, so they outlive SPI_finish. Requires an SPI
+// connection.
+void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **parent, char ***connames);
