@@ -24,12 +24,18 @@ rotl(uint64_t x, int r)
 inline uint64_t
 read64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+	std::memcpy(&v, p, sizeof(v)); // one unaligned load on little-endian machines
+	return v;
+#else
 	uint64_t v = 0;
 	for (int i = 7; i >= 0; i--)
 	{
 		v = (v << 8) | p[i];
 	}
 	return v;
+#endif
 }
 
 inline uint32_t

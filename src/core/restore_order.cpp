@@ -24,7 +24,8 @@ struct Csr
 	std::vector<int> adj;
 };
 
-Csr build_csr(size_t n, size_t nedges, const int *from, const int *to)
+Csr
+build_csr(size_t n, size_t nedges, const int *from, const int *to)
 {
 	Csr g;
 	g.start.assign(n + 1, 0);
@@ -53,7 +54,8 @@ Csr build_csr(size_t n, size_t nedges, const int *from, const int *to)
 
 // Tarjan's algorithm without recursion (a chain of 10,000 tables would overflow the stack). Returns the
 // number of components; comp[v] is the component of node v.
-int strongly_connected(const Csr &g, size_t n, std::vector<int> &comp)
+int
+strongly_connected(const Csr &g, size_t n, std::vector<int> &comp)
 {
 	std::vector<int> index(n, -1), low(n, 0), edge_pos(n, 0);
 	std::vector<int> stack, call;
@@ -121,8 +123,9 @@ int strongly_connected(const Csr &g, size_t n, std::vector<int> &comp)
 
 } // namespace
 
-void order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent, int *order,
-                  int *level, int *group)
+void
+order_tables(size_t n, const char *const *names, size_t nedges, const int *child, const int *parent, int *order,
+             int *level, int *group)
 {
 	for (size_t e = 0; e < nedges; e++)
 	{

@@ -18,7 +18,7 @@ extern "C"
 
 int bk_chunk_rows = 10000;
 int bk_chunk_kilobytes = 4096;
-int bk_zstd_level = 3;
+int bk_zstd_level = 1;
 
 static SPIPlanPtr insert_plan = NULL;
 

@@ -22,8 +22,9 @@ _PG_init(void)
 	                        "Chunks also close at backupkit.chunk_rows rows. Memory use of snapshots and restores "
 	                        "is bounded by a few chunks.",
 	                        &bk_chunk_kilobytes, 4096, 64, 256 * 1024, PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
-	DefineCustomIntVariable("backupkit.zstd_level", "zstd compression level of snapshot chunks.", NULL, &bk_zstd_level,
-	                        3, 1, 19, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("backupkit.zstd_level", "zstd compression level of snapshot chunks.",
+	                        "Level 1 keeps snapshots near COPY speed; higher levels trade time for space.",
+	                        &bk_zstd_level, 1, 1, 19, PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("backupkit.progress_notices",
 	                         "Sends a progress NOTICE about once a second during long snapshots and restores.", NULL,
 	                         &bk_progress_notices, true, PGC_USERSET, 0, NULL, NULL, NULL);

@@ -27,18 +27,19 @@ static const char *const foreign_keys_sql =
     "SELECT conrelid, confrelid, conname::text FROM pg_catalog.pg_constraint WHERE contype = 'f'";
 
 // Index of the listed table relid stands for: itself, else its nearest listed partition ancestor, else -1.
-static int listed_index(HTAB *listed, HTAB *cache, Oid relid)
+static int
+listed_index(HTAB *listed, HTAB *cache, Oid relid)
 {
 	RelIndexEntry *entry;
 	bool found;
 	int index = -1;
 
-	entry = (RelIndexEntry *)hash_search(listed, &relid, HASH_FIND, NULL);
+	entry = (RelIndexEntry *) hash_search(listed, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
 	{
 		return entry->index;
 	}
-	entry = (RelIndexEntry *)hash_search(cache, &relid, HASH_FIND, NULL);
+	entry = (RelIndexEntry *) hash_search(cache, &relid, HASH_FIND, NULL);
 	if (entry != NULL)
 	{
 		return entry->index;
@@ -49,7 +50,7 @@ static int listed_index(HTAB *listed, HTAB *cache, Oid relid)
 		ListCell *lc;
 		foreach (lc, ancestors)
 		{
-			RelIndexEntry *a = (RelIndexEntry *)hash_search(listed, &lfirst_oid(lc), HASH_FIND, NULL);
+			RelIndexEntry *a = (RelIndexEntry *) hash_search(listed, &lfirst_oid(lc), HASH_FIND, NULL);
 			if (a != NULL)
 			{
 				index = a->index;
@@ -58,12 +59,13 @@ static int listed_index(HTAB *listed, HTAB *cache, Oid relid)
 		}
 		list_free(ancestors);
 	}
-	entry = (RelIndexEntry *)hash_search(cache, &relid, HASH_ENTER, &found);
+	entry = (RelIndexEntry *) hash_search(cache, &relid, HASH_ENTER, &found);
 	entry->index = index;
 	return index;
 }
 
-static HTAB *rel_index_table(const char *name, int size)
+static HTAB *
+rel_index_table(const char *name, int size)
 {
 	HASHCTL ctl;
 
@@ -74,7 +76,8 @@ static HTAB *rel_index_table(const char *name, int size)
 	return hash_create(name, Max(size, 16), &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **parent, char ***connames)
+void
+bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **parent, char ***connames)
 {
 	HTAB *listed = rel_index_table("backupkit listed tables", n);
 	HTAB *cache = rel_index_table("backupkit partition ancestors", 64);
@@ -85,15 +88,15 @@ void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, in
 	for (int i = 0; i < n; i++)
 	{
 		bool found;
-		RelIndexEntry *entry = (RelIndexEntry *)hash_search(listed, &relids[i], HASH_ENTER, &found);
+		RelIndexEntry *entry = (RelIndexEntry *) hash_search(listed, &relids[i], HASH_ENTER, &found);
 		entry->index = i;
 	}
 	bk_spi_exec(foreign_keys_sql, 0, NULL, NULL, NULL, true, 0);
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
-	*child = (int *)SPI_palloc(sizeof(int) * Max(nrows, 1));
-	*parent = (int *)SPI_palloc(sizeof(int) * Max(nrows, 1));
-	*connames = (char **)SPI_palloc(sizeof(char *) * Max(nrows, 1));
+	*child = (int *) SPI_palloc(sizeof(int) * Max(nrows, 1));
+	*parent = (int *) SPI_palloc(sizeof(int) * Max(nrows, 1));
+	*connames = (char **) SPI_palloc(sizeof(char *) * Max(nrows, 1));
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		bool isnull;
@@ -115,7 +118,7 @@ void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, in
 		name = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
 		(*child)[count] = c;
 		(*parent)[count] = p;
-		(*connames)[count] = (char *)SPI_palloc(strlen(name) + 1);
+		(*connames)[count] = (char *) SPI_palloc(strlen(name) + 1);
 		strcpy((*connames)[count], name);
 		count++;
 	}
@@ -124,7 +127,8 @@ void bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, in
 	*nedges = count;
 }
 
-void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
+void
+bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 {
 	const char **names;
 	int nedges;
@@ -136,13 +140,13 @@ void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *g
 	{
 		return;
 	}
-	names = (const char **)palloc(sizeof(char *) * n);
+	names = (const char **) palloc(sizeof(char *) * n);
 	for (int i = 0; i < n; i++)
 	{
 		names[i] = bk_rel_qualified_name(relids[i]);
 	}
 	bk_relation_fk_edges(relids, n, &nedges, &child, &parent, &connames);
-	BK_CORE(bk::order_tables((size_t)n, names, (size_t)nedges, child, parent, order, level, group));
+	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
 	pfree(child);
 	pfree(parent);
 	for (int e = 0; e < nedges; e++)

@@ -42,7 +42,8 @@ static const char *const snapshot_edges_sql =
     "   WHERE p1.idx IS NULL AND p2.idx IS NULL ORDER BY a.depth LIMIT 1) p3 ON true"
     " WHERE coalesce(p1.idx, p2.idx, p3.idx) IS NOT NULL";
 
-static Oid *checked_table_list(FunctionCallInfo fcinfo, int *n)
+static Oid *
+checked_table_list(FunctionCallInfo fcinfo, int *n)
 {
 	Oid *relids = bk_table_list_arg(fcinfo, 0, "tables", n);
 	for (int i = 0; i < *n; i++)
@@ -52,9 +53,10 @@ static Oid *checked_table_list(FunctionCallInfo fcinfo, int *n)
 	return relids;
 }
 
-static ArrayType *regclass_array(const Oid *relids, const int *order, int n)
+static ArrayType *
+regclass_array(const Oid *relids, const int *order, int n)
 {
-	Datum *elems = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
 	for (int k = 0; k < n; k++)
 	{
 		elems[k] = ObjectIdGetDatum(order != NULL ? relids[order[k]] : relids[k]);
@@ -62,13 +64,14 @@ static ArrayType *regclass_array(const Oid *relids, const int *order, int n)
 	return construct_array(elems, n, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT);
 }
 
-Datum bk_get_table_restoration_order(PG_FUNCTION_ARGS)
+Datum
+bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 {
 	int n;
 	Oid *relids = checked_table_list(fcinfo, &n);
-	int *order = (int *)palloc(sizeof(int) * n);
-	int *level = (int *)palloc(sizeof(int) * n);
-	int *group = (int *)palloc(sizeof(int) * n);
+	int *order = (int *) palloc(sizeof(int) * n);
+	int *level = (int *) palloc(sizeof(int) * n);
+	int *group = (int *) palloc(sizeof(int) * n);
 	int guc_level;
 
 	bk_spi_connect();
@@ -81,7 +84,8 @@ Datum bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 
 // The live table a captured entry stands for: the captured oid while it still names a table of the same
 // kind (a renamed or moved table keeps its oid), else the table with the captured name; InvalidOid if none.
-static Oid live_relid(const BkTableEntry *entry)
+static Oid
+live_relid(const BkTableEntry *entry)
 {
 	Oid nsp;
 	Oid relid;
@@ -103,7 +107,8 @@ static Oid live_relid(const BkTableEntry *entry)
 	return relid;
 }
 
-Datum bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
+Datum
+bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 {
 	int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 	BkSnapshot snap;
@@ -133,8 +138,8 @@ Datum bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	entries = bk_table_entries(snapshot_id, &n);
-	relids = (Oid *)palloc(sizeof(Oid) * Max(n, 1));
-	names = (const char **)palloc(sizeof(char *) * Max(n, 1));
+	relids = (Oid *) palloc(sizeof(Oid) * Max(n, 1));
+	names = (const char **) palloc(sizeof(char *) * Max(n, 1));
 	initStringInfo(&missing);
 	for (int i = 0; i < n; i++)
 	{
@@ -159,11 +164,11 @@ Datum bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 		                 "backupkit.get_table_restoration_order(regclass[]).")));
 	}
 
-	e_relids = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
-	e_schemas = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
-	e_tables = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
-	e_fks = (Datum *)palloc(sizeof(Datum) * Max(n, 1));
-	e_fk_nulls = (bool *)palloc(sizeof(bool) * Max(n, 1));
+	e_relids = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	e_schemas = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	e_tables = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	e_fks = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	e_fk_nulls = (bool *) palloc(sizeof(bool) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
 		e_relids[i] = ObjectIdGetDatum(entries[i]->relid);
@@ -178,19 +183,19 @@ Datum bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	values[2] = PointerGetDatum(construct_array(e_tables, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_md_array(e_fks, e_fk_nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 	bk_spi_exec(snapshot_edges_sql, 4, argtypes, values, NULL, true, 0);
-	nedges = (int)SPI_processed;
-	child = (int *)palloc(sizeof(int) * Max(nedges, 1));
-	parent = (int *)palloc(sizeof(int) * Max(nedges, 1));
+	nedges = (int) SPI_processed;
+	child = (int *) palloc(sizeof(int) * Max(nedges, 1));
+	parent = (int *) palloc(sizeof(int) * Max(nedges, 1));
 	for (int e = 0; e < nedges; e++)
 	{
 		bool isnull;
 		child[e] = DatumGetInt32(bk_spi_get(e, 1, &isnull));
 		parent[e] = DatumGetInt32(bk_spi_get(e, 2, &isnull));
 	}
-	order = (int *)palloc(sizeof(int) * Max(n, 1));
-	level = (int *)palloc(sizeof(int) * Max(n, 1));
-	group = (int *)palloc(sizeof(int) * Max(n, 1));
-	BK_CORE(bk::order_tables((size_t)n, names, (size_t)nedges, child, parent, order, level, group));
+	order = (int *) palloc(sizeof(int) * Max(n, 1));
+	level = (int *) palloc(sizeof(int) * Max(n, 1));
+	group = (int *) palloc(sizeof(int) * Max(n, 1));
+	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
 	bk_stable_settings_pop(guc_level);
 	// Built in the caller's context: the SPI context goes away with SPI_finish.
 	{
@@ -211,10 +216,11 @@ typedef struct PlanEdgeSort
 
 static PlanEdgeSort plan_edge_sort;
 
-static int plan_edge_cmp(const void *a, const void *b)
+static int
+plan_edge_cmp(const void *a, const void *b)
 {
-	int ea = *(const int *)a;
-	int eb = *(const int *)b;
+	int ea = *(const int *) a;
+	int eb = *(const int *) b;
 	int c = plan_edge_sort.child[ea] - plan_edge_sort.child[eb];
 	if (c != 0)
 	{
@@ -224,18 +230,19 @@ static int plan_edge_cmp(const void *a, const void *b)
 	return c != 0 ? c : ea - eb;
 }
 
-Datum bk_restoration_plan(PG_FUNCTION_ARGS)
+Datum
+bk_restoration_plan(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int n;
 	Oid *relids = checked_table_list(fcinfo, &n);
-	int *order = (int *)palloc(sizeof(int) * n);
-	int *level = (int *)palloc(sizeof(int) * n);
-	int *group = (int *)palloc(sizeof(int) * n);
-	int *position = (int *)palloc(sizeof(int) * n);
-	const char **names = (const char **)palloc(sizeof(char *) * n);
+	int *order = (int *) palloc(sizeof(int) * n);
+	int *level = (int *) palloc(sizeof(int) * n);
+	int *group = (int *) palloc(sizeof(int) * n);
+	int *position = (int *) palloc(sizeof(int) * n);
+	const char **names = (const char **) palloc(sizeof(char *) * n);
 	int *by_child;
-	int *first_edge = (int *)palloc0(sizeof(int) * (n + 1));
+	int *first_edge = (int *) palloc0(sizeof(int) * (n + 1));
 	int nedges;
 	int *child;
 	int *parent;
@@ -254,13 +261,13 @@ Datum bk_restoration_plan(PG_FUNCTION_ARGS)
 	bk_relation_fk_edges(relids, n, &nedges, &child, &parent, &connames);
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
-	BK_CORE(bk::order_tables((size_t)n, names, (size_t)nedges, child, parent, order, level, group));
+	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
 	for (int k = 0; k < n; k++)
 	{
 		position[order[k]] = k;
 	}
 
-	by_child = (int *)palloc(sizeof(int) * Max(nedges, 1));
+	by_child = (int *) palloc(sizeof(int) * Max(nedges, 1));
 	for (int e = 0; e < nedges; e++)
 	{
 		by_child[e] = e;
@@ -274,15 +281,15 @@ Datum bk_restoration_plan(PG_FUNCTION_ARGS)
 	plan_edge_sort.connames = connames;
 	qsort(by_child, nedges, sizeof(int), plan_edge_cmp);
 
-	deps = (Datum *)palloc(sizeof(Datum) * Max(nedges, 1));
-	fks = (Datum *)palloc(sizeof(Datum) * Max(nedges, 1));
+	deps = (Datum *) palloc(sizeof(Datum) * Max(nedges, 1));
+	fks = (Datum *) palloc(sizeof(Datum) * Max(nedges, 1));
 	for (int k = 0; k < n; k++)
 	{
 		int i = order[k];
 		int ndeps = 0;
 		int nfks = 0;
-		Oid *dep_oids = (Oid *)palloc(sizeof(Oid) * Max(first_edge[i + 1] - first_edge[i], 1));
-		int *dep_pos = (int *)palloc(sizeof(int) * Max(first_edge[i + 1] - first_edge[i], 1));
+		Oid *dep_oids = (Oid *) palloc(sizeof(Oid) * Max(first_edge[i + 1] - first_edge[i], 1));
+		int *dep_pos = (int *) palloc(sizeof(int) * Max(first_edge[i + 1] - first_edge[i], 1));
 		Datum out[6];
 		bool nulls[6] = {false, false, false, false, false, false};
 
@@ -331,5 +338,5 @@ Datum bk_restoration_plan(PG_FUNCTION_ARGS)
 		out[5] = PointerGetDatum(construct_array(fks, nfks, TEXTOID, -1, false, TYPALIGN_INT));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	return (Datum)0;
+	return (Datum) 0;
 }

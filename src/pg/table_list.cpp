@@ -11,6 +11,7 @@ extern "C"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/builtins.h"
 #include "access/htup_details.h"
 }
 
@@ -56,15 +57,22 @@ bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *
 			ereport(ERROR,
 			        (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));
 		}
-		for (int j = 0; j < i; j++)
+	}
+	// Duplicates, found on a sorted copy: lists of thousands of tables are checked in O(n log n).
+	{
+		Oid *sorted = (Oid *) palloc(sizeof(Oid) * n);
+		memcpy(sorted, relids, sizeof(Oid) * n);
+		qsort(sorted, n, sizeof(Oid), oid_cmp);
+		for (int i = 1; i < n; i++)
 		{
-			if (relids[j] == relids[i])
+			if (sorted[i] == sorted[i - 1])
 			{
 				ereport(ERROR,
 				        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				         errmsg("table %s is listed more than once in %s", bk_rel_qualified_name(relids[i]), argname)));
+				         errmsg("table %s is listed more than once in %s", bk_rel_qualified_name(sorted[i]), argname)));
 			}
 		}
+		pfree(sorted);
 	}
 	*count = n;
 	return relids;

@@ -24,7 +24,7 @@ P -c "SET client_min_messages = notice; SELECT backupkit.restore_table_from_snap
 restore=$!
 seen=""
 for i in $(seq 1 200); do
-    row=$(P -c "SELECT operation || ' ' || current_table || ' ' || rows_total FROM backupkit.progress WHERE snapshot_id = $sid LIMIT 1")
+    row=$(P -c "SELECT operation || ' ' || current_table || ' ' || rows_total FROM backupkit.progress WHERE snapshot_id = $sid AND current_table <> '-' LIMIT 1")
     if [ -n "$row" ]; then seen=$row; break; fi
     sleep 0.05
 done

@@ -13,7 +13,8 @@ namespace
 
 // Written from the XXH64 specification (xxhash/doc/xxhash_spec.md) without sharing code with src/core:
 // reads words byte by byte, keeps the four lanes in an array, and consumes the tail in one loop.
-uint64_t ref_xxh64(const std::vector<unsigned char> &in, uint64_t seed)
+uint64_t
+ref_xxh64(const std::vector<unsigned char> &in, uint64_t seed)
 {
 	const uint64_t p[5] = {0x9E3779B185EBCA87ULL, 0xC2B2AE3D27D4EB4FULL, 0x165667B19E3779F9ULL, 0x85EBCA77C2B2AE63ULL,
 	                       0x27D4EB2F165667C5ULL};
@@ -75,12 +76,14 @@ uint64_t ref_xxh64(const std::vector<unsigned char> &in, uint64_t seed)
 	return h ^ (h >> 32);
 }
 
-uint64_t bk_hash(const std::string &s, uint64_t seed = 0)
+uint64_t
+bk_hash(const std::string &s, uint64_t seed = 0)
 {
 	return bk::checksum64(s.data(), s.size(), seed);
 }
 
-std::vector<unsigned char> bytes(const std::string &s)
+std::vector<unsigned char>
+bytes(const std::string &s)
 {
 	return std::vector<unsigned char>(s.begin(), s.end());
 }

@@ -18,7 +18,8 @@ namespace
 using Value = std::optional<std::string>;
 using Row = std::vector<Value>;
 
-std::string escape(const std::string &s)
+std::string
+escape(const std::string &s)
 {
 	std::vector<char> out(bk::json_escaped_bound(s.size()));
 	size_t n = bk::json_escape_string(s.data(), s.size(), out.data());
@@ -28,7 +29,8 @@ std::string escape(const std::string &s)
 
 // PostgreSQL 15's escape_json (src/backend/utils/adt/json.c), restated: \b \f \n \r \t \" \\ get their short
 // escapes, any other byte below 0x20 becomes \u00xx (lower-case hex), every other byte is copied.
-std::string pg_escape_json(const std::string &s)
+std::string
+pg_escape_json(const std::string &s)
 {
 	std::string out = "\"";
 	for (unsigned char c : s)
@@ -73,7 +75,8 @@ std::string pg_escape_json(const std::string &s)
 }
 
 // A chunk as the writer in src/pg lays it out: rows separated by ", ", values by ", ".
-std::string make_chunk(const std::vector<Row> &rows)
+std::string
+make_chunk(const std::vector<Row> &rows)
 {
 	std::string s = "[";
 	for (size_t r = 0; r < rows.size(); r++)
@@ -92,7 +95,8 @@ std::string make_chunk(const std::vector<Row> &rows)
 	return s + "]";
 }
 
-std::vector<Row> decode(const std::string &json, int ncols)
+std::vector<Row>
+decode(const std::string &json, int ncols)
 {
 	std::vector<char> strings(json.size() + 1);
 	std::vector<int64_t> offsets(json.size() + 1);
@@ -109,7 +113,8 @@ std::vector<Row> decode(const std::string &json, int ncols)
 	return rows;
 }
 
-std::string to_copy(const std::string &json, int ncols, const bool *keep = nullptr, size_t *rows_out = nullptr)
+std::string
+to_copy(const std::string &json, int ncols, const bool *keep = nullptr, size_t *rows_out = nullptr)
 {
 	std::vector<char> out(json.size() + 1);
 	size_t rows = 0;
@@ -123,7 +128,8 @@ std::string to_copy(const std::string &json, int ncols, const bool *keep = nullp
 }
 
 // COPY text format as PostgreSQL's COPY FROM reads it.
-std::string copy_field(const Value &v)
+std::string
+copy_field(const Value &v)
 {
 	if (!v)
 	{
@@ -155,7 +161,8 @@ std::string copy_field(const Value &v)
 
 // Runs f and checks it throws bk::Error with SQLSTATE XX001.
 template <typename F>
-void expect_corrupt(F f, const std::string &what)
+void
+expect_corrupt(F f, const std::string &what)
 {
 	try
 	{
@@ -173,7 +180,8 @@ void expect_corrupt(F f, const std::string &what)
 	}
 }
 
-void expect_all_readers_reject(const std::string &json, int ncols, const std::string &what)
+void
+expect_all_readers_reject(const std::string &json, int ncols, const std::string &what)
 {
 	expect_corrupt([&] { decode(json, ncols); }, what + " (decode)");
 	expect_corrupt([&] { to_copy(json, ncols); }, what + " (copy)");

@@ -10,14 +10,16 @@
 namespace
 {
 
-std::vector<unsigned char> frame(bk::FrameKind kind, uint32_t seq, const std::string &payload)
+std::vector<unsigned char>
+frame(bk::FrameKind kind, uint32_t seq, const std::string &payload)
 {
 	std::vector<unsigned char> out(bk::export_frame_size(payload.size()));
 	bk::encode_frame(kind, seq, payload.data(), payload.size(), out.data());
 	return out;
 }
 
-std::string error_of(const std::vector<unsigned char> &f, uint32_t expected, std::string *sqlstate = nullptr)
+std::string
+error_of(const std::vector<unsigned char> &f, uint32_t expected, std::string *sqlstate = nullptr)
 {
 	try
 	{

@@ -28,7 +28,8 @@ struct Result
 };
 
 // Edges as {child, parent} names: the child references the parent.
-Result run(const std::vector<std::string> &names, const std::vector<std::pair<std::string, std::string>> &fks)
+Result
+run(const std::vector<std::string> &names, const std::vector<std::pair<std::string, std::string>> &fks)
 {
 	std::map<std::string, int> index;
 	std::vector<const char *> cnames;
@@ -258,7 +259,8 @@ struct Graph
 
 // Mostly acyclic edges (child has a higher hidden rank than its parent) plus a few back edges and
 // self-loops that create cycles of various sizes; names are shuffled so they say nothing about the ranks.
-Graph random_graph(size_t n, size_t nedges, size_t nback, unsigned seed)
+Graph
+random_graph(size_t n, size_t nedges, size_t nback, unsigned seed)
 {
 	std::mt19937 rng(seed);
 	Graph g;
@@ -311,7 +313,8 @@ Graph random_graph(size_t n, size_t nedges, size_t nback, unsigned seed)
 }
 
 // Reachability closure by BFS from every node (parent -> child direction); O(n * (n + e)).
-std::vector<std::vector<char>> closure(const Graph &g)
+std::vector<std::vector<char>>
+closure(const Graph &g)
 {
 	std::vector<std::vector<int>> out(g.n);
 	for (size_t e = 0; e < g.child.size(); e++)
@@ -343,7 +346,8 @@ struct Ordered
 	std::vector<int> order, level, group, pos;
 };
 
-Ordered order_graph(const Graph &g)
+Ordered
+order_graph(const Graph &g)
 {
 	std::vector<const char *> cnames;
 	for (const auto &s : g.names)
@@ -364,7 +368,8 @@ Ordered order_graph(const Graph &g)
 	return o;
 }
 
-bool names_less(const Graph &g, size_t a, size_t b)
+bool
+names_less(const Graph &g, size_t a, size_t b)
 {
 	return g.names[a] < g.names[b];
 }
@@ -372,7 +377,8 @@ bool names_less(const Graph &g, size_t a, size_t b)
 // Checks valid for any size: a permutation; every edge between different components goes parent first with
 // a strictly lower level, within a component levels and groups agree; each level is 0 or 1 + the maximum of
 // its parents (recomputed by relaxation); groups are numbered 1, 2, ... in order of appearance.
-void check_order_rules(const Graph &g, const Ordered &o, const std::vector<int> &same_comp_key)
+void
+check_order_rules(const Graph &g, const Ordered &o, const std::vector<int> &same_comp_key)
 {
 	std::vector<char> seen(g.n, 0);
 	for (size_t k = 0; k < g.n; k++)

@@ -17,7 +17,8 @@ namespace
 
 constexpr int64_t kDay = 86400LL * 1000000LL;
 
-int64_t utc_us(int y, int m, int d, int hh = 0, int mm = 0)
+int64_t
+utc_us(int y, int m, int d, int hh = 0, int mm = 0)
 {
 	struct tm t;
 	std::memset(&t, 0, sizeof(t));
@@ -29,7 +30,8 @@ int64_t utc_us(int y, int m, int d, int hh = 0, int mm = 0)
 	return static_cast<int64_t>(timegm(&t)) * 1000000LL;
 }
 
-std::string fmt(int64_t us, const char *format)
+std::string
+fmt(int64_t us, const char *format)
 {
 	time_t secs = static_cast<time_t>(us / 1000000LL);
 	struct tm t;
@@ -40,8 +42,8 @@ std::string fmt(int64_t us, const char *format)
 }
 
 // Reference: for each rule, map bucket -> newest snapshot in it, take the n greatest buckets.
-std::map<int64_t, std::set<std::string>> reference(const std::vector<bk::RetentionSnapshot> &snaps,
-                                                   const bk::RetentionPolicy &p)
+std::map<int64_t, std::set<std::string>>
+reference(const std::vector<bk::RetentionSnapshot> &snaps, const bk::RetentionPolicy &p)
 {
 	std::map<int64_t, std::set<std::string>> kept;
 	auto newer = [](const bk::RetentionSnapshot &a, const bk::RetentionSnapshot &b)
@@ -101,7 +103,8 @@ std::map<int64_t, std::set<std::string>> reference(const std::vector<bk::Retenti
 	return kept;
 }
 
-std::set<std::string> split_reason(const std::string &reason)
+std::set<std::string>
+split_reason(const std::string &reason)
 {
 	std::set<std::string> out;
 	size_t start = 0;
@@ -118,7 +121,8 @@ std::set<std::string> split_reason(const std::string &reason)
 	return out;
 }
 
-void check_against_reference(const std::vector<bk::RetentionSnapshot> &snaps, const bk::RetentionPolicy &p)
+void
+check_against_reference(const std::vector<bk::RetentionSnapshot> &snaps, const bk::RetentionPolicy &p)
 {
 	auto expected = reference(snaps, p);
 	auto got = bk::apply_retention(snaps, p);
@@ -143,7 +147,8 @@ void check_against_reference(const std::vector<bk::RetentionSnapshot> &snaps, co
 	}
 }
 
-std::vector<int64_t> kept_ids(const std::vector<bk::RetentionDecision> &ds)
+std::vector<int64_t>
+kept_ids(const std::vector<bk::RetentionDecision> &ds)
 {
 	std::vector<int64_t> out;
 	for (const auto &d : ds)

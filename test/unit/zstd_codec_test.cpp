@@ -10,7 +10,8 @@
 namespace
 {
 
-std::string sample(size_t n)
+std::string
+sample(size_t n)
 {
 	std::string s;
 	for (size_t i = 0; s.size() < n; i++)
@@ -21,7 +22,8 @@ std::string sample(size_t n)
 	return s;
 }
 
-std::vector<char> compress(const std::string &s, int level = 3)
+std::vector<char>
+compress(const std::string &s, int level = 3)
 {
 	bk::ZstdCompressor c(level);
 	std::vector<char> out(bk::ZstdCompressor::bound(s.size()));
@@ -30,7 +32,8 @@ std::vector<char> compress(const std::string &s, int level = 3)
 }
 
 template <typename F>
-void expect_corrupt(F f, const std::string &what)
+void
+expect_corrupt(F f, const std::string &what)
 {
 	try
 	{
