@@ -11,6 +11,7 @@ extern "C"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rls.h"
@@ -424,14 +425,15 @@ struct BkTablePlan
 	char *stage;       // staging table (staged path)
 	TimestampTz started;
 	BkRestoreCounts counts;
-	int64 conflicts;     // rows skipped because of a unique constraint other than the key
-	List *conflict_keys; // up to conflict_report_limit of their keys, as JSON text
+	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
+	List *conflict_rows; // up to conflict_report_limit of them, as JSON text {"key": ..., "reason": ...}
 };
 
 static const int conflict_report_limit = 100;
 
-static void
-collect_conflicts(BkTablePlan *p, const char *absent_in_target)
+// jsonb_build_object(...) of the key columns of stage row s.
+static char *
+stage_key_json(const BkTablePlan *p)
 {
 	StringInfoData key;
 	initStringInfo(&key);
@@ -440,14 +442,102 @@ collect_conflicts(BkTablePlan *p, const char *absent_in_target)
 		appendStringInfo(&key, "%s%s, s.%s", i ? ", " : "", quote_literal_cstr(p->entry->pk[i]),
 		                 quote_identifier(p->entry->pk[i]));
 	}
-	bk_spi_exec(psprintf("SELECT jsonb_build_object(%s)::text, count(*) OVER () FROM %s s WHERE %s LIMIT %d", key.data,
-	                     p->stage, absent_in_target, conflict_report_limit),
-	            0, NULL, NULL, NULL, false, 0);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	return psprintf("jsonb_build_object(%s)", key.data);
+}
+
+// Records the rows of the last SPI result (key json text, total count) as conflicts with reason.
+static void
+record_conflicts(BkTablePlan *p, const char *reason, int64 total)
+{
+	for (uint64 i = 0; i < SPI_processed && list_length(p->conflict_rows) < conflict_report_limit; i++)
 	{
+		p->conflict_rows =
+		    lappend(p->conflict_rows, psprintf("{\"key\": %s, \"reason\": %s}", bk_spi_get_text((int) i, 1), reason));
+	}
+	p->conflicts += total;
+}
+
+static char *
+json_string(const char *text)
+{
+	StringInfoData s;
+	initStringInfo(&s);
+	escape_json(&s, text);
+	return s.data;
+}
+
+// Staged rows still absent from the target after the INSERT collided with a unique constraint.
+static void
+collect_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
+{
+	int64 total = 0;
+	bool isnull;
+	bk_spi_exec(psprintf("SELECT %s::text, count(*) OVER () FROM %s s WHERE %s LIMIT %d", stage_key_json(p), p->stage,
+	                     absent_in_target, conflict_report_limit),
+	            0, NULL, NULL, NULL, false, 0);
+	if (SPI_processed > 0)
+	{
+		total = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+	}
+	record_conflicts(p, json_string("unique constraint other than the key"), total);
+}
+
+// merge and missing may not change rows to values a CHECK constraint rejects: such staged rows are set aside
+// (removed from the stage, dry run or not, so both count the same) and listed. Constraints on columns the
+// snapshot does not hold are left to the INSERT itself.
+static void
+skip_check_conflicts(BkTablePlan *p)
+{
+	Oid argtypes[1] = {OIDOID};
+	Datum values[1] = {ObjectIdGetDatum(p->relid)};
+	SPITupleTable *checks;
+	uint64 nchecks;
+
+	bk_spi_exec("SELECT c.conname::text, pg_get_expr(c.conbin, c.conrelid),"
+	            " ARRAY(SELECT a.attname::text FROM unnest(c.conkey) k JOIN pg_attribute a"
+	            "       ON a.attrelid = c.conrelid AND a.attnum = k)"
+	            " FROM pg_constraint c WHERE c.conrelid = $1 AND c.contype = 'c' ORDER BY c.conname",
+	            1, argtypes, values, NULL, true, 0);
+	checks = SPI_tuptable;
+	nchecks = SPI_processed;
+	for (uint64 i = 0; i < nchecks; i++)
+	{
+		char *conname = SPI_getvalue(checks->vals[i], checks->tupdesc, 1);
+		char *expr = SPI_getvalue(checks->vals[i], checks->tupdesc, 2);
 		bool isnull;
-		p->conflict_keys = lappend(p->conflict_keys, bk_spi_get_text((int) i, 1));
-		p->conflicts = DatumGetInt64(bk_spi_get((int) i, 2, &isnull));
+		Datum cols = SPI_getbinval(checks->vals[i], checks->tupdesc, 3, &isnull);
+		Datum *elems;
+		bool *nulls;
+		int ncols;
+		bool staged = true;
+		int64 total = 0;
+
+		deconstruct_array(DatumGetArrayTypeP(cols), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &ncols);
+		for (int c = 0; c < ncols && staged; c++)
+		{
+			ListCell *lc;
+			bool found = false;
+			char *name = TextDatumGetCString(elems[c]);
+			foreach (lc, p->map.attnames)
+			{
+				found = found || strcmp(strVal(lfirst(lc)), name) == 0;
+			}
+			staged = found;
+		}
+		if (!staged)
+		{
+			continue;
+		}
+		// The stage has the target's column names and types, so the constraint's expression reads it as is.
+		bk_spi_exec(psprintf("WITH gone AS (DELETE FROM %s s WHERE (%s) IS FALSE RETURNING %s AS k)"
+		                     " SELECT k::text, count(*) OVER () FROM gone LIMIT %d",
+		                     p->stage, expr, stage_key_json(p), conflict_report_limit),
+		            0, NULL, NULL, NULL, false, 0);
+		if (SPI_processed > 0)
+		{
+			total = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+		}
+		record_conflicts(p, json_string(psprintf("check constraint \"%s\"", conname)), total);
 	}
 }
 
@@ -669,6 +759,10 @@ bk_restore_load(BkTablePlan *p)
 		char *absent_in_target = psprintf("NOT EXISTS (SELECT FROM %s%s t WHERE %s)", p->only, p->target, match);
 		bool update = opts->mode != bk::RestoreMode::missing && nset > 0;
 
+		if (!p->replace)
+		{
+			skip_check_conflicts(p);
+		}
 		if (opts->dry_run)
 		{
 			if (update)
@@ -697,7 +791,7 @@ bk_restore_load(BkTablePlan *p)
 			                        p->stage, p->replace ? "" : " ON CONFLICT DO NOTHING"));
 			if (!p->replace)
 			{
-				collect_conflicts(p, absent_in_target);
+				collect_unique_conflicts(p, absent_in_target);
 			}
 		}
 		p->counts.unchanged = entry->row_count - p->counts.inserted - p->counts.updated - p->conflicts;
@@ -737,8 +831,8 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	{
 		ListCell *lc;
 		bk_json_int(report, "conflicts", p->conflicts);
-		bk_json_begin_array(report, "conflicting_keys");
-		foreach (lc, p->conflict_keys)
+		bk_json_begin_array(report, "conflicting_rows");
+		foreach (lc, p->conflict_rows)
 		{
 			bk_json_raw(report, NULL, (char *) lfirst(lc));
 		}

@@ -84,28 +84,6 @@ bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 
 // The live table a captured entry stands for: the captured oid while it still names a table of the same
 // kind (a renamed or moved table keeps its oid), else the table with the captured name; InvalidOid if none.
-static Oid
-live_relid(const BkTableEntry *entry)
-{
-	Oid nsp;
-	Oid relid;
-
-	if (get_rel_relkind(entry->relid) == entry->relkind)
-	{
-		return entry->relid;
-	}
-	nsp = get_namespace_oid(entry->schema_name, true);
-	if (!OidIsValid(nsp))
-	{
-		return InvalidOid;
-	}
-	relid = get_relname_relid(entry->table_name, nsp);
-	if (!OidIsValid(relid) || get_rel_relkind(relid) != entry->relkind)
-	{
-		return InvalidOid;
-	}
-	return relid;
-}
 
 Datum
 bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
@@ -143,7 +121,7 @@ bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	initStringInfo(&missing);
 	for (int i = 0; i < n; i++)
 	{
-		relids[i] = live_relid(entries[i]);
+		relids[i] = bk_entry_live_relid(entries[i]);
 		if (!OidIsValid(relids[i]))
 		{
 			appendStringInfo(&missing, "%s%s", nmissing > 0 ? ", " : "", bk_entry_qualified_name(entries[i]));

@@ -126,25 +126,15 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 		for (int i = 0; i < n; i++)
 		{
 			BkTableEntry *e = entries[i];
-			char *live_nsp = get_namespace_name(get_rel_namespace(e->relid));
-			Oid byname;
-			// The oid wins when it still names a table (renamed or moved since capture).
-			if (live_nsp != NULL && (get_rel_relkind(e->relid) == 'r' || get_rel_relkind(e->relid) == 'p'))
-			{
-				relids[i] = e->relid;
-				by_oid[i] = true;
-				continue;
-			}
-			byname = get_relname_relid(e->table_name, get_namespace_oid(e->schema_name, true));
-			if (!OidIsValid(byname))
+			relids[i] = bk_entry_live_relid(e);
+			by_oid[i] = relids[i] == e->relid;
+			if (!OidIsValid(relids[i]))
 			{
 				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
 				                errmsg("table %s of snapshot " INT64_FORMAT " no longer exists",
 				                       bk_entry_qualified_name(e), snapshot_id),
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
-			relids[i] = byname;
-			by_oid[i] = false;
 		}
 	}
 	else

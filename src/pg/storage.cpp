@@ -421,3 +421,27 @@ bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
 		                errhint("Read them as the role that took snapshot " INT64_FORMAT ".", snapshot->snapshot_id)));
 	}
 }
+
+Oid
+bk_entry_live_relid(const BkTableEntry *entry)
+{
+	Oid nsp;
+	Oid relid;
+
+	// The oid wins while it still names a table of the same kind (renamed or moved since capture).
+	if (get_rel_relkind(entry->relid) == entry->relkind)
+	{
+		return entry->relid;
+	}
+	nsp = get_namespace_oid(entry->schema_name, true);
+	if (!OidIsValid(nsp))
+	{
+		return InvalidOid;
+	}
+	relid = get_relname_relid(entry->table_name, nsp);
+	if (!OidIsValid(relid) || get_rel_relkind(relid) != entry->relkind)
+	{
+		return InvalidOid;
+	}
+	return relid;
+}

@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -158,10 +158,25 @@ SELECT backupkit.snapshot_tables('{uq}') AS uq \gset
 DELETE FROM uq WHERE id = 2; INSERT INTO uq VALUES (3, 'b@x');
 SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'missing') AS uq_report \gset
 SELECT is((:'uq_report'::jsonb)->>'conflicts', '1', 'missing skips a row that collides with a unique key other than the key');
-SELECT is((:'uq_report'::jsonb)->'conflicting_keys', '[{"id": 2}]'::jsonb, 'and lists its key in the report');
+SELECT is((:'uq_report'::jsonb)->'conflicting_rows', '[{"key": {"id": 2}, "reason": "unique constraint other than the key"}]'::jsonb, 'and lists its key in the report');
 SELECT is((SELECT email FROM uq WHERE id = 3), 'b@x', 'the row holding the value is not touched');
 SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'replace') IS NOT NULL AS replaced \gset
 SELECT is((SELECT string_agg(id || '=' || email, ',' ORDER BY id) FROM uq), '1=a@x,2=b@x', 'replace ends identical: the colliding row goes, the captured one comes back');
+
+-- A CHECK constraint added since capture: merge and missing set the rows aside and list them.
+CREATE TABLE chk (id int PRIMARY KEY, v text);
+INSERT INTO chk VALUES (1, 'ok'), (2, 'bad'), (3, 'ok');
+SELECT backupkit.snapshot_tables('{chk}') AS chk \gset
+DELETE FROM chk;
+ALTER TABLE chk ADD CONSTRAINT chk_not_bad CHECK (v <> 'bad');
+SELECT backupkit.restore_table_from_snapshot(:chk, 'chk', 'missing', true) AS chk_dry \gset
+SELECT backupkit.restore_table_from_snapshot(:chk, 'chk', 'missing') AS chk_real \gset
+SELECT is((:'chk_real'::jsonb)->'conflicting_rows', '[{"key": {"id": 2}, "reason": "check constraint \"chk_not_bad\""}]'::jsonb,
+          'a row violating a CHECK is listed with the constraint');
+SELECT is((:'chk_real'::jsonb)->>'inserted', '2', 'the other rows are inserted');
+SELECT is((:'chk_dry'::jsonb)->>'inserted', (:'chk_real'::jsonb)->>'inserted', 'the dry run predicted it');
+SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''chk'', ''replace'', false)', :chk), '23514', NULL,
+                 'replace must end identical: there the CHECK violation is an error');
 
 -- Schema drift.
 CREATE TABLE drift (id int PRIMARY KEY, small int, gone text, name varchar(20));
