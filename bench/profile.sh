@@ -45,13 +45,13 @@ profile() {
         echo
         echo '```'
         perf report -i "$WORK/$name.data" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.7 2>/dev/null |
-            grep -v '^#' | grep -v '^$' | head -n "$TOP"
+            grep -v '^#' | grep -v '^$' | sed 's/[[:space:]]*-[[:space:]]*-[[:space:]]*$//' | head -n "$TOP"
         echo '```'
         echo
         echo "Inclusive (children) for the main stages:"
         echo
         echo '```'
-        perf report -i "$WORK/$name.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -v '^#' |
+        perf report -i "$WORK/$name.data" --children --sort symbol --stdio -g none 2>/dev/null | grep -v '^#' | sed 's/[[:space:]]*-[[:space:]]*-[[:space:]]*$//' |
             grep -E 'bk_|Copy|ZSTD_compress|ZSTD_decompress|OutputFunctionCall|InputFunctionCall|heap_multi_insert|ExecInsertIndexTuples|XLogInsert|toast_|chunk_to_copy|json_escape|checksum64|ExecHashJoin|ExecUpdate|ExecInsert|hash_|standard_ExecutorRun|CopyOneRowTo|CopyFrom' |
             head -n 30
         echo '```'

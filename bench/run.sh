@@ -12,6 +12,7 @@ BK_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$BK_ROOT"
 source scripts/cluster.sh
 
+START_S=$(date +%s)
 REPS=${BENCH_REPS:-3}
 QUICK=${BENCH_QUICK:-0}
 BIG=${BENCH_BIG:-1}
@@ -306,6 +307,8 @@ OUT=$(mktemp)
     echo "- CPU: $(nproc) × $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)"
     echo "- RAM: $(free -g | awk '/^Mem:/ {print $2}') GB"
     echo "- PostgreSQL: $(q 'SHOW server_version'), shared_buffers 1GB, max_wal_size 4GB, fsync on"
+    echo "- load average at the end (other work on the machine adds noise): $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- run time: $(( $(date +%s) - START_S )) s"
     echo
     for t in accounts mixed; do
         case $t in accounts) title="pgbench_accounts, scale $SCALE";; mixed) title="mixed-type table";; esac
