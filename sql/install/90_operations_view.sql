@@ -24,6 +24,6 @@ SELECT a.pid,
        substring(a.query FROM 'rows_total=(-?\d+)')::bigint AS rows_total,
        now() - a.query_start AS running_for
   FROM pg_catalog.pg_stat_activity a
- WHERE a.query LIKE 'backupkit %snapshot=%';
+ WHERE a.state = 'active' AND a.query LIKE 'backupkit %snapshot=%';
 COMMENT ON VIEW backupkit.progress IS 'Snapshots and restores running now, with the table being processed and rows done';
 GRANT SELECT ON backupkit.progress TO PUBLIC;
