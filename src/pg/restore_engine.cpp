@@ -482,6 +482,70 @@ collect_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
 	record_conflicts(p, json_string("unique constraint other than the key"), total);
 }
 
+// For a dry run of merge or missing: the condition under which a staged row's INSERT would collide with an
+// existing row on a unique index other than the key (what ON CONFLICT DO NOTHING skips in the real run), or
+// NULL when no such index applies. Collisions between two staged rows are not predicted: the snapshot held
+// them together, so they only arise from a unique constraint added since the capture.
+static char *
+unique_collision_condition(const BkTablePlan *p)
+{
+	Oid argtypes[1] = {OIDOID};
+	Datum values[1] = {ObjectIdGetDatum(p->relid)};
+	SPITupleTable *tt;
+	uint64 n;
+	StringInfoData cond;
+
+	bk_spi_exec("SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) k"
+	            "       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k)"
+	            " FROM pg_index i WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid"
+	            "   AND i.indexprs IS NULL AND i.indpred IS NULL",
+	            1, argtypes, values, NULL, true, 0);
+	tt = SPI_tuptable;
+	n = SPI_processed;
+	initStringInfo(&cond);
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool isnull;
+		Datum *elems;
+		bool *nulls;
+		int ncols;
+		bool usable = true;
+		bool is_key;
+		StringInfoData match;
+
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull)), TEXTOID, -1, false,
+		                  TYPALIGN_INT, &elems, &nulls, &ncols);
+		is_key = ncols == p->entry->npk;
+		initStringInfo(&match);
+		for (int c = 0; c < ncols && usable; c++)
+		{
+			char *name = TextDatumGetCString(elems[c]);
+			ListCell *lc;
+			bool staged = false;
+			bool in_key = false;
+			foreach (lc, p->map.attnames)
+			{
+				staged = staged || strcmp(strVal(lfirst(lc)), name) == 0;
+			}
+			for (int k = 0; k < p->entry->npk; k++)
+			{
+				in_key = in_key || strcmp(p->entry->pk[k], name) == 0;
+			}
+			is_key = is_key && in_key;
+			usable = staged;
+			appendStringInfo(&match, "%st.%s OPERATOR(pg_catalog.=) s.%s", c ? " AND " : "", quote_identifier(name),
+			                 quote_identifier(name));
+		}
+		if (!usable || is_key)
+		{
+			continue;
+		}
+		appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s%s t WHERE %s)", cond.len ? " OR " : "", p->only, p->target,
+		                 match.data);
+	}
+	return cond.len ? cond.data : NULL;
+}
+
 // merge and missing may not change rows to values a CHECK constraint rejects: such staged rows are set aside
 // (removed from the stage, dry run or not, so both count the same) and listed. Constraints on columns the
 // snapshot does not hold are left to the INSERT itself.
@@ -772,6 +836,26 @@ bk_restore_load(BkTablePlan *p)
 			}
 			p->counts.inserted =
 			    count_query(psprintf("SELECT count(*) FROM %s s WHERE %s", p->stage, absent_in_target));
+			if (!p->replace)
+			{
+				char *collides = unique_collision_condition(p);
+				if (collides != NULL)
+				{
+					int64 before = p->conflicts;
+					bool isnull;
+					int64 total = 0;
+					bk_spi_exec(psprintf("SELECT %s::text, count(*) OVER () FROM %s s WHERE %s AND (%s) LIMIT %d",
+					                     stage_key_json(p), p->stage, absent_in_target, collides,
+					                     conflict_report_limit),
+					            0, NULL, NULL, NULL, false, 0);
+					if (SPI_processed > 0)
+					{
+						total = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+					}
+					record_conflicts(p, json_string("unique constraint other than the key"), total);
+					p->counts.inserted -= p->conflicts - before;
+				}
+			}
 		}
 		else
 		{

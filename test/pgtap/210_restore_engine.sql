@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -156,7 +156,10 @@ CREATE TABLE uq (id int PRIMARY KEY, email text UNIQUE);
 INSERT INTO uq VALUES (1, 'a@x'), (2, 'b@x');
 SELECT backupkit.snapshot_tables('{uq}') AS uq \gset
 DELETE FROM uq WHERE id = 2; INSERT INTO uq VALUES (3, 'b@x');
+SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'missing', true) AS uq_dry \gset
 SELECT backupkit.restore_table_from_snapshot(:uq, 'uq', 'missing') AS uq_report \gset
+SELECT is((:'uq_dry'::jsonb) - 'duration_ms' - 'dry_run', (:'uq_report'::jsonb) - 'duration_ms' - 'dry_run',
+          'the dry run predicts the collision: same counts and the same listed row');
 SELECT is((:'uq_report'::jsonb)->>'conflicts', '1', 'missing skips a row that collides with a unique key other than the key');
 SELECT is((:'uq_report'::jsonb)->'conflicting_rows', '[{"key": {"id": 2}, "reason": "unique constraint other than the key"}]'::jsonb, 'and lists its key in the report');
 SELECT is((SELECT email FROM uq WHERE id = 3), 'b@x', 'the row holding the value is not touched');
