@@ -690,18 +690,6 @@ bk_restore_plan_force_staged(BkTablePlan *p)
 	p->copy_path = false;
 }
 
-Oid
-bk_restore_plan_relid(const BkTablePlan *p)
-{
-	return p->relid;
-}
-
-const char *
-bk_restore_plan_truncate_target(const BkTablePlan *p)
-{
-	return psprintf("%s%s", p->only, p->target);
-}
-
 void
 bk_restore_clear(BkTablePlan *p)
 {

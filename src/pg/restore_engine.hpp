@@ -43,7 +43,6 @@ BkTablePlan *bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *ent
                              const BkRestoreOptions *options);
 bool bk_restore_plan_uses_copy(const BkTablePlan *plan);
 void bk_restore_plan_force_staged(BkTablePlan *plan);
-Oid bk_restore_plan_relid(const BkTablePlan *plan);
 void bk_restore_clear(BkTablePlan *plan);
 void bk_restore_truncate(BkTablePlan **plans, int n, bool dry_run);
 void bk_restore_load(BkTablePlan *plan);

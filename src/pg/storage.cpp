@@ -60,12 +60,6 @@ bk_extension_owner(void)
 	return owner;
 }
 
-Oid
-bk_schema_oid(void)
-{
-	return get_namespace_oid("backupkit", false);
-}
-
 void
 bk_owner_begin(BkOwnerAccess *access)
 {

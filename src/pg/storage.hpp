@@ -22,7 +22,6 @@ typedef struct BkOwnerAccess
 void bk_owner_begin(BkOwnerAccess *access);
 void bk_owner_end(const BkOwnerAccess *access);
 Oid bk_extension_owner(void);
-Oid bk_schema_oid(void);
 
 // Type input and output must not depend on the session (DateStyle, TimeZone, extra_float_digits,
 // bytea_output, lc_monetary, search_path...): push fixed values for the duration of an operation.
