@@ -482,10 +482,10 @@ collect_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
 	record_conflicts(p, json_string("unique constraint other than the key"), total);
 }
 
-// For a dry run of merge or missing: the condition under which a staged row's INSERT would collide with an
-// existing row on a unique index other than the key (what ON CONFLICT DO NOTHING skips in the real run), or
-// NULL when no such index applies. Collisions between two staged rows are not predicted: the snapshot held
-// them together, so they only arise from a unique constraint added since the capture.
+// The condition under which staged row s would collide, on a unique index other than the key, with an existing
+// row of another key (merge and missing may not change that row), or NULL when no such index applies.
+// Collisions between two staged rows are left to ON CONFLICT DO NOTHING (see collect_unique_conflicts): the
+// snapshot held them together, so they only arise from a unique constraint added since the capture.
 static char *
 unique_collision_condition(const BkTablePlan *p)
 {
@@ -540,10 +540,36 @@ unique_collision_condition(const BkTablePlan *p)
 		{
 			continue;
 		}
-		appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s%s t WHERE %s)", cond.len ? " OR " : "", p->only, p->target,
-		                 match.data);
+		appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s%s t WHERE %s AND NOT (%s))", cond.len ? " OR " : "", p->only,
+		                 p->target, match.data, key_match(p->entry, "s", "t"));
 	}
 	return cond.len ? cond.data : NULL;
+}
+
+// merge and missing set aside staged rows whose unique values belong to another existing row (for missing,
+// only rows it would insert), dry run or not, so both count the same; they are listed like CHECK conflicts.
+static void
+skip_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
+{
+	char *collides = unique_collision_condition(p);
+	bool isnull;
+	int64 total = 0;
+
+	if (collides == NULL)
+	{
+		return;
+	}
+	bk_spi_exec(psprintf("WITH gone AS (DELETE FROM %s s WHERE (%s)%s%s RETURNING %s AS k)"
+	                     " SELECT k::text, count(*) OVER () FROM gone LIMIT %d",
+	                     p->stage, collides, p->opts->mode == bk::RestoreMode::missing ? " AND " : "",
+	                     p->opts->mode == bk::RestoreMode::missing ? absent_in_target : "", stage_key_json(p),
+	                     conflict_report_limit),
+	            0, NULL, NULL, NULL, false, 0);
+	if (SPI_processed > 0)
+	{
+		total = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+	}
+	record_conflicts(p, json_string("unique constraint other than the key"), total);
 }
 
 // merge and missing may not change rows to values a CHECK constraint rejects: such staged rows are set aside
@@ -814,6 +840,7 @@ bk_restore_load(BkTablePlan *p)
 		if (!p->replace)
 		{
 			skip_check_conflicts(p);
+			skip_unique_conflicts(p, absent_in_target);
 		}
 		if (opts->dry_run)
 		{
@@ -824,26 +851,6 @@ bk_restore_load(BkTablePlan *p)
 			}
 			p->counts.inserted =
 			    count_query(psprintf("SELECT count(*) FROM %s s WHERE %s", p->stage, absent_in_target));
-			if (!p->replace)
-			{
-				char *collides = unique_collision_condition(p);
-				if (collides != NULL)
-				{
-					int64 before = p->conflicts;
-					bool isnull;
-					int64 total = 0;
-					bk_spi_exec(psprintf("SELECT %s::text, count(*) OVER () FROM %s s WHERE %s AND (%s) LIMIT %d",
-					                     stage_key_json(p), p->stage, absent_in_target, collides,
-					                     conflict_report_limit),
-					            0, NULL, NULL, NULL, false, 0);
-					if (SPI_processed > 0)
-					{
-						total = DatumGetInt64(bk_spi_get(0, 2, &isnull));
-					}
-					record_conflicts(p, json_string("unique constraint other than the key"), total);
-					p->counts.inserted -= p->conflicts - before;
-				}
-			}
 		}
 		else
 		{
