@@ -47,6 +47,7 @@ bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
 	BkChunkReader *r = (BkChunkReader *) palloc0(sizeof(BkChunkReader));
 	r->entry = entry;
 	r->compressed = compressed;
+	r->owner_cxt = CurrentMemoryContext;
 	r->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit chunk read", ALLOCSET_DEFAULT_SIZES);
 	r->chunk_no = -1;
 	if (compressed)
@@ -60,6 +61,23 @@ bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
 		MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 	}
 	return r;
+}
+
+char *
+bk_chunk_reader_buffer(BkChunkReader *r, char **buf, size_t *cap, size_t size)
+{
+	if (*buf == NULL || *cap < size)
+	{
+		// Grow geometrically so that a slowly growing chunk size does not reallocate every time.
+		size_t want = Max(size, *cap * 2);
+		if (*buf != NULL)
+		{
+			pfree(*buf);
+		}
+		*buf = (char *) MemoryContextAllocHuge(r->owner_cxt, want);
+		*cap = want;
+	}
+	return *buf;
 }
 
 // Fetches chunk chunk_no; false when it does not exist.
@@ -157,7 +175,7 @@ bk_chunk_reader_next(BkChunkReader *r)
 	{
 		bytea *b = (bytea *) DatumGetPointer(payload);
 		BkErrorInfo err;
-		char *out = (char *) MemoryContextAlloc(r->chunk_cxt, (Size) raw_bytes + 1);
+		char *out = bk_chunk_reader_buffer(r, &r->text_buf, &r->text_cap, (size_t) raw_bytes + 1);
 		bk::ZstdDecompressor *d = r->decompressor;
 		const char *src = VARDATA_ANY(b);
 		size_t srclen = VARSIZE_ANY_EXHDR(b);
@@ -174,7 +192,7 @@ bk_chunk_reader_next(BkChunkReader *r)
 	{
 		text *t = (text *) DatumGetPointer(payload);
 		r->len = VARSIZE_ANY_EXHDR(t);
-		r->json = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 1);
+		r->json = bk_chunk_reader_buffer(r, &r->text_buf, &r->text_cap, r->len + 1);
 		memcpy(r->json, VARDATA_ANY(t), r->len);
 		r->json[r->len] = '\0';
 		if (r->len != (size_t) raw_bytes)

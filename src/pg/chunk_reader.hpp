@@ -19,7 +19,12 @@ typedef struct BkChunkReader
 	const BkTableEntry *entry;
 	bool compressed;
 	bk::ZstdDecompressor *decompressor; // freed by a reset callback on the reader's context
-	MemoryContext chunk_cxt;            // holds the current chunk, reset by the next call
+	MemoryContext owner_cxt;            // where the reader and its buffers live
+	MemoryContext chunk_cxt;            // holds the current chunk's stored payload, reset by the next call
+	// The decoded payload lives in one grow-only buffer: a fresh multi-megabyte allocation per chunk would
+	// be a fresh mmap, and the page faults of touching it cost more than the decompression.
+	char *text_buf;
+	size_t text_cap;
 	int next_chunk;
 	uint64 checksum;
 	int64 rows_read;
@@ -33,5 +38,7 @@ typedef struct BkChunkReader
 BkChunkReader *bk_chunk_reader_open(const BkTableEntry *entry, bool compressed);
 // Loads the next chunk; false after the last one, once the table's totals were checked.
 bool bk_chunk_reader_next(BkChunkReader *reader);
+// A grow-only buffer of at least size bytes in the reader's context (the caller's scratch buffers use it too).
+char *bk_chunk_reader_buffer(BkChunkReader *reader, char **buf, size_t *cap, size_t size);
 // Raises XX001 naming the snapshot, table and chunk.
 pg_attribute_noreturn() void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail);

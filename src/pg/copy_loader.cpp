@@ -28,7 +28,8 @@ typedef struct ChunkCopySource
 {
 	BkChunkReader *reader;
 	const bool *keep;
-	char *buf; // COPY text of the current chunk
+	char *buf; // COPY text of the current chunk (a grow-only buffer)
+	size_t cap;
 	size_t len;
 	size_t pos;
 	uint64 rows;
@@ -49,7 +50,8 @@ load_next_chunk(ChunkCopySource *src)
 	{
 		return false;
 	}
-	out = (char *) MemoryContextAlloc(r->chunk_cxt, r->len + 16);
+	// COPY text is never longer than the JSON it comes from.
+	out = bk_chunk_reader_buffer(r, &src->buf, &src->cap, r->len + 16);
 	{
 		const char *json = r->json;
 		size_t len = r->len;
