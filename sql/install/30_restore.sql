@@ -34,3 +34,12 @@ RETURNS TABLE (change text, key jsonb, snapshot_row jsonb, current_row jsonb)
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'bk_diff';
 COMMENT ON FUNCTION backupkit.diff(bigint, regclass) IS 'Rows that differ between a snapshot and the live table: added since, removed since, or changed';
+
+-- Internal: the restore engine compares it with the fingerprints of captured rows (under its own fixed
+-- output settings) to leave unchanged rows alone. It runs once per row, so it has no SET clause (see
+-- 95_search_path.sql); it runs no SQL and resolves no names.
+CREATE FUNCTION backupkit.row_fingerprint(record)
+RETURNS bigint
+LANGUAGE c STABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'bk_row_fingerprint';
+COMMENT ON FUNCTION backupkit.row_fingerprint(record) IS 'Internal: fingerprint of a row''s text under backupkit''s output settings, compared with captured rows by merge and missing restores';

@@ -1,7 +1,10 @@
 // Writer and readers of the chunk payload format described in chunk_codec.hpp.
 #include "chunk_codec.hpp"
+#include "checksum.hpp"
 #include "error.hpp"
+#include "row_fingerprint.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -135,14 +138,29 @@ struct CopySink
 {
 	char *out;
 	const bool *keep;
+	const bool *row_keep = nullptr;
+	size_t row_keep_len = 0;
+	size_t row = 0;
+	bool row_kept = true;
 	bool first_in_row = true;
 	bool current_kept = false;
 
-	void begin_row() { first_in_row = true; }
-	void end_row() { *out++ = '\n'; }
+	void begin_row()
+	{
+		first_in_row = true;
+		row_kept = row_keep == nullptr || (row < row_keep_len && row_keep[row]);
+		row++;
+	}
+	void end_row()
+	{
+		if (row_kept)
+		{
+			*out++ = '\n';
+		}
+	}
 	void begin_value(int col, bool is_null)
 	{
-		current_kept = keep == nullptr || keep[col];
+		current_kept = row_kept && (keep == nullptr || keep[col]);
 		if (!current_kept)
 		{
 			return;
@@ -240,6 +258,131 @@ struct CountSink
 	void end_value() {}
 	void bytes(const char *, size_t) {}
 	void byte(unsigned char) {}
+};
+
+// Writes bytes COPY-escaped (text format), as CopySink does for whole rows.
+char *
+copy_escape(const char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		char c = p[i];
+		switch (c)
+		{
+			case '\\':
+				*out++ = '\\';
+				*out++ = '\\';
+				break;
+			case '\n':
+				*out++ = '\\';
+				*out++ = 'n';
+				break;
+			case '\r':
+				*out++ = '\\';
+				*out++ = 'r';
+				break;
+			case '\t':
+				*out++ = '\\';
+				*out++ = 't';
+				break;
+			default:
+				*out++ = c;
+				break;
+		}
+	}
+	return out;
+}
+
+// Builds each row's fingerprint input in scratch (see row_fingerprint.hpp) and writes the key stage line.
+struct KeySink
+{
+	const bool *keep;
+	const int *key_cols;
+	int nkeys;
+	int64_t ordinal;
+	char *scratch;
+	char *out;
+	char *out_end;
+	size_t used = 0;        // bytes of scratch holding the current row
+	size_t value_start = 0; // where the current value's bytes begin in scratch
+	bool current_kept = false;
+	bool current_null = false;
+	int current_col = 0;
+	size_t key_off[max_key_columns];
+	int64_t key_len[max_key_columns]; // -1 for null
+
+	void begin_row() { used = 0; }
+	void begin_value(int col, bool is_null)
+	{
+		current_col = col;
+		current_kept = keep == nullptr || keep[col];
+		current_null = is_null;
+		if (current_kept)
+		{
+			used += fingerprint_header_size; // the length goes here once the value is complete
+			value_start = used;
+		}
+	}
+	void end_value()
+	{
+		if (!current_kept)
+		{
+			return;
+		}
+		size_t n = used - value_start;
+		fingerprint_header(scratch + value_start - fingerprint_header_size, current_null, n);
+		for (int k = 0; k < nkeys; k++)
+		{
+			if (key_cols[k] == current_col)
+			{
+				key_off[k] = value_start;
+				key_len[k] = current_null ? -1 : static_cast<int64_t>(n);
+			}
+		}
+	}
+	void bytes(const char *p, size_t n)
+	{
+		if (current_kept)
+		{
+			std::memcpy(scratch + used, p, n);
+			used += n;
+		}
+	}
+	void byte(unsigned char c)
+	{
+		if (current_kept)
+		{
+			scratch[used++] = static_cast<char>(c);
+		}
+	}
+	void end_row()
+	{
+		size_t need = static_cast<size_t>(nkeys) + 48;
+		for (int k = 0; k < nkeys; k++)
+		{
+			need += key_len[k] > 0 ? 2 * static_cast<size_t>(key_len[k]) : 2; // escaping at most doubles
+		}
+		if (static_cast<size_t>(out_end - out) < need)
+		{
+			throw Error(sqlstate::data_corrupted, "snapshot chunk holds more rows than its recorded row count");
+		}
+		for (int k = 0; k < nkeys; k++)
+		{
+			if (key_len[k] < 0)
+			{
+				*out++ = '\\';
+				*out++ = 'N';
+			}
+			else
+			{
+				out = copy_escape(scratch + key_off[k], static_cast<size_t>(key_len[k]), out);
+			}
+			*out++ = '\t';
+		}
+		int64_t fp = static_cast<int64_t>(checksum64(scratch, used, fingerprint_seed));
+		out += std::snprintf(out, 48, "%lld\t%lld\n", static_cast<long long>(fp), static_cast<long long>(ordinal));
+		ordinal++;
+	}
 };
 
 template <typename Sink>
@@ -513,10 +656,32 @@ private:
 } // namespace
 
 size_t
-chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows)
+chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows,
+                   const bool *row_keep, size_t row_keep_len)
 {
-	CopySink sink{out, keep};
+	CopySink sink{out, keep, row_keep, row_keep_len};
 	Parser<CopySink> parser(json, len, sink);
+	*rows = parser.parse(ncols);
+	return static_cast<size_t>(sink.out - out);
+}
+
+size_t
+chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, const int *key_cols, int nkeys,
+                  int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows)
+{
+	if (nkeys < 1 || nkeys > max_key_columns)
+	{
+		throw Error(sqlstate::invalid_parameter_value, "a key stage needs between 1 and 32 key columns");
+	}
+	for (int k = 0; k < nkeys; k++)
+	{
+		if (key_cols[k] < 0 || key_cols[k] >= ncols)
+		{
+			throw Error(sqlstate::invalid_parameter_value, "key column index out of range");
+		}
+	}
+	KeySink sink{keep, key_cols, nkeys, first_ordinal, scratch, out, out + out_cap};
+	Parser<KeySink> parser(json, len, sink);
 	*rows = parser.parse(ncols);
 	return static_cast<size_t>(sink.out - out);
 }

@@ -28,7 +28,25 @@ size_t json_escape_string(const char *str, size_t len, char *out) noexcept;
 // whose keep[] entry is false. ncols is the number of columns every row must have. out must hold len bytes
 // (the COPY text of a chunk is never longer than its JSON text). Returns bytes written; *rows gets the row
 // count. Throws bk::Error XX001 when the payload is not a well-formed chunk of ncols-wide rows.
-size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows);
+// With row_keep, only the rows whose entry is true are written (rows past row_keep_len are dropped).
+size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, char *out, size_t *rows,
+                          const bool *row_keep = nullptr, size_t row_keep_len = 0);
+
+// Converts a chunk to the COPY text of a key stage: one line per row holding the key columns (key_cols:
+// indexes into the row's ncols values, in key order), the row's fingerprint over its kept columns (see
+// row_fingerprint.hpp) and its ordinal (first_ordinal for the chunk's first row, then counting up).
+// scratch must hold len + 16 bytes; out must hold out_cap bytes, and key_text_bound(len, rows, nkeys) is
+// always enough. Throws bk::Error XX001 on a malformed chunk or when out would overflow.
+size_t chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, const int *key_cols, int nkeys,
+                         int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows);
+
+constexpr size_t
+key_text_bound(size_t len, size_t rows, int nkeys)
+{
+	// COPY escaping at most doubles the key text, which is never longer than the chunk; per row add separators,
+	// two 20-digit numbers with signs, and a newline.
+	return 2 * len + rows * (static_cast<size_t>(nkeys) + 48) + 16;
+}
 
 // Decodes a chunk into NUL-terminated strings. strings must hold len bytes; offsets must hold
 // offsets_cap entries and receives, row after row, the offset of each value in strings or -1 for null.

@@ -167,6 +167,10 @@ bk_chunk_reader_next(BkChunkReader *r)
 	{
 		bk_chunk_corrupted(e, r->chunk_no, "The chunk's compression differs from the snapshot's.");
 	}
+	if (rows < 0)
+	{
+		bk_chunk_corrupted(e, r->chunk_no, "The chunk's recorded row count is negative.");
+	}
 	if (raw_bytes < 0)
 	{
 		bk_chunk_corrupted(e, r->chunk_no, "The chunk's recorded size is negative.");

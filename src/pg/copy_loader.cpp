@@ -28,6 +28,17 @@ typedef struct ChunkCopySource
 {
 	BkChunkReader *reader;
 	const bool *keep;
+	// key stage: key columns, and scratch space for the fingerprint input
+	const int *key_cols;
+	int nkeys;
+	char *scratch;
+	size_t scratch_cap;
+	// row filter
+	BkRowFilter filter;
+	void *filter_arg;
+	bool *row_keep;
+	size_t row_keep_cap;
+	bool done;
 	char *buf; // COPY text of the current chunk (a grow-only buffer)
 	size_t cap;
 	size_t len;
@@ -45,19 +56,71 @@ load_next_chunk(ChunkCopySource *src)
 	size_t rows = 0;
 	size_t n = 0;
 	char *out;
+	const bool *row_keep = NULL;
+	int64 first_ordinal = (int64) src->rows;
 
-	if (!bk_chunk_reader_next(r))
+	if (src->done || !bk_chunk_reader_next(r))
 	{
 		return false;
 	}
-	// COPY text is never longer than the JSON it comes from.
-	out = bk_chunk_reader_buffer(r, &src->buf, &src->cap, r->len + 16);
+	if (src->filter != NULL)
+	{
+		int64 wanted;
+		if ((size_t) r->rows > src->row_keep_cap)
+		{
+			src->row_keep_cap = Max((size_t) r->rows, src->row_keep_cap * 2);
+			if (src->row_keep != NULL)
+			{
+				pfree(src->row_keep);
+			}
+			src->row_keep = (bool *) MemoryContextAllocHuge(r->owner_cxt, src->row_keep_cap);
+		}
+		memset(src->row_keep, 0, (size_t) r->rows);
+		wanted = src->filter(src->filter_arg, first_ordinal, r->rows, src->row_keep);
+		src->rows += (uint64) r->rows;
+		if (wanted < 0)
+		{
+			src->done = true;
+			return false;
+		}
+		if (wanted == 0)
+		{
+			// Nothing to load here: the chunk was read and verified; its rows are not parsed.
+			src->len = 0;
+			src->pos = 0;
+			return true;
+		}
+		row_keep = src->row_keep;
+	}
 	{
 		const char *json = r->json;
 		size_t len = r->len;
 		int ncols = r->entry->ncaptured;
 		const bool *keep = src->keep;
-		if (!bk_try([&]() { n = bk::chunk_to_copy_text(json, len, ncols, keep, out, &rows); }, &err))
+		bool ok;
+		if (src->key_cols != NULL)
+		{
+			size_t cap = bk::key_text_bound(len, (size_t) Max(r->rows, 0), src->nkeys);
+			char *scratch = bk_chunk_reader_buffer(r, &src->scratch, &src->scratch_cap, len + 16);
+			const int *key_cols = src->key_cols;
+			int nkeys = src->nkeys;
+			out = bk_chunk_reader_buffer(r, &src->buf, &src->cap, cap);
+			ok = bk_try(
+			    [&]() {
+				    n = bk::chunk_to_key_text(json, len, ncols, keep, key_cols, nkeys, first_ordinal, scratch, out, cap,
+				                              &rows);
+			    },
+			    &err);
+		}
+		else
+		{
+			// COPY text is never longer than the JSON it comes from.
+			size_t keep_len = (size_t) Max(r->rows, 0);
+			out = bk_chunk_reader_buffer(r, &src->buf, &src->cap, len + 16);
+			ok = bk_try([&]() { n = bk::chunk_to_copy_text(json, len, ncols, keep, out, &rows, row_keep, keep_len); },
+			            &err);
+		}
+		if (!ok)
 		{
 			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
 		}
@@ -66,11 +129,16 @@ load_next_chunk(ChunkCopySource *src)
 	{
 		bk_chunk_corrupted(r->entry, r->chunk_no, "The chunk's row count differs from the recorded count.");
 	}
-	src->buf = out;
 	src->len = n;
 	src->pos = 0;
-	src->rows += rows;
-	bk_progress_rows((int64) rows);
+	if (src->filter == NULL)
+	{
+		src->rows += rows;
+	}
+	if (src->key_cols != NULL || src->filter == NULL)
+	{
+		bk_progress_rows((int64) rows);
+	}
 	return true;
 }
 
@@ -83,7 +151,7 @@ copy_source_read(void *outbuf, int minread, int maxread)
 	while (copied < maxread)
 	{
 		size_t avail;
-		if (src->buf == NULL || src->pos >= src->len)
+		if (src->pos >= src->len)
 		{
 			if (copied >= minread && copied > 0)
 			{
@@ -166,10 +234,11 @@ copy_error_context(void *arg)
 	           names.data, values.data);
 }
 
-uint64
-bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege,
-                    const char *display_name, List *key_names)
+static uint64
+copy_into(Oid relid, List *attnames, ChunkCopySource *shape, bool check_insert_privilege, const char *display_name,
+          List *key_names)
 {
+	BkChunkReader *reader = shape->reader;
 	CopyErrorContext errctx = {display_name, reader->entry->snapshot_id, attnames, key_names, NULL};
 	ErrorContextCallback errcb;
 	ParseState *pstate = make_parsestate(NULL);
@@ -197,9 +266,7 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 		addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 	}
 
-	memset(&src, 0, sizeof(src));
-	src.reader = reader;
-	src.keep = keep;
+	src = *shape;
 	// The text is in the database encoding, whatever the client's.
 	options = list_make1(makeDefElem(pstrdup("encoding"), (Node *) makeString(pstrdup(GetDatabaseEncodingName())), -1));
 	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, copy_source_read, attnames, options);
@@ -225,4 +292,41 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 	table_close(rel, NoLock);
 	free_parsestate(pstate);
 	return processed;
+}
+
+uint64
+bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege,
+                    const char *display_name, List *key_names)
+{
+	ChunkCopySource src;
+	memset(&src, 0, sizeof(src));
+	src.reader = reader;
+	src.keep = keep;
+	return copy_into(relid, attnames, &src, check_insert_privilege, display_name, key_names);
+}
+
+uint64
+bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
+                        void *filter_arg, const char *display_name, List *key_names)
+{
+	ChunkCopySource src;
+	memset(&src, 0, sizeof(src));
+	src.reader = reader;
+	src.keep = keep;
+	src.filter = filter;
+	src.filter_arg = filter_arg;
+	return copy_into(relid, attnames, &src, false, display_name, key_names);
+}
+
+uint64
+bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, const int *key_cols,
+                        int nkeys, const char *display_name)
+{
+	ChunkCopySource src;
+	memset(&src, 0, sizeof(src));
+	src.reader = reader;
+	src.keep = keep;
+	src.key_cols = key_cols;
+	src.nkeys = nkeys;
+	return copy_into(relid, attnames, &src, false, display_name, NIL);
 }

@@ -18,3 +18,18 @@ extern "C"
 // for the row that failed.
 uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep,
                            bool check_insert_privilege, const char *display_name, List *key_names);
+
+// Chooses the rows of a chunk to load: sets row_keep[i] for the chunk's row i (its ordinal, counting every
+// captured row of the table from 0, is first_ordinal + i) and returns how many it set, or -1 when no row
+// of this or any later chunk is wanted (loading then stops).
+typedef int64 (*BkRowFilter)(void *arg, int64 first_ordinal, int rows, bool *row_keep);
+
+// As bk_copy_chunks_into, for a staging table the caller created, loading only the rows filter wants.
+uint64 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
+                               void *filter_arg, const char *display_name, List *key_names);
+
+// Loads a key stage the caller created: per captured row its key columns (key_cols: indexes into the captured
+// columns), its fingerprint (bigint) and its ordinal (bigint); attnames name those stage columns in that
+// order. Reports progress, as a restore's first pass over the chunks.
+uint64 bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, const int *key_cols,
+                               int nkeys, const char *display_name);

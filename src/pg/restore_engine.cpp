@@ -18,6 +18,8 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "../core/row_fingerprint.hpp"
+#include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "copy_loader.hpp"
 #include "progress.hpp"
@@ -419,10 +421,12 @@ struct BkTablePlan
 	bool keyed;
 	bool replace;
 	bool copy_path;
-	List *children;    // outside tables referencing this one
-	List *constraints; // their foreign keys
-	List *triggers;    // user triggers disabled for the restore
-	char *stage;       // staging table (staged path)
+	List *children;          // outside tables referencing this one
+	List *constraints;       // their foreign keys
+	List *triggers;          // user triggers disabled for the restore
+	char *stage;             // staging table (staged path)
+	bool stage_differs_only; // the stage holds only rows absent from the target or (merge) differing from it
+	int64 staged;            // rows in the stage when stage_differs_only
 	TimestampTz started;
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
@@ -430,6 +434,8 @@ struct BkTablePlan
 };
 
 static const int conflict_report_limit = 100;
+
+static List *key_names(const BkTablePlan *p);
 
 // jsonb_build_object(...) of the key columns of stage row s.
 static char *
@@ -716,6 +722,190 @@ bk_restore_plan_force_staged(BkTablePlan *p)
 	p->copy_path = false;
 }
 
+// Stage only what merge and missing need. A first pass loads every captured row's key, fingerprint and
+// ordinal into a narrow key stage; one join with the live table lists the ordinals of rows that are absent
+// (or, for merge, whose live fingerprint differs); a second pass loads just those rows into the full stage.
+// An unchanged table thus costs a scan of each side and no write, where staging every row cost a full COPY.
+static const char *const fingerprint_column = "backupkit fingerprint";
+static const char *const ordinal_column = "backupkit ordinal";
+static const int ordinal_batch = 10000;
+
+typedef struct WantedRows
+{
+	Portal cursor;
+	int64 *batch; // ordinals fetched but not yet used, ascending
+	int nbatch;
+	int next;
+	bool exhausted;
+} WantedRows;
+
+static bool
+wanted_refill(WantedRows *w)
+{
+	bool isnull;
+	if (w->exhausted)
+	{
+		return false;
+	}
+	SPI_cursor_fetch(w->cursor, true, ordinal_batch);
+	w->nbatch = (int) SPI_processed;
+	w->next = 0;
+	for (int i = 0; i < w->nbatch; i++)
+	{
+		w->batch[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	if (w->nbatch == 0)
+	{
+		w->exhausted = true;
+		return false;
+	}
+	return true;
+}
+
+static int64
+wanted_filter(void *arg, int64 first_ordinal, int rows, bool *row_keep)
+{
+	WantedRows *w = (WantedRows *) arg;
+	int64 kept = 0;
+	for (;;)
+	{
+		if (w->next >= w->nbatch && !wanted_refill(w))
+		{
+			return kept > 0 ? kept : -1;
+		}
+		int64 ord = w->batch[w->next];
+		if (ord >= first_ordinal + rows)
+		{
+			return kept;
+		}
+		if (ord >= first_ordinal)
+		{
+			row_keep[ord - first_ordinal] = true;
+			kept++;
+		}
+		w->next++;
+	}
+}
+
+// Index of each key column among the captured columns, or false when the key stage cannot be used.
+static bool
+key_stage_columns(const BkTablePlan *p, int *key_cols, List **key_types)
+{
+	if (p->entry->npk > bk::max_key_columns)
+	{
+		return false;
+	}
+	for (int k = 0; k < p->entry->npk; k++)
+	{
+		int ci = 0;
+		ListCell *ln, *lt;
+		key_cols[k] = -1;
+		for (int i = 0; i < p->entry->ncolumns; i++)
+		{
+			if (!p->entry->columns[i].captured)
+			{
+				continue;
+			}
+			if (strcmp(p->entry->columns[i].name, p->entry->pk[k]) == 0)
+			{
+				key_cols[k] = ci;
+			}
+			ci++;
+		}
+		if (key_cols[k] < 0 || strcmp(p->entry->pk[k], fingerprint_column) == 0 ||
+		    strcmp(p->entry->pk[k], ordinal_column) == 0)
+		{
+			return false;
+		}
+		forboth(ln, p->map.attnames, lt, p->map.types)
+		{
+			if (strcmp(strVal(lfirst(ln)), p->entry->pk[k]) == 0)
+			{
+				*key_types = lappend(*key_types, lfirst(lt));
+			}
+		}
+	}
+	return list_length(*key_types) == p->entry->npk;
+}
+
+static bool
+stage_differing_rows(BkTablePlan *p)
+{
+	int key_cols[bk::max_key_columns];
+	List *key_types = NIL;
+	List *stage_cols = NIL;
+	StringInfoData sql;
+	char *keys_name, *keys_table, *query;
+	Oid keys_oid;
+	bool compressed = strcmp(p->snapshot->compression, "zstd") == 0;
+	WantedRows wanted;
+	ListCell *lt;
+	int k = 0;
+
+	if (!key_stage_columns(p, key_cols, &key_types))
+	{
+		return false;
+	}
+	keys_name = psprintf("backupkit_keys_%u_%d", p->relid, ++stage_counter);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TEMPORARY TABLE %s (", quote_identifier(keys_name));
+	foreach (lt, key_types)
+	{
+		appendStringInfo(&sql, "%s %s, ", quote_identifier(p->entry->pk[k]), (char *) lfirst(lt));
+		stage_cols = lappend(stage_cols, makeString(p->entry->pk[k]));
+		k++;
+	}
+	appendStringInfo(&sql, "%s bigint, %s bigint) ON COMMIT DROP", quote_identifier(fingerprint_column),
+	                 quote_identifier(ordinal_column));
+	stage_cols = lappend(stage_cols, makeString(pstrdup(fingerprint_column)));
+	stage_cols = lappend(stage_cols, makeString(pstrdup(ordinal_column)));
+	bk_spi_exec(sql.data, 0, NULL, NULL, NULL, false, 0);
+	keys_oid = RelnameGetRelid(keys_name);
+	keys_table = psprintf("pg_temp.%s", quote_identifier(keys_name));
+
+	bk_progress_table(0, p->target, p->entry->row_count);
+	(void) bk_copy_chunk_keys_into(keys_oid, stage_cols, bk_chunk_reader_open(p->entry, compressed), p->map.keep,
+	                               key_cols, p->entry->npk, p->target);
+	CommandCounterIncrement();
+	// Row counts and key statistics, so that the join below is planned as the hash join it should be.
+	bk_spi_exec(psprintf("ANALYZE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
+
+	{
+		char *match = key_match(p->entry, "k", "t");
+		const char *ord = quote_identifier(ordinal_column);
+		if (p->opts->mode == bk::RestoreMode::missing)
+		{
+			query = psprintf("SELECT k.%s FROM %s k WHERE NOT EXISTS (SELECT FROM %s%s t WHERE %s) ORDER BY 1", ord,
+			                 keys_table, p->only, p->target, match);
+		}
+		else
+		{
+			query = psprintf("SELECT k.%s FROM %s k LEFT JOIN %s%s t ON %s WHERE t.%s IS NULL"
+			                 " OR backupkit.row_fingerprint(ROW(%s)) OPERATOR(pg_catalog.<>) k.%s ORDER BY 1",
+			                 ord, keys_table, p->only, p->target, match, quote_identifier(p->entry->pk[0]),
+			                 column_list(&p->map, "t"), quote_identifier(fingerprint_column));
+		}
+	}
+	memset(&wanted, 0, sizeof(wanted));
+	wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
+	{
+		SPIPlanPtr plan = bk_spi_prepare(query, 0, NULL);
+		wanted.cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	}
+	{
+		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
+		p->staged =
+		    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, bk_chunk_reader_open(p->entry, compressed),
+		                                    p->map.keep, wanted_filter, &wanted, p->target, key_names(p));
+		p->stage_differs_only = true;
+	}
+	SPI_cursor_close(wanted.cursor);
+	bk_spi_exec(psprintf("DROP TABLE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
+	CommandCounterIncrement();
+	return true;
+}
+
 void
 bk_restore_clear(BkTablePlan *p)
 {
@@ -743,6 +933,10 @@ bk_restore_clear(BkTablePlan *p)
 		return;
 	}
 
+	if (!p->replace && p->keyed && stage_differing_rows(p))
+	{
+		return;
+	}
 	{
 		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
@@ -864,11 +1058,26 @@ bk_restore_load(BkTablePlan *p)
 			// such a collision is an error.
 			// The stage keeps only the rows to insert, so the INSERT has no condition on the target: rules on
 			// the target (which run after the INSERT and would re-evaluate such a condition) see every row.
-			exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
+			// A stage of missing rows (stage_differs_only, mode missing) already holds only those.
+			int64 to_insert = -1;
+			if (!(p->stage_differs_only && opts->mode == bk::RestoreMode::missing))
+			{
+				int64 present = exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
+				if (p->stage_differs_only)
+				{
+					to_insert = p->staged - p->conflicts - present;
+				}
+			}
+			else
+			{
+				to_insert = p->staged - p->conflicts;
+			}
 			p->counts.inserted =
 			    exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s%s", p->target, cols, overriding, scols,
 			                        p->stage, p->replace ? "" : " ON CONFLICT DO NOTHING"));
-			if (!p->replace)
+			// Rows the INSERT skipped collided with a unique constraint; when it inserted every staged row, there
+			// is nothing to look for.
+			if (!p->replace && p->counts.inserted != to_insert)
 			{
 				collect_unique_conflicts(p, absent_in_target);
 			}

@@ -6,7 +6,14 @@ extern "C"
 #include "catalog/partition.h"
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 }
 
@@ -20,11 +27,6 @@ typedef struct RelIndexEntry
 	Oid relid; // hash key
 	int index; // position in the list, -1 when neither it nor an ancestor is listed
 } RelIndexEntry;
-
-// Every foreign key of the database: the list is usually small compared with the tables' data, and mapping
-// partitions to listed ancestors is cheaper in C than in a correlated query per constraint.
-static const char *const foreign_keys_sql =
-    "SELECT conrelid, confrelid, conname::text FROM pg_catalog.pg_constraint WHERE contype = 'f'";
 
 // Index of the listed table relid stands for: itself, else its nearest listed partition ancestor, else -1.
 static int
@@ -81,9 +83,11 @@ bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **p
 {
 	HTAB *listed = rel_index_table("backupkit listed tables", n);
 	HTAB *cache = rel_index_table("backupkit partition ancestors", 64);
-	SPITupleTable *tt;
-	uint64 nrows;
+	int cap = 64;
 	int count = 0;
+	Relation conrel;
+	TableScanDesc scan;
+	HeapTuple tup;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -91,46 +95,149 @@ bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **p
 		RelIndexEntry *entry = (RelIndexEntry *) hash_search(listed, &relids[i], HASH_ENTER, &found);
 		entry->index = i;
 	}
-	bk_spi_exec(foreign_keys_sql, 0, NULL, NULL, NULL, true, 0);
-	tt = SPI_tuptable;
-	nrows = SPI_processed;
-	*child = (int *) SPI_palloc(sizeof(int) * Max(nrows, 1));
-	*parent = (int *) SPI_palloc(sizeof(int) * Max(nrows, 1));
-	*connames = (char **) SPI_palloc(sizeof(char *) * Max(nrows, 1));
-	for (uint64 r = 0; r < nrows; r++)
+	*child = (int *) SPI_palloc(sizeof(int) * cap);
+	*parent = (int *) SPI_palloc(sizeof(int) * cap);
+	*connames = (char **) SPI_palloc(sizeof(char *) * cap);
+	// Every foreign key of the database, read straight from pg_constraint: the list is usually small compared
+	// with the tables' data, and a catalog scan costs no planning and copies no rows.
+	conrel = table_open(ConstraintRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(conrel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		bool isnull;
-		Oid from = DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull));
-		Oid to = DatumGetObjectId(SPI_getbinval(tt->vals[r], tt->tupdesc, 2, &isnull));
-		int c = listed_index(listed, cache, from);
-		int p;
-		char *name;
-
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+		int c, p;
+		if (con->contype != CONSTRAINT_FOREIGN)
+		{
+			continue;
+		}
+		c = listed_index(listed, cache, con->conrelid);
 		if (c < 0)
 		{
 			continue;
 		}
-		p = listed_index(listed, cache, to);
+		p = listed_index(listed, cache, con->confrelid);
 		if (p < 0)
 		{
 			continue;
 		}
-		name = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
+		if (count == cap)
+		{
+			cap *= 2;
+			*child = (int *) repalloc(*child, sizeof(int) * cap);
+			*parent = (int *) repalloc(*parent, sizeof(int) * cap);
+			*connames = (char **) repalloc(*connames, sizeof(char *) * cap);
+		}
 		(*child)[count] = c;
 		(*parent)[count] = p;
-		(*connames)[count] = (char *) SPI_palloc(strlen(name) + 1);
-		strcpy((*connames)[count], name);
+		(*connames)[count] = (char *) SPI_palloc(strlen(NameStr(con->conname)) + 1);
+		strcpy((*connames)[count], NameStr(con->conname));
 		count++;
 	}
+	table_endscan(scan);
+	table_close(conrel, AccessShareLock);
 	hash_destroy(listed);
 	hash_destroy(cache);
 	*nedges = count;
+}
+
+// Below this many tables, syscache lookups are cheaper than reading all of pg_class.
+static const int describe_scan_threshold = 256;
+
+void
+bk_describe_relations(const Oid *relids, int n, char *kinds, char *persistence, const char **names)
+{
+	HTAB *listed;
+	Relation classrel;
+	TableScanDesc scan;
+	HeapTuple tup;
+	Oid last_nsp = InvalidOid;
+	char *last_nsp_name = NULL;
+
+	for (int i = 0; i < n; i++)
+	{
+		kinds[i] = '\0';
+		persistence[i] = '\0';
+		names[i] = NULL;
+	}
+	if (n < describe_scan_threshold)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			HeapTuple t = SearchSysCache1(RELOID, ObjectIdGetDatum(relids[i]));
+			if (!HeapTupleIsValid(t))
+			{
+				continue;
+			}
+			Form_pg_class c = (Form_pg_class) GETSTRUCT(t);
+			kinds[i] = c->relkind;
+			persistence[i] = c->relpersistence;
+			names[i] = quote_qualified_identifier(get_namespace_name(c->relnamespace), NameStr(c->relname));
+			ReleaseSysCache(t);
+		}
+		return;
+	}
+	// One pass over pg_class for all of them: a syscache lookup per table costs an index scan each on a fresh
+	// connection, which for 10,000 tables was most of the ordering's time.
+	listed = rel_index_table("backupkit described tables", n);
+	for (int i = 0; i < n; i++)
+	{
+		bool found;
+		RelIndexEntry *entry = (RelIndexEntry *) hash_search(listed, &relids[i], HASH_ENTER, &found);
+		entry->index = i;
+	}
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(classrel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class c = (Form_pg_class) GETSTRUCT(tup);
+		Oid relid = c->oid;
+		RelIndexEntry *entry = (RelIndexEntry *) hash_search(listed, &relid, HASH_FIND, NULL);
+		if (entry == NULL)
+		{
+			continue;
+		}
+		if (c->relnamespace != last_nsp)
+		{
+			last_nsp = c->relnamespace;
+			last_nsp_name = get_namespace_name(last_nsp);
+		}
+		kinds[entry->index] = c->relkind;
+		persistence[entry->index] = c->relpersistence;
+		names[entry->index] = quote_qualified_identifier(last_nsp_name, NameStr(c->relname));
+	}
+	table_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	hash_destroy(listed);
 }
 
 void
 bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 {
 	const char **names;
+	char *kinds;
+
+	if (n <= 0)
+	{
+		return;
+	}
+	names = (const char **) palloc(sizeof(char *) * n);
+	kinds = (char *) palloc(2 * n);
+	bk_describe_relations(relids, n, kinds, kinds + n, names);
+	for (int i = 0; i < n; i++)
+	{
+		if (names[i] == NULL)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relids[i])));
+		}
+	}
+	bk_order_named_relations(relids, names, n, order, level, group);
+	pfree(kinds);
+	pfree(names);
+}
+
+void
+bk_order_named_relations(const Oid *relids, const char **names, int n, int *order, int *level, int *group)
+{
 	int nedges;
 	int *child;
 	int *parent;
@@ -139,11 +246,6 @@ bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 	if (n <= 0)
 	{
 		return;
-	}
-	names = (const char **) palloc(sizeof(char *) * n);
-	for (int i = 0; i < n; i++)
-	{
-		names[i] = bk_rel_qualified_name(relids[i]);
 	}
 	bk_relation_fk_edges(relids, n, &nedges, &child, &parent, &connames);
 	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
@@ -154,5 +256,4 @@ bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 		pfree(connames[e]);
 	}
 	pfree(connames);
-	pfree(names);
 }

@@ -10,6 +10,13 @@ extern "C"
 // nearest listed ancestor, so a foreign key declared on or referencing it orders that partitioned table). order, level
 // and group are arrays of n entries, filled as bk::order_tables does. Requires an SPI connection.
 void bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group);
+// The same with the tables' qualified names already known (ties are broken by name).
+void bk_order_named_relations(const Oid *relids, const char **names, int n, int *order, int *level, int *group);
+
+// Kinds (pg_class.relkind), persistence (relpersistence) and quoted qualified names of relids, read from the
+// catalog (one scan of pg_class for long lists); a relation that does not exist gets kind '\0' and name NULL. Requires
+// an SPI connection.
+void bk_describe_relations(const Oid *relids, int n, char *kinds, char *persistence, const char **names);
 
 // The foreign keys among relids as edges between their indexes: constraint e of table child[e] references
 // table parent[e] (child == parent for a self-reference). A foreign key declared on or referencing a

@@ -3,6 +3,7 @@ extern "C"
 {
 #include "postgres.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -68,15 +69,32 @@ Datum
 bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 {
 	int n;
-	Oid *relids = checked_table_list(fcinfo, &n);
+	Oid *relids = bk_table_list_arg(fcinfo, 0, "tables", &n, false);
 	int *order = (int *) palloc(sizeof(int) * n);
 	int *level = (int *) palloc(sizeof(int) * n);
 	int *group = (int *) palloc(sizeof(int) * n);
+	char *kinds = (char *) palloc(n);
+	char *persistence = (char *) palloc(n);
+	const char **names = (const char **) palloc(sizeof(char *) * n);
 	int guc_level;
 
 	bk_spi_connect();
 	guc_level = bk_stable_settings_push();
-	bk_order_relations(relids, n, order, level, group);
+	bk_describe_relations(relids, n, kinds, persistence, names);
+	for (int i = 0; i < n; i++)
+	{
+		if (names[i] == NULL)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));
+		}
+		if ((kinds[i] != RELKIND_RELATION && kinds[i] != RELKIND_PARTITIONED_TABLE) ||
+		    persistence[i] == RELPERSISTENCE_TEMP)
+		{
+			bk_check_table_kind(relids[i], "order"); // raises the error that says what is wrong, if anything
+		}
+	}
+	bk_order_named_relations(relids, names, n, order, level, group);
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
 	PG_RETURN_ARRAYTYPE_P(regclass_array(relids, order, n));

@@ -19,7 +19,7 @@ extern "C"
 #include "table_list.hpp"
 
 Oid *
-bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count)
+bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count, bool must_exist)
 {
 	ArrayType *arr;
 	Datum *elems;
@@ -52,7 +52,7 @@ bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *
 			        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not contain null elements", argname)));
 		}
 		relids[i] = DatumGetObjectId(elems[i]);
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relids[i])))
+		if (must_exist && !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relids[i])))
 		{
 			ereport(ERROR,
 			        (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));

@@ -9,7 +9,9 @@ extern "C"
 
 // The array's oids, each checked to name an existing relation; NULL array, NULL element, empty array and
 // duplicates are errors that name the argument.
-Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count);
+// must_exist checks each table exists with a syscache lookup; a caller that reads the tables' catalog rows
+// in one query anyway passes false and reports a missing one itself.
+Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *count, bool must_exist = true);
 // Errors unless every relation is a table backupkit can capture (ordinary or partitioned, not another
 // session's temporary table, not listed together with one of its partitions).
 void bk_check_capturable(const Oid *relids, int count);

@@ -1,7 +1,9 @@
 // The chunk payload format: JSON string escaping identical to PostgreSQL's escape_json, decoding to strings
 // and to COPY text (round trips through every escape), and XX001 for every kind of malformed payload.
 #include "chunk_codec.hpp"
+#include "checksum.hpp"
 #include "error.hpp"
+#include "row_fingerprint.hpp"
 
 #include <gtest/gtest.h>
 
@@ -355,4 +357,128 @@ TEST(ChunkCodec, DecodeRejectsTooManyValuesForOffsetCapacity)
 	std::vector<int64_t> offsets(2);
 	expect_corrupt([&] { bk::chunk_decode(json.data(), json.size(), 1, strings.data(), offsets.data(), 2); },
 	               "offset capacity");
+}
+
+namespace
+{
+
+// The fingerprint restated from row_fingerprint.hpp, independently of KeySink: little-endian 32-bit length
+// (all ones for null), then the text, over the kept columns.
+int64_t
+reference_fingerprint(const Row &row, const bool *keep)
+{
+	std::string buf;
+	for (size_t c = 0; c < row.size(); c++)
+	{
+		if (keep && !keep[c])
+		{
+			continue;
+		}
+		uint32_t len = row[c] ? static_cast<uint32_t>(row[c]->size()) : 0xFFFFFFFFu;
+		for (int b = 0; b < 4; b++)
+		{
+			buf.push_back(static_cast<char>((len >> (8 * b)) & 0xFF));
+		}
+		if (row[c])
+		{
+			buf += *row[c];
+		}
+	}
+	return static_cast<int64_t>(bk::checksum64(buf.data(), buf.size(), bk::fingerprint_seed));
+}
+
+std::string
+to_keys(const std::string &json, int ncols, const bool *keep, const std::vector<int> &key_cols, int64_t first,
+        size_t rows_hint, size_t *rows_out = nullptr)
+{
+	std::vector<char> scratch(json.size() + 16);
+	size_t cap = bk::key_text_bound(json.size(), rows_hint, static_cast<int>(key_cols.size()));
+	std::vector<char> out(cap);
+	size_t rows = 0;
+	size_t n = bk::chunk_to_key_text(json.data(), json.size(), ncols, keep, key_cols.data(),
+	                                 static_cast<int>(key_cols.size()), first, scratch.data(), out.data(), cap, &rows);
+	if (rows_out)
+	{
+		*rows_out = rows;
+	}
+	return std::string(out.data(), n);
+}
+
+} // namespace
+
+TEST(ChunkKeys, KeyColumnsFingerprintAndOrdinal)
+{
+	std::vector<Row> rows = {{Value("7"), Value("tab\there"), Value(), Value("a\\b")},
+	                         {Value("8"), Value(""), Value("x"), Value("new\nline")},
+	                         {Value("9"), Value(), Value(""), Value("")}};
+	std::string json = make_chunk(rows);
+	const bool keep[] = {true, true, false, true};
+	// A two-column key given out of captured order: (col 3, col 0).
+	std::string expected;
+	for (size_t r = 0; r < rows.size(); r++)
+	{
+		expected += copy_field(rows[r][3]) + "\t" + copy_field(rows[r][0]) + "\t" +
+		            std::to_string(reference_fingerprint(rows[r], keep)) + "\t" + std::to_string(100 + r) + "\n";
+	}
+	size_t nrows = 0;
+	EXPECT_EQ(to_keys(json, 4, keep, {3, 0}, 100, rows.size(), &nrows), expected);
+	EXPECT_EQ(nrows, rows.size());
+}
+
+TEST(ChunkKeys, FingerprintTellsNullFromEmptyAndNoticesEveryKeptColumn)
+{
+	const bool keep[] = {true, true, true};
+	Row base = {Value("1"), Value(""), Value("v")};
+	Row null_instead_of_empty = {Value("1"), Value(), Value("v")};
+	Row shifted = {Value("1"), Value("v"), Value("")};
+	Row changed = {Value("1"), Value(""), Value("w")};
+	int64_t fp = reference_fingerprint(base, keep);
+	EXPECT_NE(fp, reference_fingerprint(null_instead_of_empty, keep));
+	EXPECT_NE(fp, reference_fingerprint(shifted, keep));
+	EXPECT_NE(fp, reference_fingerprint(changed, keep));
+	// A dropped column does not count.
+	const bool keep_two[] = {true, true, false};
+	EXPECT_EQ(reference_fingerprint(base, keep_two), reference_fingerprint(changed, keep_two));
+	// And the codec agrees with the restatement on all four.
+	std::string json = make_chunk({base, null_instead_of_empty, shifted, changed});
+	std::string keys = to_keys(json, 3, keep, {0}, 0, 4);
+	EXPECT_NE(keys.find("\t" + std::to_string(fp) + "\t0\n"), std::string::npos);
+	EXPECT_NE(keys.find("\t" + std::to_string(reference_fingerprint(changed, keep)) + "\t3\n"), std::string::npos);
+}
+
+TEST(ChunkKeys, RejectsRowsBeyondTheOutputBound)
+{
+	std::vector<Row> rows(50, Row{Value("key"), Value("x")});
+	std::string json = make_chunk(rows);
+	const bool keep[] = {true, true};
+	// Sized for 1 row but the chunk holds 50: an error, not an overflow.
+	std::vector<char> scratch(json.size() + 16);
+	size_t cap = 60;
+	std::vector<char> out(cap);
+	size_t n = 0;
+	const int key_cols[] = {0};
+	try
+	{
+		bk::chunk_to_key_text(json.data(), json.size(), 2, keep, key_cols, 1, 0, scratch.data(), out.data(), cap, &n);
+		ADD_FAILURE() << "expected an error";
+	}
+	catch (const bk::Error &e)
+	{
+		EXPECT_STREQ(e.sqlstate(), "XX001");
+	}
+}
+
+TEST(ChunkKeys, RowFilterKeepsOnlyChosenRows)
+{
+	std::vector<Row> rows = {{Value("1"), Value("a")}, {Value("2"), Value()}, {Value("3"), Value("c\td")}};
+	std::string json = make_chunk(rows);
+	std::vector<char> out(json.size() + 1);
+	size_t nrows = 0;
+	const bool row_keep[] = {false, true, true};
+	size_t n = bk::chunk_to_copy_text(json.data(), json.size(), 2, nullptr, out.data(), &nrows, row_keep, 3);
+	EXPECT_EQ(std::string(out.data(), n), "2\t\\N\n3\tc\\td\n");
+	EXPECT_EQ(nrows, 3u); // every row is still parsed and counted
+	// Rows past the filter's length are dropped.
+	n = bk::chunk_to_copy_text(json.data(), json.size(), 2, nullptr, out.data(), &nrows, row_keep, 2);
+	EXPECT_EQ(std::string(out.data(), n), "2\t\\N\n");
 }
