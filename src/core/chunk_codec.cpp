@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace bk
 {
@@ -133,6 +134,45 @@ hexval(char c)
 	return -1;
 }
 
+// Writes one byte of a value in COPY text format: backslash and the line and field separators are escaped.
+inline char *
+copy_escape_byte(char c, char *out)
+{
+	switch (c)
+	{
+		case '\\':
+			*out++ = '\\';
+			*out++ = '\\';
+			break;
+		case '\n':
+			*out++ = '\\';
+			*out++ = 'n';
+			break;
+		case '\r':
+			*out++ = '\\';
+			*out++ = 'r';
+			break;
+		case '\t':
+			*out++ = '\\';
+			*out++ = 't';
+			break;
+		default:
+			*out++ = c;
+			break;
+	}
+	return out;
+}
+
+char *
+copy_escape(const char *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		out = copy_escape_byte(p[i], out);
+	}
+	return out;
+}
+
 // Receives the values the parser finds. Sinks decide how a value's bytes are written.
 struct CopySink
 {
@@ -188,31 +228,9 @@ struct CopySink
 	}
 	void byte(unsigned char c)
 	{
-		if (!current_kept)
+		if (current_kept)
 		{
-			return;
-		}
-		switch (c)
-		{
-			case '\\':
-				*out++ = '\\';
-				*out++ = '\\';
-				break;
-			case '\n':
-				*out++ = '\\';
-				*out++ = 'n';
-				break;
-			case '\r':
-				*out++ = '\\';
-				*out++ = 'r';
-				break;
-			case '\t':
-				*out++ = '\\';
-				*out++ = 't';
-				break;
-			default:
-				*out++ = static_cast<char>(c);
-				break;
+			out = copy_escape_byte(static_cast<char>(c), out);
 		}
 	}
 };
@@ -259,39 +277,6 @@ struct CountSink
 	void bytes(const char *, size_t) {}
 	void byte(unsigned char) {}
 };
-
-// Writes bytes COPY-escaped (text format), as CopySink does for whole rows.
-char *
-copy_escape(const char *p, size_t n, char *out)
-{
-	for (size_t i = 0; i < n; i++)
-	{
-		char c = p[i];
-		switch (c)
-		{
-			case '\\':
-				*out++ = '\\';
-				*out++ = '\\';
-				break;
-			case '\n':
-				*out++ = '\\';
-				*out++ = 'n';
-				break;
-			case '\r':
-				*out++ = '\\';
-				*out++ = 'r';
-				break;
-			case '\t':
-				*out++ = '\\';
-				*out++ = 't';
-				break;
-			default:
-				*out++ = c;
-				break;
-		}
-	}
-	return out;
-}
 
 // Builds each row's fingerprint input in scratch (see row_fingerprint.hpp) and writes the key stage line.
 struct KeySink
@@ -382,6 +367,74 @@ struct KeySink
 		int64_t fp = static_cast<int64_t>(checksum64(scratch, used, fingerprint_seed));
 		out += std::snprintf(out, 48, "%lld\t%lld\n", static_cast<long long>(fp), static_cast<long long>(ordinal));
 		ordinal++;
+	}
+};
+
+// Decodes each row's values into scratch, then hashes the requested column sets.
+struct KeyHashSink
+{
+	int ncols;
+	const int *set_cols;
+	const int *set_start;
+	int nsets;
+	char *scratch;
+	uint64_t *hashes;
+	bool *has_null;
+	size_t max_rows;
+	std::vector<int64_t> off; // per column: offset in scratch, -1 for null
+	std::vector<size_t> vlen;
+	std::string buf;
+	size_t used = 0;
+	size_t row = 0;
+	int col = 0;
+
+	void begin_row() { used = 0; }
+	void begin_value(int c, bool is_null)
+	{
+		col = c;
+		off[c] = is_null ? -1 : static_cast<int64_t>(used);
+	}
+	void end_value()
+	{
+		if (off[col] >= 0)
+		{
+			vlen[col] = used - static_cast<size_t>(off[col]);
+		}
+	}
+	void bytes(const char *p, size_t n)
+	{
+		std::memcpy(scratch + used, p, n);
+		used += n;
+	}
+	void byte(unsigned char c) { scratch[used++] = static_cast<char>(c); }
+	void end_row()
+	{
+		if (row >= max_rows)
+		{
+			throw Error(sqlstate::data_corrupted, "snapshot chunk holds more rows than its recorded row count");
+		}
+		for (int s = 0; s < nsets; s++)
+		{
+			bool any_null = false;
+			buf.clear();
+			for (int k = set_start[s]; k < set_start[s + 1]; k++)
+			{
+				int c = set_cols[k];
+				char header[fingerprint_header_size];
+				bool null = off[c] < 0;
+				any_null = any_null || null;
+				fingerprint_header(header, null, null ? 0 : vlen[c]);
+				buf.append(header, sizeof(header));
+				if (!null)
+				{
+					buf.append(scratch + off[c], vlen[c]);
+				}
+			}
+			hashes[row * static_cast<size_t>(nsets) + static_cast<size_t>(s)] =
+			    checksum64(buf.data(), buf.size(), fingerprint_seed);
+			has_null[row * static_cast<size_t>(nsets) + static_cast<size_t>(s)] = any_null;
+		}
+		row++;
 	}
 };
 
@@ -684,6 +737,34 @@ chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, con
 	Parser<KeySink> parser(json, len, sink);
 	*rows = parser.parse(ncols);
 	return static_cast<size_t>(sink.out - out);
+}
+
+size_t
+chunk_key_hashes(const char *json, size_t len, int ncols, const int *set_cols, const int *set_start, int nsets,
+                 char *scratch, uint64_t *hashes, bool *has_null, size_t max_rows)
+{
+	for (int s = 0; s < nsets; s++)
+	{
+		for (int k = set_start[s]; k < set_start[s + 1]; k++)
+		{
+			if (set_cols[k] < 0 || set_cols[k] >= ncols)
+			{
+				throw Error(sqlstate::invalid_parameter_value, "key column index out of range");
+			}
+		}
+	}
+	KeyHashSink sink{ncols,
+	                 set_cols,
+	                 set_start,
+	                 nsets,
+	                 scratch,
+	                 hashes,
+	                 has_null,
+	                 max_rows,
+	                 std::vector<int64_t>(static_cast<size_t>(ncols > 0 ? ncols : 1), -1),
+	                 std::vector<size_t>(static_cast<size_t>(ncols > 0 ? ncols : 1), 0)};
+	Parser<KeyHashSink> parser(json, len, sink);
+	return parser.parse(ncols);
 }
 
 size_t

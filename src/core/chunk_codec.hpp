@@ -40,6 +40,15 @@ size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *k
 size_t chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, const int *key_cols, int nkeys,
                          int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows);
 
+// Hashes sets of columns of every row of a chunk, as validation's key checks need them: set s covers the
+// columns set_cols[set_start[s]] .. set_cols[set_start[s + 1] - 1] (indexes into the row's ncols values),
+// hashed with the row fingerprint encoding (row_fingerprint.hpp) over those columns in that order.
+// hashes and has_null receive rows x nsets entries, row after row; has_null says whether any column of the
+// set is null. max_rows bounds the rows written; scratch must hold len + 16 bytes. Returns the row count.
+// Throws bk::Error XX001 on a malformed chunk or more than max_rows rows.
+size_t chunk_key_hashes(const char *json, size_t len, int ncols, const int *set_cols, const int *set_start, int nsets,
+                        char *scratch, uint64_t *hashes, bool *has_null, size_t max_rows);
+
 constexpr size_t
 key_text_bound(size_t len, size_t rows, int nkeys)
 {

@@ -77,6 +77,9 @@ load_next_chunk(ChunkCopySource *src)
 		}
 		memset(src->row_keep, 0, (size_t) r->rows);
 		wanted = src->filter(src->filter_arg, first_ordinal, r->rows, src->row_keep);
+		// The first pass counted these rows already; this keeps the once-a-second notices coming (the first
+		// call to the filter ran the comparison with the live table).
+		bk_progress_rows(0);
 		src->rows += (uint64) r->rows;
 		if (wanted < 0)
 		{

@@ -482,3 +482,32 @@ TEST(ChunkKeys, RowFilterKeepsOnlyChosenRows)
 	n = bk::chunk_to_copy_text(json.data(), json.size(), 2, nullptr, out.data(), &nrows, row_keep, 2);
 	EXPECT_EQ(std::string(out.data(), n), "2\t\\N\n");
 }
+
+TEST(ChunkKeys, KeyHashesPerColumnSet)
+{
+	std::vector<Row> rows = {{Value("1"), Value("a\tb"), Value()}, {Value("2"), Value(""), Value("x")}};
+	std::string json = make_chunk(rows);
+	// set 0: (col 0); set 1: (col 2, col 1)
+	const int set_cols[] = {0, 2, 1};
+	const int set_start[] = {0, 1, 3};
+	std::vector<char> scratch(json.size() + 16);
+	uint64_t hashes[4];
+	bool has_null[4];
+	size_t n =
+	    bk::chunk_key_hashes(json.data(), json.size(), 3, set_cols, set_start, 2, scratch.data(), hashes, has_null, 2);
+	EXPECT_EQ(n, 2u);
+	for (size_t r = 0; r < 2; r++)
+	{
+		Row k0 = {rows[r][0]};
+		Row k1 = {rows[r][2], rows[r][1]};
+		EXPECT_EQ(static_cast<int64_t>(hashes[r * 2]), reference_fingerprint(k0, nullptr));
+		EXPECT_EQ(static_cast<int64_t>(hashes[r * 2 + 1]), reference_fingerprint(k1, nullptr));
+		EXPECT_FALSE(has_null[r * 2]);
+	}
+	EXPECT_TRUE(has_null[1]);
+	EXPECT_FALSE(has_null[3]);
+	// More rows than announced is an error, not an overflow.
+	EXPECT_THROW(
+	    bk::chunk_key_hashes(json.data(), json.size(), 3, set_cols, set_start, 2, scratch.data(), hashes, has_null, 1),
+	    bk::Error);
+}
