@@ -5,7 +5,8 @@
 //            table outside the restored set references: TRUNCATE, then COPY FROM the chunks.
 //  * staged: everything else (merge, missing, dry runs, RLS, referenced tables): COPY the chunks into a
 //            temporary staging table, then DELETE / UPDATE / INSERT by key in set-based SQL, skipping rows
-//            whose binary image is unchanged.
+//            whose binary image is unchanged. merge and missing stage only the rows that are absent from
+//            the target or (merge) whose fingerprint differs, found through a narrow key stage first.
 #pragma once
 
 extern "C"
