@@ -46,6 +46,15 @@ CREATE TABLE backupkit.snapshot_table (
     raw_bytes bigint NOT NULL,
     stored_bytes bigint NOT NULL,
     checksum text NOT NULL,
+    -- Where the rows lay at capture, for plain heap tables (NULL otherwise): the oldest transaction still
+    -- running under the capture's MVCC snapshot (64-bit), the transaction that wrote this entry (trusted
+    -- only while it is this row's own xmin, so a copied or imported entry never is), the heap's
+    -- relfilenode and a hash of its attribute layout. merge and missing use them with the chunks' row_tids
+    -- to skip rows still stored in the tuple they were captured from (src/pg/unchanged_rows.hpp).
+    capture_xmin bigint,
+    capture_xid xid,
+    capture_relfilenode oid,
+    capture_layout bigint,
     PRIMARY KEY (snapshot_id, table_no)
 );
 
@@ -60,6 +69,7 @@ CREATE TABLE backupkit.snapshot_chunk (
     checksum bigint NOT NULL,
     payload jsonb,
     payload_zstd bytea,
+    row_tids bytea, -- heap tuple id of each row at capture (src/core/tid_runs.hpp), NULL when not recorded
     CHECK ((payload IS NULL) <> (payload_zstd IS NULL)),
     PRIMARY KEY (snapshot_id, table_no, chunk_no)
 );

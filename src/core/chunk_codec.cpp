@@ -295,12 +295,21 @@ struct KeySink
 	int current_col = 0;
 	size_t key_off[max_key_columns];
 	int64_t key_len[max_key_columns]; // -1 for null
+	const bool *row_keep = nullptr;
+	size_t row_keep_len = 0;
+	size_t row = 0;
+	bool row_kept = true;
 
-	void begin_row() { used = 0; }
+	void begin_row()
+	{
+		used = 0;
+		row_kept = row_keep == nullptr || (row < row_keep_len && row_keep[row]);
+		row++;
+	}
 	void begin_value(int col, bool is_null)
 	{
 		current_col = col;
-		current_kept = keep == nullptr || keep[col];
+		current_kept = row_kept && (keep == nullptr || keep[col]);
 		current_null = is_null;
 		if (current_kept)
 		{
@@ -342,6 +351,11 @@ struct KeySink
 	}
 	void end_row()
 	{
+		if (!row_kept)
+		{
+			ordinal++;
+			return;
+		}
 		size_t need = static_cast<size_t>(nkeys) + 48;
 		for (int k = 0; k < nkeys; k++)
 		{
@@ -720,7 +734,8 @@ chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *keep, ch
 
 size_t
 chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, const int *key_cols, int nkeys,
-                  int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows)
+                  int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows, const bool *row_keep,
+                  size_t row_keep_len)
 {
 	if (nkeys < 1 || nkeys > max_key_columns)
 	{
@@ -734,6 +749,8 @@ chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, con
 		}
 	}
 	KeySink sink{keep, key_cols, nkeys, first_ordinal, scratch, out, out + out_cap};
+	sink.row_keep = row_keep;
+	sink.row_keep_len = row_keep_len;
 	Parser<KeySink> parser(json, len, sink);
 	*rows = parser.parse(ncols);
 	return static_cast<size_t>(sink.out - out);

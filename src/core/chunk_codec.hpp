@@ -36,9 +36,11 @@ size_t chunk_to_copy_text(const char *json, size_t len, int ncols, const bool *k
 // indexes into the row's ncols values, in key order), the row's fingerprint over its kept columns (see
 // row_fingerprint.hpp) and its ordinal (first_ordinal for the chunk's first row, then counting up).
 // scratch must hold len + 16 bytes; out must hold out_cap bytes, and key_text_bound(len, rows, nkeys) is
-// always enough. Throws bk::Error XX001 on a malformed chunk or when out would overflow.
+// always enough. With row_keep, only the rows whose entry is true get a line (ordinals still count every
+// row). Throws bk::Error XX001 on a malformed chunk or when out would overflow.
 size_t chunk_to_key_text(const char *json, size_t len, int ncols, const bool *keep, const int *key_cols, int nkeys,
-                         int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows);
+                         int64_t first_ordinal, char *scratch, char *out, size_t out_cap, size_t *rows,
+                         const bool *row_keep = nullptr, size_t row_keep_len = 0);
 
 // Hashes sets of columns of every row of a chunk, as validation's key checks need them: set s covers the
 // columns set_cols[set_start[s]] .. set_cols[set_start[s + 1] - 1] (indexes into the row's ncols values),

@@ -82,7 +82,8 @@ bk_chunk_reader_buffer(BkChunkReader *r, char **buf, size_t *cap, size_t size)
 
 // Fetches chunk chunk_no; false when it does not exist.
 static bool
-fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *checksum, Datum *payload, bool *zstd)
+fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *checksum, Datum *payload, bool *zstd,
+            Datum *tids)
 {
 	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
 	Datum values[3] = {Int64GetDatum(r->entry->snapshot_id), Int32GetDatum(r->entry->table_no),
@@ -94,7 +95,7 @@ fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *ch
 	if (chunk_plan == NULL)
 	{
 		SPIPlanPtr plan =
-		    bk_spi_prepare("SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text "
+		    bk_spi_prepare("SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text, row_tids "
 		                   "FROM backupkit.snapshot_chunk WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
 		                   3, argtypes);
 		SPI_keepplan(plan);
@@ -120,6 +121,8 @@ fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *ch
 	{
 		MemoryContext old = MemoryContextSwitchTo(r->chunk_cxt);
 		*payload = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+		d = bk_spi_get(0, 6, &isnull);
+		*tids = isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
 		MemoryContextSwitchTo(old);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -133,15 +136,18 @@ bk_chunk_reader_next(BkChunkReader *r)
 	int rows, raw_bytes;
 	int64 stored_sum;
 	Datum payload;
+	Datum tids;
 	bool zstd;
 	uint64 sum;
 
 	MemoryContextReset(r->chunk_cxt);
 	r->json = NULL;
+	r->tids = NULL;
+	r->tids_len = 0;
 	if (r->next_chunk >= e->chunk_count)
 	{
 		// Totals prove no chunk is missing, duplicated, reordered or added.
-		if (fetch_chunk(r, r->next_chunk, &rows, &raw_bytes, &stored_sum, &payload, &zstd))
+		if (fetch_chunk(r, r->next_chunk, &rows, &raw_bytes, &stored_sum, &payload, &zstd, &tids))
 		{
 			bk_chunk_corrupted(e, r->next_chunk, "The table has more chunks than its entry records.");
 		}
@@ -159,7 +165,7 @@ bk_chunk_reader_next(BkChunkReader *r)
 		return false;
 	}
 	r->chunk_no = r->next_chunk++;
-	if (!fetch_chunk(r, r->chunk_no, &rows, &raw_bytes, &stored_sum, &payload, &zstd))
+	if (!fetch_chunk(r, r->chunk_no, &rows, &raw_bytes, &stored_sum, &payload, &zstd, &tids))
 	{
 		bk_chunk_corrupted(e, r->chunk_no, "The chunk is missing.");
 	}
@@ -208,6 +214,12 @@ bk_chunk_reader_next(BkChunkReader *r)
 	if ((int64) sum != stored_sum)
 	{
 		bk_chunk_corrupted(e, r->chunk_no, "The chunk's checksum does not match its content.");
+	}
+	if (tids != (Datum) 0)
+	{
+		bytea *b = (bytea *) DatumGetPointer(tids);
+		r->tids = VARDATA_ANY(b);
+		r->tids_len = VARSIZE_ANY_EXHDR(b);
 	}
 	r->rows = rows;
 	r->rows_read += rows;

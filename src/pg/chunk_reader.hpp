@@ -33,6 +33,8 @@ typedef struct BkChunkReader
 	char *json; // payload text, NUL-terminated
 	size_t len;
 	int rows;
+	const char *tids; // the chunk's tuple id list (src/core/tid_runs.hpp) or NULL; not verified here
+	size_t tids_len;
 } BkChunkReader;
 
 BkChunkReader *bk_chunk_reader_open(const BkTableEntry *entry, bool compressed);

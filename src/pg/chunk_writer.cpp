@@ -11,6 +11,7 @@ extern "C"
 
 #include "../core/checksum.hpp"
 #include "../core/chunk_codec.hpp"
+#include "../core/tid_runs.hpp"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
 #include "chunk_writer.hpp"
@@ -38,6 +39,7 @@ bk_chunk_writer_create(int64 snapshot_id, bool compress)
 	// One text buffer for all chunks: allocating and freeing megabytes per chunk costs page faults.
 	initStringInfo(&w->text);
 	enlargeStringInfo(&w->text, Min((Size) bk_chunk_kilobytes * 1024 + 1024, MaxAllocSize / 2));
+	initStringInfo(&w->tids);
 	if (compress)
 	{
 		MemoryContextCallback *cb = (MemoryContextCallback *) palloc0(sizeof(MemoryContextCallback));
@@ -52,10 +54,20 @@ bk_chunk_writer_create(int64 snapshot_id, bool compress)
 	return w;
 }
 
+static void
+reset_tids(BkChunkWriter *w)
+{
+	resetStringInfo(&w->tids);
+	w->run_len = 0;
+	w->prev_run_block = 0;
+}
+
 void
-bk_chunk_writer_start_table(BkChunkWriter *w, int table_no)
+bk_chunk_writer_start_table(BkChunkWriter *w, int table_no, bool record_tids)
 {
 	w->table_no = table_no;
+	w->record_tids = record_tids;
+	reset_tids(w);
 	w->chunk_no = 0;
 	w->rows = 0;
 	w->raw_bytes = 0;
@@ -64,6 +76,55 @@ bk_chunk_writer_start_table(BkChunkWriter *w, int table_no)
 	w->rows_in_chunk = 0;
 	MemoryContextReset(w->chunk_cxt);
 	resetStringInfo(&w->text);
+	reset_tids(w);
+}
+
+static void
+flush_tid_run(BkChunkWriter *w)
+{
+	if (w->tids.len == 0)
+	{
+		enlargeStringInfo(&w->tids, (int) bk::tid_runs_header_size);
+		w->tids.len += (int) bk::tid_runs_header(w->tids.data);
+	}
+	enlargeStringInfo(&w->tids, (int) bk::tid_run_max_size);
+	w->tids.len +=
+	    (int) bk::tid_run_encode(w->prev_run_block, w->run_block, w->run_first, w->run_len, w->tids.data + w->tids.len);
+	w->prev_run_block = w->run_block;
+	w->run_len = 0;
+}
+
+void
+bk_chunk_writer_tid(BkChunkWriter *w, uint32 block, uint16 offset)
+{
+	if (w->run_len > 0 && block == w->run_block && (uint32) offset == (uint32) w->run_first + w->run_len)
+	{
+		w->run_len++;
+		return;
+	}
+	if (w->run_len > 0)
+	{
+		flush_tid_run(w);
+	}
+	w->run_block = block;
+	w->run_first = offset;
+	w->run_len = 1;
+}
+
+// The chunk's tuple id list as a bytea in the current memory context.
+static Datum
+finish_tids(BkChunkWriter *w)
+{
+	bytea *b;
+	if (w->run_len > 0)
+	{
+		flush_tid_run(w);
+	}
+	b = (bytea *) palloc(VARHDRSZ + w->tids.len + bk::tid_runs_trailer_size);
+	memcpy(VARDATA(b), w->tids.data, w->tids.len);
+	bk::tid_runs_seal(w->tids.data, (size_t) w->tids.len, VARDATA(b) + w->tids.len);
+	SET_VARSIZE(b, VARHDRSZ + w->tids.len + bk::tid_runs_trailer_size);
+	return PointerGetDatum(b);
 }
 
 void
@@ -119,9 +180,9 @@ bk_checksum_text(uint64 checksum)
 void
 bk_chunk_writer_flush(BkChunkWriter *w)
 {
-	Oid argtypes[8] = {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, JSONBOID, BYTEAOID};
-	Datum values[8];
-	char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid argtypes[9] = {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT8OID, JSONBOID, BYTEAOID, BYTEAOID};
+	Datum values[9];
+	char nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	BkOwnerAccess access;
 	MemoryContext old;
 	uint64 sum;
@@ -163,12 +224,22 @@ bk_chunk_writer_flush(BkChunkWriter *w)
 		stored = (int64) VARSIZE_ANY(DatumGetPointer(j));
 	}
 
+	if (w->record_tids)
+	{
+		values[8] = finish_tids(w);
+	}
+	else
+	{
+		values[8] = (Datum) 0;
+		nulls[8] = 'n';
+	}
+
 	if (insert_plan == NULL)
 	{
 		SPIPlanPtr plan = bk_spi_prepare("INSERT INTO backupkit.snapshot_chunk (snapshot_id, table_no, chunk_no, "
-		                                 "row_count, raw_bytes, checksum, payload, payload_zstd) "
-		                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		                                 8, argtypes);
+		                                 "row_count, raw_bytes, checksum, payload, payload_zstd, row_tids) "
+		                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		                                 9, argtypes);
 		SPI_keepplan(plan);
 		insert_plan = plan;
 	}
@@ -185,4 +256,5 @@ bk_chunk_writer_flush(BkChunkWriter *w)
 	w->rows_in_chunk = 0;
 	MemoryContextReset(w->chunk_cxt);
 	resetStringInfo(&w->text);
+	reset_tids(w);
 }

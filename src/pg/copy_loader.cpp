@@ -77,9 +77,9 @@ load_next_chunk(ChunkCopySource *src)
 		}
 		memset(src->row_keep, 0, (size_t) r->rows);
 		wanted = src->filter(src->filter_arg, first_ordinal, r->rows, src->row_keep);
-		// The first pass counted these rows already; this keeps the once-a-second notices coming (the first
-		// call to the filter ran the comparison with the live table).
-		bk_progress_rows(0);
+		// A second pass: the first counted these rows already; this keeps the once-a-second notices coming
+		// (the first call to the filter ran the comparison with the live table).
+		bk_progress_rows(src->key_cols != NULL ? (int64) r->rows : 0);
 		src->rows += (uint64) r->rows;
 		if (wanted < 0)
 		{
@@ -109,9 +109,10 @@ load_next_chunk(ChunkCopySource *src)
 			int nkeys = src->nkeys;
 			out = bk_chunk_reader_buffer(r, &src->buf, &src->cap, cap);
 			ok = bk_try(
-			    [&]() {
+			    [&]()
+			    {
 				    n = bk::chunk_to_key_text(json, len, ncols, keep, key_cols, nkeys, first_ordinal, scratch, out, cap,
-				                              &rows);
+				                              &rows, row_keep, row_keep != NULL ? (size_t) r->rows : 0);
 			    },
 			    &err);
 		}
@@ -138,7 +139,7 @@ load_next_chunk(ChunkCopySource *src)
 	{
 		src->rows += rows;
 	}
-	if (src->key_cols != NULL || src->filter == NULL)
+	if (src->filter == NULL)
 	{
 		bk_progress_rows((int64) rows);
 	}
@@ -323,12 +324,14 @@ bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const 
 
 uint64
 bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, const int *key_cols,
-                        int nkeys, const char *display_name)
+                        int nkeys, const char *display_name, BkRowFilter filter, void *filter_arg)
 {
 	ChunkCopySource src;
 	memset(&src, 0, sizeof(src));
 	src.reader = reader;
 	src.keep = keep;
+	src.filter = filter;
+	src.filter_arg = filter_arg;
 	src.key_cols = key_cols;
 	src.nkeys = nkeys;
 	return copy_into(relid, attnames, &src, false, display_name, NIL);

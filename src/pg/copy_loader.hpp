@@ -30,6 +30,7 @@ uint64 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader,
 
 // Loads a key stage the caller created: per captured row its key columns (key_cols: indexes into the captured
 // columns), its fingerprint (bigint) and its ordinal (bigint); attnames name those stage columns in that
-// order. Reports progress, as a restore's first pass over the chunks.
+// order. Reports progress, as a restore's first pass over the chunks. filter (optional) leaves rows out; it
+// must not end the pass early (return -1).
 uint64 bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, const int *key_cols,
-                               int nkeys, const char *display_name);
+                               int nkeys, const char *display_name, BkRowFilter filter, void *filter_arg);

@@ -26,6 +26,7 @@ extern "C"
 #include "restore_engine.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
+#include "unchanged_rows.hpp"
 
 // How the snapshot's columns meet the live table's.
 typedef struct ColumnMap
@@ -206,7 +207,8 @@ static int64
 count_query(const char *sql)
 {
 	bool isnull;
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 1);
+	// No row limit: the executor runs a limited query without parallel workers, and counts are whole-table scans.
+	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
 	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
 }
 
@@ -421,13 +423,15 @@ struct BkTablePlan
 	bool keyed;
 	bool replace;
 	bool copy_path;
-	List *children;          // outside tables referencing this one
-	List *constraints;       // their foreign keys
-	List *triggers;          // user triggers disabled for the restore
-	char *stage;             // staging table (staged path)
-	bool stage_differs_only; // the stage holds only rows absent from the target or (merge) differing from it
-	int64 staged;            // rows in the stage when stage_differs_only
-	char *keys_stage;        // the key stage, when kept for diff
+	List *children;           // outside tables referencing this one
+	List *constraints;        // their foreign keys
+	List *triggers;           // user triggers disabled for the restore
+	char *stage;              // staging table (staged path)
+	bool stage_differs_only;  // the stage holds only rows absent from the target or (merge) differing from it
+	int64 staged;             // rows in the stage when stage_differs_only
+	int64 unchanged_in_place; // rows left out because they are still the tuple captured (unchanged_rows.hpp)
+	bool probe_joins;         // few rows staged and a key index: join through it (bk_index_probe_joins_push)
+	char *keys_stage;         // the key stage, when kept for diff
 	TimestampTz started;
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
@@ -830,6 +834,32 @@ key_stage_columns(const BkTablePlan *p, int *key_cols, List **key_types)
 	return list_length(*key_types) == p->entry->npk;
 }
 
+// Whether a valid, non-partial index of the live table leads with exactly the key columns, so that a join on
+// the key can probe it row by row.
+static bool
+key_index_exists(const BkTablePlan *p)
+{
+	Oid argtypes[3] = {OIDOID, TEXTARRAYOID, INT4OID};
+	Datum values[3];
+	Datum *names = (Datum *) palloc(sizeof(Datum) * p->entry->npk);
+	bool isnull;
+	for (int i = 0; i < p->entry->npk; i++)
+	{
+		names[i] = CStringGetTextDatum(p->entry->pk[i]);
+	}
+	values[0] = ObjectIdGetDatum(p->relid);
+	values[1] = PointerGetDatum(construct_array(names, p->entry->npk, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = Int32GetDatum(p->entry->npk);
+	bk_spi_exec("SELECT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = $1 AND i.indisvalid "
+	            " AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts >= $3 "
+	            " AND (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attname) "
+	            "      FROM pg_catalog.unnest((i.indkey::pg_catalog.int2[])[0:$3 - 1]) k(attnum) "
+	            "      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+	            "   OPERATOR(pg_catalog.=) (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest($2) x))",
+	            3, argtypes, values, NULL, true, 1);
+	return DatumGetBool(bk_spi_get(0, 1, &isnull));
+}
+
 // With keep_keys (diff), the key stage stays for the caller's query and is named in p->keys_stage.
 static bool
 stage_differing_rows(BkTablePlan *p, bool keep_keys)
@@ -867,8 +897,21 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	keys_table = psprintf("pg_temp.%s", quote_identifier(keys_name));
 
 	bk_progress_table(0, p->target, p->entry->row_count);
-	(void) bk_copy_chunk_keys_into(keys_oid, stage_cols, bk_chunk_reader_open(p->entry, compressed), p->map.keep,
-	                               key_cols, p->entry->npk, p->target);
+	{
+		// Rows still stored in the tuple they were captured from need no key, no comparison and no write. diff
+		// (keep_keys) lists rows added since the capture through the key stage, so it needs every key.
+		BkChunkReader *reader = bk_chunk_reader_open(p->entry, compressed);
+		BkUnchangedRows *unchanged = keep_keys ? NULL : bk_unchanged_rows_begin(p->entry, p->relid, reader);
+		uint64 keys =
+		    bk_copy_chunk_keys_into(keys_oid, stage_cols, reader, p->map.keep, key_cols, p->entry->npk, p->target,
+		                            unchanged != NULL ? bk_unchanged_rows_filter : NULL, unchanged);
+		if (unchanged != NULL)
+		{
+			p->unchanged_in_place = bk_unchanged_rows_end(unchanged);
+		}
+		// A fifth is about where probing the key index once per staged row stops beating one scan of the table.
+		p->probe_joins = (int64) keys * 5 <= p->entry->row_count && key_index_exists(p);
+	}
 	CommandCounterIncrement();
 	// Row counts and key statistics, so that the join below is planned as the hash join it should be.
 	bk_spi_exec(psprintf("ANALYZE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
@@ -893,7 +936,12 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
 	{
 		SPIPlanPtr plan = bk_spi_prepare(query, 0, NULL);
-		wanted.cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+		int level = p->probe_joins ? bk_index_probe_joins_push() : -1;
+		wanted.cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false); // planned here
+		if (level >= 0)
+		{
+			bk_stable_settings_pop(level);
+		}
 	}
 	{
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
@@ -1061,8 +1109,13 @@ bk_restore_load(BkTablePlan *p)
 		{
 			if (update)
 			{
+				int level = p->probe_joins ? bk_index_probe_joins_push() : -1;
 				p->counts.updated = exec_count(
 				    psprintf("UPDATE %s%s t SET %s FROM %s s WHERE %s", p->only, p->target, set, p->stage, changed));
+				if (level >= 0)
+				{
+					bk_stable_settings_pop(level);
+				}
 			}
 			// merge and missing skip rows that collide with a unique constraint other than the key (they may
 			// not change the rows holding those values) and list them; replace must end identical, so there
@@ -1071,6 +1124,12 @@ bk_restore_load(BkTablePlan *p)
 			// the target (which run after the INSERT and would re-evaluate such a condition) see every row.
 			// A stage of missing rows (stage_differs_only, mode missing) already holds only those.
 			int64 to_insert = -1;
+			if (p->stage_differs_only && update && p->counts.updated == p->staged - p->conflicts)
+			{
+				// Every staged row was found and updated: none is left to insert.
+				p->counts.unchanged = entry->row_count - p->counts.updated - p->conflicts;
+				return;
+			}
 			if (!(p->stage_differs_only && opts->mode == bk::RestoreMode::missing))
 			{
 				int64 present = exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
@@ -1125,6 +1184,10 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	bk_json_int(report, "updated", p->counts.updated);
 	bk_json_int(report, "deleted", p->counts.deleted);
 	bk_json_int(report, "unchanged", p->counts.unchanged);
+	if (!p->replace && p->keyed)
+	{
+		bk_json_int(report, "unchanged_in_place", p->unchanged_in_place);
+	}
 	bk_json_bool(report, "triggers_fired", opts->fire_triggers);
 	if (!p->replace && p->keyed)
 	{

@@ -6,7 +6,8 @@
 //  * staged: everything else (merge, missing, dry runs, RLS, referenced tables): COPY the chunks into a
 //            temporary staging table, then DELETE / UPDATE / INSERT by key in set-based SQL, skipping rows
 //            whose binary image is unchanged. merge and missing stage only the rows that are absent from
-//            the target or (merge) whose fingerprint differs, found through a narrow key stage first.
+//            the target or (merge) whose fingerprint differs, found through a narrow key stage first; rows
+//            still stored in the tuple they were captured from stay out of even that (unchanged_rows.hpp).
 #pragma once
 
 extern "C"

@@ -16,6 +16,7 @@ extern "C"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/itemptr.h"
 #include "storage/lmgr.h"
 #include "tcop/dest.h"
 #include "tcop/pquery.h"
@@ -37,6 +38,7 @@ extern "C"
 #include "storage.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
+#include "unchanged_rows.hpp"
 
 extern "C"
 {
@@ -47,8 +49,9 @@ typedef struct CaptureReceiver
 {
 	DestReceiver pub;
 	BkChunkWriter *writer;
-	int natts;
-	FmgrInfo *out_funcs; // per attribute of the cursor's result
+	bool with_tid;       // the cursor's first column is ctid
+	int natts;           // captured values per row
+	FmgrInfo *out_funcs; // per captured value
 	MemoryContext row_cxt;
 	int64 rows_in_batch;
 } CaptureReceiver;
@@ -59,14 +62,21 @@ capture_receive(TupleTableSlot *slot, DestReceiver *self)
 	CaptureReceiver *r = (CaptureReceiver *) self;
 	MemoryContext old = MemoryContextSwitchTo(r->row_cxt);
 
+	int first = r->with_tid ? 1 : 0;
+
 	slot_getallattrs(slot);
+	if (r->with_tid)
+	{
+		ItemPointer tid = (ItemPointer) DatumGetPointer(slot->tts_values[0]);
+		bk_chunk_writer_tid(r->writer, ItemPointerGetBlockNumberNoCheck(tid), ItemPointerGetOffsetNumberNoCheck(tid));
+	}
 	bk_chunk_writer_begin_row(r->writer);
 	for (int i = 0; i < r->natts; i++)
 	{
 		const char *text = NULL;
-		if (!slot->tts_isnull[i])
+		if (!slot->tts_isnull[first + i])
 		{
-			text = OutputFunctionCall(&r->out_funcs[i], slot->tts_values[i]);
+			text = OutputFunctionCall(&r->out_funcs[i], slot->tts_values[first + i]);
 		}
 		bk_chunk_writer_value(r->writer, i, text);
 	}
@@ -92,9 +102,9 @@ capture_destroy(DestReceiver *)
 {
 }
 
-// Reads every row of one table into chunks.
+// Reads every row of one table into chunks; with_tid also records where each row is stored.
 static void
-capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
+capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer, bool with_tid)
 {
 	StringInfoData sql;
 	SPIPlanPtr plan;
@@ -104,7 +114,7 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 	long batch = Min(100, bk_chunk_rows);
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "SELECT ");
+	appendStringInfoString(&sql, with_tid ? "SELECT ctid, " : "SELECT ");
 	for (int i = 0; i < meta->ncolumns; i++)
 	{
 		if (!meta->column_list[i].captured)
@@ -141,13 +151,14 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 	recv.pub.mydest = DestNone;
 	recv.writer = writer;
 	recv.row_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit capture row", ALLOCSET_DEFAULT_SIZES);
-	recv.natts = first ? 0 : portal->tupDesc->natts;
+	recv.with_tid = with_tid;
+	recv.natts = first ? 0 : portal->tupDesc->natts - (with_tid ? 1 : 0);
 	recv.out_funcs = (FmgrInfo *) palloc0(sizeof(FmgrInfo) * Max(recv.natts, 1));
 	for (int i = 0; i < recv.natts; i++)
 	{
 		Oid func;
 		bool varlena;
-		getTypeOutputInfo(TupleDescAttr(portal->tupDesc, i)->atttypid, &func, &varlena);
+		getTypeOutputInfo(TupleDescAttr(portal->tupDesc, i + (with_tid ? 1 : 0))->atttypid, &func, &varlena);
 		fmgr_info(func, &recv.out_funcs[i]);
 	}
 
@@ -181,12 +192,14 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer)
 }
 
 static void
-store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w)
+store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w,
+                  const BkCapturePosition *pos)
 {
-	Oid argtypes[16] = {INT8OID, INT4OID,  NAMEOID,  NAMEOID, OIDOID,  CHAROID, JSONBOID, TEXTARRAYOID,
-	                    TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID, INT8OID,  TEXTOID};
-	Datum values[16];
-	char nulls[16];
+	Oid argtypes[20] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
+	                    TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID,
+	                    INT8OID,      TEXTOID, INT8OID,  XIDOID,   OIDOID,  INT8OID};
+	Datum values[20];
+	char nulls[20];
 	BkOwnerAccess access;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -217,13 +230,25 @@ store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, 
 	values[13] = Int64GetDatum(w->raw_bytes);
 	values[14] = Int64GetDatum(w->stored_bytes);
 	values[15] = CStringGetTextDatum(bk_checksum_text(w->checksum));
+	if (pos != NULL)
+	{
+		values[16] = Int64GetDatum((int64) pos->xmin);
+		// The (sub)transaction whose xmin this INSERT gives the entry; see unchanged_rows.hpp.
+		values[17] = TransactionIdGetDatum(GetCurrentTransactionId());
+		values[18] = ObjectIdGetDatum(pos->relfilenode);
+		values[19] = Int64GetDatum(pos->layout);
+	}
+	else
+	{
+		memset(nulls + 16, 'n', 4);
+	}
 
 	bk_owner_begin(&access);
 	bk_spi_exec("INSERT INTO backupkit.snapshot_table (snapshot_id, table_no, schema_name, table_name, relid, "
 	            "relkind, columns, key_columns, key_kind, foreign_keys, sequences, row_count, chunk_count, "
-	            "raw_bytes, stored_bytes, checksum) "
-	            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-	            16, argtypes, values, nulls, false, 0);
+	            "raw_bytes, stored_bytes, checksum, capture_xmin, capture_xid, capture_relfilenode, capture_layout) "
+	            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+	            20, argtypes, values, nulls, false, 0);
 	bk_owner_end(&access);
 }
 
@@ -313,13 +338,16 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	for (int i = 0; i < nrels; i++)
 	{
 		BkTableMetadata meta;
+		BkCapturePosition pos;
+		bool with_tid;
 		MemoryContext table_cxt = AllocSetContextCreate(op_cxt, "backupkit snapshot table", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
-		bk_chunk_writer_start_table(writer, i);
-		capture_rows(&meta, writer);
-		store_table_entry(snapshot_id, i, &meta, writer);
+		with_tid = bk_capture_position(relids[i], &pos);
+		bk_chunk_writer_start_table(writer, i, with_tid);
+		capture_rows(&meta, writer, with_tid);
+		store_table_entry(snapshot_id, i, &meta, writer, with_tid ? &pos : NULL);
 		total_rows += writer->rows;
 		total_raw += writer->raw_bytes;
 		total_stored += writer->stored_bytes;

@@ -97,6 +97,15 @@ bk_stable_settings_push(void)
 	return level;
 }
 
+int
+bk_index_probe_joins_push(void)
+{
+	int level = NewGUCNestLevel();
+	set_fixed("enable_mergejoin", "off");
+	set_fixed("enable_hashjoin", "off");
+	return level;
+}
+
 void
 bk_stable_settings_pop(int nest_level)
 {
@@ -270,6 +279,15 @@ load_entry(int row, BkTableEntry *e)
 			e->pk[i] = TextDatumGetCString(elems[i]);
 		}
 	}
+	e->has_capture_position = DatumGetBool(bk_spi_get(row, 15, &isnull)) && !isnull;
+	if (e->has_capture_position)
+	{
+		bool n1, n2, n3;
+		e->capture_xmin = (uint64) DatumGetInt64(bk_spi_get(row, 16, &n1));
+		e->capture_relfilenode = DatumGetObjectId(bk_spi_get(row, 17, &n2));
+		e->capture_layout = DatumGetInt64(bk_spi_get(row, 18, &n3));
+		e->has_capture_position = !n1 && !n2 && !n3;
+	}
 }
 
 static void
@@ -306,7 +324,9 @@ load_columns(BkTableEntry *e)
 
 #define ENTRY_COLUMNS                                                                                                  \
 	"snapshot_id, table_no, schema_name, table_name, relid, relkind, row_count, chunk_count, raw_bytes, "              \
-	"stored_bytes, checksum, sequences, foreign_keys, key_columns "
+	"stored_bytes, checksum, sequences, foreign_keys, key_columns, "                                                   \
+	"capture_xid IS NOT NULL AND capture_xid OPERATOR(pg_catalog.=) xmin, capture_xmin, capture_relfilenode, "         \
+	"capture_layout "
 
 static BkTableEntry **
 load_entries(const char *where_order, int nargs, Oid *argtypes, Datum *values, int *count)

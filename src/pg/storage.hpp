@@ -27,6 +27,10 @@ Oid bk_extension_owner(void);
 // bytea_output, lc_monetary, search_path...): push fixed values for the duration of an operation.
 int bk_stable_settings_push(void);
 void bk_stable_settings_pop(int nest_level);
+// For joining a small stage with a large table through its key index: merge and hash joins off until
+// bk_stable_settings_pop(level). The planner, costing random index reads as if from disk, would scan the
+// whole table instead, several times slower when a tenth of the rows is staged.
+int bk_index_probe_joins_push(void);
 
 // SPI helpers: check return codes and report them by name.
 void bk_spi_connect(void);
@@ -87,6 +91,12 @@ typedef struct BkTableEntry
 	char *checksum;
 	Jsonb *sequences;
 	Jsonb *foreign_keys;
+	// Where the rows lay at capture (see src/pg/unchanged_rows.hpp); has_capture_position is false when the
+	// entry holds none or was not written by the capture itself (copied, imported).
+	bool has_capture_position;
+	uint64 capture_xmin; // FullTransactionId
+	Oid capture_relfilenode;
+	int64 capture_layout;
 } BkTableEntry;
 
 // All entries of a snapshot in table_no order.

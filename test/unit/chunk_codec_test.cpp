@@ -425,6 +425,24 @@ TEST(ChunkKeys, KeyColumnsFingerprintAndOrdinal)
 	EXPECT_EQ(nrows, rows.size());
 }
 
+TEST(ChunkKeys, RowFilterKeepsOrdinalsOfEveryRow)
+{
+	std::vector<Row> rows = {
+	    {Value("1"), Value("a")}, {Value("2"), Value("b")}, {Value("3"), Value("c")}, {Value("4"), Value("d")}};
+	std::string json = make_chunk(rows);
+	const bool keep[] = {true, true};
+	const bool row_keep[] = {false, true, false}; // row 3 lies past the filter: dropped too
+	std::vector<char> scratch(json.size() + 16);
+	size_t cap = bk::key_text_bound(json.size(), rows.size(), 1);
+	std::vector<char> out(cap);
+	size_t nrows = 0;
+	const int key_cols[] = {0};
+	size_t n = bk::chunk_to_key_text(json.data(), json.size(), 2, keep, key_cols, 1, 40, scratch.data(), out.data(),
+	                                 cap, &nrows, row_keep, 3);
+	EXPECT_EQ(nrows, rows.size());
+	EXPECT_EQ(std::string(out.data(), n), "2\t" + std::to_string(reference_fingerprint(rows[1], keep)) + "\t41\n");
+}
+
 TEST(ChunkKeys, FingerprintTellsNullFromEmptyAndNoticesEveryKeptColumn)
 {
 	const bool keep[] = {true, true, true};

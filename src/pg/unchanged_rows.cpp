@@ -1,0 +1,258 @@
+// See unchanged_rows.hpp for why a tuple id and an xmin prove a row unchanged.
+extern "C"
+{
+#include "postgres.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/transam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
+#include "utils/acl.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+}
+
+#include "../core/checksum.hpp"
+#include "../core/tid_runs.hpp"
+#include "boundary.hpp"
+#include "unchanged_rows.hpp"
+
+// Fewer transactions than this since the capture keep every later xid "following" the capture's xmin in
+// PostgreSQL's modulo-2^32 comparison (which holds up to 2^31; the margin costs nothing).
+static const uint64 max_xid_distance = UINT64CONST(1) << 30;
+
+struct BkUnchangedRows
+{
+	Relation rel;
+	Snapshot snapshot;
+	BufferAccessStrategy strategy;
+	BlockNumber nblocks;
+	TransactionId horizon; // the capture snapshot's xmin
+	BkChunkReader *reader;
+	BlockNumber page; // whose tuples old_live describes, or InvalidBlockNumber
+	bool old_live[MaxHeapTuplesPerPage + 1];
+	uint32 *blocks;
+	uint16 *offsets;
+	int cap;
+	int64 unchanged;
+};
+
+static Oid
+relfilenode_of(Relation rel)
+{
+#if PG_VERSION_NUM >= 160000
+	return rel->rd_locator.relNumber;
+#else
+	return rel->rd_node.relNode;
+#endif
+}
+
+// A hash of what gives the heap's bytes their meaning: every attribute's number, name, type, typmod and
+// whether it is dropped or generated.
+static int64
+layout_hash(Relation rel)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	uint64 h = bk::checksum64(&desc->natts, sizeof(desc->natts));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+		struct
+		{
+			int16 attnum;
+			bool dropped;
+			char generated;
+			Oid type;
+			int32 typmod;
+		} fixed;
+		memset(&fixed, 0, sizeof(fixed));
+		fixed.attnum = a->attnum;
+		fixed.dropped = a->attisdropped;
+		fixed.generated = a->attgenerated;
+		fixed.type = a->atttypid;
+		fixed.typmod = a->atttypmod;
+		h = bk::checksum64(&fixed, sizeof(fixed), h);
+		h = bk::checksum64(NameStr(a->attname), strlen(NameStr(a->attname)), h);
+	}
+	return (int64) h;
+}
+
+static bool
+is_plain_heap(Relation rel)
+{
+	return rel->rd_rel->relkind == RELKIND_RELATION && rel->rd_rel->relam == HEAP_TABLE_AM_OID;
+}
+
+bool
+bk_capture_position(Oid relid, BkCapturePosition *out)
+{
+	Snapshot snap = GetActiveSnapshot();
+	Relation rel = table_open(relid, AccessShareLock);
+	bool ok = is_plain_heap(rel) && snap != NULL && TransactionIdIsNormal(snap->xmin);
+	if (ok)
+	{
+		FullTransactionId next = ReadNextFullTransactionId();
+		uint64 epoch = EpochFromFullTransactionId(next);
+		// xmin is at most next; a larger 32-bit value means it comes from before next's epoch began.
+		if (snap->xmin > XidFromFullTransactionId(next))
+		{
+			epoch--;
+		}
+		out->xmin = (epoch << 32) | snap->xmin;
+		out->relfilenode = relfilenode_of(rel);
+		out->layout = layout_hash(rel);
+	}
+	table_close(rel, NoLock);
+	return ok;
+}
+
+BkUnchangedRows *
+bk_unchanged_rows_begin(const BkTableEntry *entry, Oid relid, BkChunkReader *reader)
+{
+	Relation rel;
+	BkUnchangedRows *u;
+	uint64 next;
+
+	if (!entry->has_capture_position || entry->relid != relid)
+	{
+		return NULL;
+	}
+	next = U64FromFullTransactionId(ReadNextFullTransactionId());
+	if (entry->capture_xmin > next || next - entry->capture_xmin >= max_xid_distance ||
+	    !TransactionIdIsNormal((TransactionId) entry->capture_xmin))
+	{
+		return NULL;
+	}
+	// Reading tuples directly bypasses policies and column privileges: leave such tables to the SQL path,
+	// which applies them (and raises the privilege error the caller should see).
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
+	    pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		return NULL;
+	}
+	rel = table_open(relid, AccessShareLock);
+	if (!is_plain_heap(rel) || relfilenode_of(rel) != entry->capture_relfilenode ||
+	    layout_hash(rel) != entry->capture_layout)
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
+	u = (BkUnchangedRows *) palloc0(sizeof(BkUnchangedRows));
+	u->rel = rel;
+	// The latest snapshot, taken after the caller's lock: what the restore's own statements will see.
+	u->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	PredicateLockRelation(rel, u->snapshot);
+	u->strategy = GetAccessStrategy(BAS_BULKREAD);
+	u->nblocks = RelationGetNumberOfBlocks(rel);
+	u->horizon = (TransactionId) entry->capture_xmin;
+	u->reader = reader;
+	u->page = InvalidBlockNumber;
+	return u;
+}
+
+// Marks the line pointers of page blk holding a live tuple inserted before the capture.
+static void
+load_page(BkUnchangedRows *u, BlockNumber blk)
+{
+	Buffer buf;
+	Page page;
+	OffsetNumber maxoff;
+
+	memset(u->old_live, 0, sizeof(u->old_live));
+	u->page = blk;
+	if (blk >= u->nblocks)
+	{
+		return;
+	}
+	CHECK_FOR_INTERRUPTS();
+	buf = ReadBufferExtended(u->rel, MAIN_FORKNUM, blk, RBM_NORMAL, u->strategy);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	maxoff = PageGetMaxOffsetNumber(page);
+	for (OffsetNumber off = FirstOffsetNumber; off <= maxoff && off <= MaxHeapTuplesPerPage; off++)
+	{
+		ItemId lp = PageGetItemId(page, off);
+		HeapTupleData tup;
+		if (!ItemIdIsNormal(lp))
+		{
+			continue;
+		}
+		tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+		tup.t_len = ItemIdGetLength(lp);
+		tup.t_tableOid = RelationGetRelid(u->rel);
+		ItemPointerSet(&tup.t_self, blk, off);
+		// The raw xmin survives freezing; a tuple written since the capture has an xid that follows the horizon.
+		if (!TransactionIdPrecedes(HeapTupleHeaderGetRawXmin(tup.t_data), u->horizon))
+		{
+			continue;
+		}
+		u->old_live[off] = HeapTupleSatisfiesVisibility(&tup, u->snapshot, buf);
+	}
+	UnlockReleaseBuffer(buf);
+}
+
+int64
+bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_keep)
+{
+	BkUnchangedRows *u = (BkUnchangedRows *) arg;
+	BkChunkReader *r = u->reader;
+	BkErrorInfo err;
+	int64 kept = 0;
+
+	(void) first_ordinal;
+	if (rows > u->cap)
+	{
+		u->cap = Max(rows, u->cap * 2);
+		if (u->blocks != NULL)
+		{
+			pfree(u->blocks);
+			pfree(u->offsets);
+		}
+		u->blocks = (uint32 *) MemoryContextAlloc(r->owner_cxt, sizeof(uint32) * u->cap);
+		u->offsets = (uint16 *) MemoryContextAlloc(r->owner_cxt, sizeof(uint16) * u->cap);
+	}
+	{
+		const char *data = r->tids;
+		size_t len = r->tids_len;
+		uint32 *blocks = u->blocks;
+		uint16 *offsets = u->offsets;
+		size_t n = (size_t) rows;
+		// A chunk without a (valid) tuple id list just takes the normal path: the list is a hint, not data.
+		if (data == NULL || !bk_try([&]() { bk::tid_runs_decode(data, len, n, blocks, offsets); }, &err))
+		{
+			memset(row_keep, true, (size_t) rows);
+			return rows;
+		}
+	}
+	for (int i = 0; i < rows; i++)
+	{
+		BlockNumber blk = u->blocks[i];
+		OffsetNumber off = u->offsets[i];
+		if (blk != u->page)
+		{
+			load_page(u, blk);
+		}
+		row_keep[i] = !(off <= MaxHeapTuplesPerPage && u->old_live[off]);
+		if (row_keep[i])
+		{
+			kept++;
+		}
+	}
+	u->unchanged += rows - kept;
+	return kept;
+}
+
+int64
+bk_unchanged_rows_end(BkUnchangedRows *u)
+{
+	int64 n = u->unchanged;
+	FreeAccessStrategy(u->strategy);
+	UnregisterSnapshot(u->snapshot);
+	table_close(u->rel, NoLock);
+	return n;
+}
