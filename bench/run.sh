@@ -202,6 +202,9 @@ bench_table() {
     measure "$t/bk_merge_same_heap" "$undo_setup CHECKPOINT;" "$undo, 'merge')"
     measure "$t/bk_merge_after_update10" "$undo_setup UPDATE $t SET $chg_col = $chg_col + 1 WHERE $pk % 10 = 3; CHECKPOINT;" "$undo, 'merge')"
     measure "$t/bk_replace_after_update100" "$undo_setup UPDATE $t SET $chg_col = $chg_col + 1; CHECKPOINT;" "$undo, 'replace')"
+    # What undoing it with a dump costs: TRUNCATE of the same bloated table, then COPY.
+    measure "$t/copy_from_after_update100" "$(reset_sql "$t") UPDATE $t SET $chg_col = $chg_col + 1; CHECKPOINT;" \
+        "BEGIN; TRUNCATE $t; COPY $t FROM '$WORK/$t.copy'; COMMIT;"
     measure "$t/bk_missing_after_delete10" "$undo_setup DELETE FROM $t WHERE $pk % 10 = 4; CHECKPOINT;" "$undo, 'missing')"
     bk_psql <<<"$(clean_sql)" >/dev/null
     bk_psql <<<"$(reset_sql "$t")" >/dev/null
@@ -364,6 +367,7 @@ OUT=$(mktemp)
         row bk_merge_10_10 "backupkit merge, 10% deleted + 10% updated (reloaded table)" naive_merge_unchanged
         row bk_merge_after_update10 "undo: merge after UPDATE of 10%" "" '<=' 0.8 "≤ 0.8× COPY FROM"
         row bk_replace_after_update100 "undo: replace after UPDATE of 100%" "" '<=' 1.2 "≤ 1.2× COPY FROM"
+        echo "| (reference: \`BEGIN; TRUNCATE; COPY t FROM file; COMMIT\` after the same UPDATE) | $(ms $t/copy_from_after_update100) | $(ratio "${MED[$t/copy_from_after_update100]}" "${MED[$t/copy_from]}") | | | replace after 100% / this: $(ratio "${MED[$t/bk_replace_after_update100]}" "${MED[$t/copy_from_after_update100]}")× |"
         row bk_missing_after_delete10 "undo: missing after DELETE of 10%" "" '<=' 0.5 "≤ 0.5× COPY FROM"
         if [ -n "${MED[$t/bk_validate]:-}" ]; then
             r=$(ratio "${MED[$t/bk_validate]}" "${MED[$t/bk_snapshot_zstd]}")

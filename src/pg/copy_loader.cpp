@@ -311,7 +311,7 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 
 uint64
 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
-                        void *filter_arg, const char *display_name, List *key_names)
+                        void *filter_arg, bool check_insert_privilege, const char *display_name, List *key_names)
 {
 	ChunkCopySource src;
 	memset(&src, 0, sizeof(src));
@@ -319,7 +319,7 @@ bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const 
 	src.keep = keep;
 	src.filter = filter;
 	src.filter_arg = filter_arg;
-	return copy_into(relid, attnames, &src, false, display_name, key_names);
+	return copy_into(relid, attnames, &src, check_insert_privilege, display_name, key_names);
 }
 
 uint64

@@ -24,9 +24,10 @@ uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, con
 // of this or any later chunk is wanted (loading then stops).
 typedef int64 (*BkRowFilter)(void *arg, int64 first_ordinal, int rows, bool *row_keep);
 
-// As bk_copy_chunks_into, for a staging table the caller created, loading only the rows filter wants.
+// As bk_copy_chunks_into, loading only the rows filter wants.
 uint64 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
-                               void *filter_arg, const char *display_name, List *key_names);
+                               void *filter_arg, bool check_insert_privilege, const char *display_name,
+                               List *key_names);
 
 // Loads a key stage the caller created: per captured row its key columns (key_cols: indexes into the captured
 // columns), its fingerprint (bigint) and its ordinal (bigint); attnames name those stage columns in that

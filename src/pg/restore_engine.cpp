@@ -431,7 +431,8 @@ struct BkTablePlan
 	int64 staged;             // rows in the stage when stage_differs_only
 	int64 unchanged_in_place; // rows left out because they are still the tuple captured (unchanged_rows.hpp)
 	bool probe_joins;         // few rows staged and a key index: join through it (bk_index_probe_joins_push)
-	char *keys_stage;         // the key stage, when kept for diff
+	bool direct_missing;      // missing copies absent rows straight in (direct_missing_eligible)
+	char *keys_stage;         // the key stage, when kept for diff or for the direct copy of missing rows
 	TimestampTz started;
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
@@ -835,9 +836,9 @@ key_stage_columns(const BkTablePlan *p, int *key_cols, List **key_types)
 }
 
 // Whether a valid, non-partial index of the live table leads with exactly the key columns, so that a join on
-// the key can probe it row by row.
+// the key can probe it row by row (with unique: a unique index on exactly the key columns).
 static bool
-key_index_exists(const BkTablePlan *p)
+key_index_exists(const BkTablePlan *p, bool unique)
 {
 	Oid argtypes[3] = {OIDOID, TEXTARRAYOID, INT4OID};
 	Datum values[3];
@@ -850,34 +851,36 @@ key_index_exists(const BkTablePlan *p)
 	values[0] = ObjectIdGetDatum(p->relid);
 	values[1] = PointerGetDatum(construct_array(names, p->entry->npk, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = Int32GetDatum(p->entry->npk);
-	bk_spi_exec("SELECT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = $1 AND i.indisvalid "
-	            " AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts >= $3 "
-	            " AND (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attname) "
-	            "      FROM pg_catalog.unnest((i.indkey::pg_catalog.int2[])[0:$3 - 1]) k(attnum) "
-	            "      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
-	            "   OPERATOR(pg_catalog.=) (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest($2) x))",
-	            3, argtypes, values, NULL, true, 1);
+	bk_spi_exec(
+	    psprintf("SELECT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = $1 AND i.indisvalid "
+	             " AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts %s $3 %s"
+	             " AND (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attname) "
+	             "      FROM pg_catalog.unnest((i.indkey::pg_catalog.int2[])[0:$3 - 1]) k(attnum) "
+	             "      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+	             "   OPERATOR(pg_catalog.=) (SELECT pg_catalog.array_agg(x ORDER BY x) FROM pg_catalog.unnest($2) x))",
+	             unique ? "=" : ">=", unique ? "AND i.indisunique" : ""),
+	    3, argtypes, values, NULL, true, 1);
 	return DatumGetBool(bk_spi_get(0, 1, &isnull));
 }
 
-// With keep_keys (diff), the key stage stays for the caller's query and is named in p->keys_stage.
-static bool
-stage_differing_rows(BkTablePlan *p, bool keep_keys)
+// The first pass: loads the key stage and returns its name, or NULL when the key cannot be staged. With
+// every_key (diff), rows proven unchanged in place are staged too.
+static char *
+load_key_stage(BkTablePlan *p, bool every_key)
 {
 	int key_cols[bk::max_key_columns];
 	List *key_types = NIL;
 	List *stage_cols = NIL;
 	StringInfoData sql;
-	char *keys_name, *keys_table, *query;
+	char *keys_name, *keys_table;
 	Oid keys_oid;
 	bool compressed = strcmp(p->snapshot->compression, "zstd") == 0;
-	WantedRows wanted;
 	ListCell *lt;
 	int k = 0;
 
 	if (!key_stage_columns(p, key_cols, &key_types))
 	{
-		return false;
+		return NULL;
 	}
 	keys_name = psprintf("backupkit_keys_%u_%d", p->relid, ++stage_counter);
 	initStringInfo(&sql);
@@ -899,9 +902,9 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	bk_progress_table(0, p->target, p->entry->row_count);
 	{
 		// Rows still stored in the tuple they were captured from need no key, no comparison and no write. diff
-		// (keep_keys) lists rows added since the capture through the key stage, so it needs every key.
+		// (every_key) lists rows added since the capture through the key stage, so it needs every key.
 		BkChunkReader *reader = bk_chunk_reader_open(p->entry, compressed);
-		BkUnchangedRows *unchanged = keep_keys ? NULL : bk_unchanged_rows_begin(p->entry, p->relid, reader);
+		BkUnchangedRows *unchanged = every_key ? NULL : bk_unchanged_rows_begin(p->entry, p->relid, reader);
 		uint64 keys =
 		    bk_copy_chunk_keys_into(keys_oid, stage_cols, reader, p->map.keep, key_cols, p->entry->npk, p->target,
 		                            unchanged != NULL ? bk_unchanged_rows_filter : NULL, unchanged);
@@ -910,12 +913,21 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 			p->unchanged_in_place = bk_unchanged_rows_end(unchanged);
 		}
 		// A fifth is about where probing the key index once per staged row stops beating one scan of the table.
-		p->probe_joins = (int64) keys * 5 <= p->entry->row_count && key_index_exists(p);
+		p->probe_joins = (int64) keys * 5 <= p->entry->row_count && key_index_exists(p, false);
 	}
 	CommandCounterIncrement();
-	// Row counts and key statistics, so that the join below is planned as the hash join it should be.
+	// Row counts and key statistics, so that the join with the live table is planned for their real number.
 	bk_spi_exec(psprintf("ANALYZE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
+	return keys_table;
+}
 
+// Opens a cursor over the ordinals (ascending) of the key stage's rows that are absent from the live table or
+// (merge) whose live row's fingerprint differs.
+static Portal
+open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
+{
+	char *query;
+	Portal cursor;
 	{
 		char *match = key_match(p->entry, "k", "t");
 		const char *ord = quote_identifier(ordinal_column);
@@ -932,22 +944,38 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 			                 column_list(&p->map, "t"), quote_identifier(fingerprint_column));
 		}
 	}
-	memset(&wanted, 0, sizeof(wanted));
-	wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
 	{
 		SPIPlanPtr plan = bk_spi_prepare(query, 0, NULL);
 		int level = p->probe_joins ? bk_index_probe_joins_push() : -1;
-		wanted.cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false); // planned here
+		cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false); // planned here
 		if (level >= 0)
 		{
 			bk_stable_settings_pop(level);
 		}
 	}
+	return cursor;
+}
+
+// With keep_keys (diff), the key stage stays for the caller's query and is named in p->keys_stage.
+static bool
+stage_differing_rows(BkTablePlan *p, bool keep_keys)
+{
+	bool compressed = strcmp(p->snapshot->compression, "zstd") == 0;
+	char *keys_table = load_key_stage(p, keep_keys);
+	WantedRows wanted;
+
+	if (keys_table == NULL)
+	{
+		return false;
+	}
+	memset(&wanted, 0, sizeof(wanted));
+	wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
+	wanted.cursor = open_wanted_cursor(p, keys_table);
 	{
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
 		p->staged =
 		    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, bk_chunk_reader_open(p->entry, compressed),
-		                                    p->map.keep, wanted_filter, &wanted, p->target, key_names(p));
+		                                    p->map.keep, wanted_filter, &wanted, false, p->target, key_names(p));
 		p->stage_differs_only = true;
 	}
 	SPI_cursor_close(wanted.cursor);
@@ -961,6 +989,30 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	}
 	CommandCounterIncrement();
 	return true;
+}
+
+// missing may COPY the absent rows straight into the table, skipping the stage and the INSERT ... SELECT,
+// when nothing could make a row fail that INSERT ... ON CONFLICT DO NOTHING would skip or that the staged
+// path sets aside: no CHECK or exclusion constraint, no unique index but the key's, no rules (COPY ignores
+// them), no row-level security (COPY FROM refuses it), a plain table, and no user trigger that could insert
+// into it between the two passes.
+static bool
+direct_missing_eligible(const BkTablePlan *p)
+{
+	Oid argtypes[1] = {OIDOID};
+	Datum values[1] = {ObjectIdGetDatum(p->relid)};
+	bool isnull;
+
+	if (p->opts->mode != bk::RestoreMode::missing || p->opts->dry_run || p->opts->fire_triggers ||
+	    get_rel_relkind(p->relid) != RELKIND_RELATION || check_enable_rls(p->relid, InvalidOid, true) == RLS_ENABLED ||
+	    has_rules(p->relid))
+	{
+		return false;
+	}
+	bk_spi_exec("SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype IN ('c', 'x'))"
+	            " AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_index WHERE indrelid = $1 AND indisunique) = 1",
+	            1, argtypes, values, NULL, true, 1);
+	return DatumGetBool(bk_spi_get(0, 1, &isnull)) && key_index_exists(p, true);
 }
 
 void
@@ -992,6 +1044,16 @@ bk_restore_clear(BkTablePlan *p)
 		return;
 	}
 
+	if (!p->replace && p->keyed && direct_missing_eligible(p))
+	{
+		// The first pass now; the absent rows are found again and copied straight in when the table loads.
+		p->keys_stage = load_key_stage(p, false);
+		if (p->keys_stage != NULL)
+		{
+			p->direct_missing = true;
+			return;
+		}
+	}
 	if (!p->replace && p->keyed && stage_differing_rows(p, false))
 	{
 		return;
@@ -1066,6 +1128,20 @@ bk_restore_load(BkTablePlan *p)
 			p->counts.inserted = (int64) bk_copy_chunks_into(p->relid, p->map.attnames, reader, p->map.keep, true,
 			                                                 p->target, key_names(p));
 		}
+		return;
+	}
+	if (p->direct_missing)
+	{
+		WantedRows wanted;
+		memset(&wanted, 0, sizeof(wanted));
+		wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
+		wanted.cursor = open_wanted_cursor(p, p->keys_stage);
+		p->counts.inserted = (int64) bk_copy_chunk_rows_into(
+		    p->relid, p->map.attnames, bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0),
+		    p->map.keep, wanted_filter, &wanted, true, p->target, key_names(p));
+		SPI_cursor_close(wanted.cursor);
+		bk_spi_exec(psprintf("DROP TABLE %s", p->keys_stage), 0, NULL, NULL, NULL, false, 0);
+		p->counts.unchanged = entry->row_count - p->counts.inserted;
 		return;
 	}
 	if (!p->keyed)
@@ -1178,7 +1254,8 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	bk_json_str(report, "matched_by", p->matched_by_oid ? "oid" : "name");
 	bk_json_str(report, "mode", bk::restore_mode_name(opts->mode));
 	bk_json_bool(report, "dry_run", opts->dry_run);
-	bk_json_str(report, "path", p->copy_path ? "copy" : "staged");
+	// The rows went in through COPY straight into the table: the copy path, or missing's direct copy.
+	bk_json_str(report, "path", p->copy_path || p->direct_missing ? "copy" : "staged");
 	bk_json_int(report, "rows_in_snapshot", entry->row_count);
 	bk_json_int(report, "inserted", p->counts.inserted);
 	bk_json_int(report, "updated", p->counts.updated);

@@ -8,6 +8,7 @@
 //            whose binary image is unchanged. merge and missing stage only the rows that are absent from
 //            the target or (merge) whose fingerprint differs, found through a narrow key stage first; rows
 //            still stored in the tuple they were captured from stay out of even that (unchanged_rows.hpp).
+//            missing on a plain table where no row can be set aside COPYs the absent rows straight in.
 #pragma once
 
 extern "C"

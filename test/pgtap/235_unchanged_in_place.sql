@@ -7,7 +7,7 @@ CREATE SCHEMA bk_inplace;
 SET search_path = bk_inplace, public;
 SET backupkit.chunk_rows = 300; -- several chunks per table
 
-SELECT plan(30);
+SELECT plan(36);
 
 CREATE FUNCTION fp(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -126,7 +126,28 @@ INSERT INTO u VALUES (5000, 1, 'added', '');
 SELECT is((SELECT count(*) FROM backupkit.diff(:s, 'bk_inplace.u') d WHERE d.change = 'added'), 1::bigint,
           'diff lists rows added since the capture');
 
--- 11. Tables without one heap record no positions.
+-- 11. missing copies the absent rows straight into a plain table; with a CHECK constraint or another unique
+--     index, where rows may have to be set aside, it stages them.
+SELECT make_table() \gset
+SELECT take() AS s \gset
+SELECT fp('SELECT * FROM bk_inplace.u') AS captured \gset
+DELETE FROM u WHERE id % 4 = 0;
+SELECT merge(:s, 'missing') AS r \gset
+SELECT is(:'r'::jsonb->>'path', 'copy', 'missing copies absent rows straight in');
+SELECT is((:'r'::jsonb->>'inserted')::int, 500, 'exactly the absent rows');
+SELECT is(fp('SELECT * FROM bk_inplace.u'), :'captured', 'and the table is whole again');
+DELETE FROM u WHERE id % 4 = 0;
+ALTER TABLE u ADD CONSTRAINT v_small CHECK (v < 1990) NOT VALID;
+SELECT merge(:s, 'missing') AS r \gset
+SELECT is(:'r'::jsonb->>'path', 'staged', 'with a CHECK constraint missing stages the rows');
+SELECT is((:'r'::jsonb->>'conflicts')::int, 3, 'and sets aside the ones the constraint added since rejects');
+ALTER TABLE u DROP CONSTRAINT v_small;
+CREATE UNIQUE INDEX ON u (t);
+DELETE FROM u WHERE id % 4 = 0;
+SELECT merge(:s, 'missing') AS r \gset
+SELECT is(:'r'::jsonb->>'path', 'staged', 'with a second unique index missing stages the rows');
+
+-- 12. Tables without one heap record no positions.
 CREATE TABLE part (id int PRIMARY KEY, v int) PARTITION BY RANGE (id);
 CREATE TABLE part_1 PARTITION OF part FOR VALUES FROM (0) TO (1000);
 INSERT INTO part SELECT i, i FROM generate_series(1, 10) i;
