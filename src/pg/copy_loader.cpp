@@ -36,6 +36,7 @@ typedef struct ChunkCopySource
 	// row filter
 	BkRowFilter filter;
 	void *filter_arg;
+	bool first_pass; // with a filter: count the chunks' rows as progress
 	bool *row_keep;
 	size_t row_keep_cap;
 	bool done;
@@ -79,7 +80,7 @@ load_next_chunk(ChunkCopySource *src)
 		wanted = src->filter(src->filter_arg, first_ordinal, r->rows, src->row_keep);
 		// A second pass: the first counted these rows already; this keeps the once-a-second notices coming
 		// (the first call to the filter ran the comparison with the live table).
-		bk_progress_rows(src->key_cols != NULL ? (int64) r->rows : 0);
+		bk_progress_rows(src->first_pass ? (int64) r->rows : 0);
 		src->rows += (uint64) r->rows;
 		if (wanted < 0)
 		{
@@ -311,7 +312,8 @@ bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool
 
 uint64
 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
-                        void *filter_arg, bool check_insert_privilege, const char *display_name, List *key_names)
+                        void *filter_arg, bool first_pass, bool check_insert_privilege, const char *display_name,
+                        List *key_names)
 {
 	ChunkCopySource src;
 	memset(&src, 0, sizeof(src));
@@ -319,6 +321,7 @@ bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const 
 	src.keep = keep;
 	src.filter = filter;
 	src.filter_arg = filter_arg;
+	src.first_pass = first_pass;
 	return copy_into(relid, attnames, &src, check_insert_privilege, display_name, key_names);
 }
 
@@ -332,6 +335,7 @@ bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const 
 	src.keep = keep;
 	src.filter = filter;
 	src.filter_arg = filter_arg;
+	src.first_pass = true;
 	src.key_cols = key_cols;
 	src.nkeys = nkeys;
 	return copy_into(relid, attnames, &src, false, display_name, NIL);

@@ -24,9 +24,10 @@ uint64 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, con
 // of this or any later chunk is wanted (loading then stops).
 typedef int64 (*BkRowFilter)(void *arg, int64 first_ordinal, int rows, bool *row_keep);
 
-// As bk_copy_chunks_into, loading only the rows filter wants.
+// As bk_copy_chunks_into, loading only the rows filter wants. first_pass: this is the restore's first read of
+// the chunks, so it reports their rows as progress (a second pass only keeps the notices coming).
 uint64 bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, BkRowFilter filter,
-                               void *filter_arg, bool check_insert_privilege, const char *display_name,
+                               void *filter_arg, bool first_pass, bool check_insert_privilege, const char *display_name,
                                List *key_names);
 
 // Loads a key stage the caller created: per captured row its key columns (key_cols: indexes into the captured

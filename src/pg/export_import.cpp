@@ -121,7 +121,10 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	emit_json_frame(&ex, bk::FrameKind::header, bk_spi_get_text(0, 1));
 
 	bk_owner_begin(&access);
-	bk_spi_exec("SELECT to_jsonb(t)::text FROM backupkit.snapshot_table t WHERE t.snapshot_id = $1 ORDER BY t.table_no",
+	// Where the rows lay in this database's heaps means nothing elsewhere (and an imported entry is never
+	// trusted with it anyway, see unchanged_rows.hpp): it stays out of the file.
+	bk_spi_exec("SELECT (to_jsonb(t) - 'capture_xmin' - 'capture_xid' - 'capture_relfilenode' - 'capture_layout')::text"
+	            " FROM backupkit.snapshot_table t WHERE t.snapshot_id = $1 ORDER BY t.table_no",
 	            1, argtypes, values, NULL, true, 0);
 	bk_owner_end(&access);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -428,7 +428,8 @@ struct BkTablePlan
 	List *triggers;           // user triggers disabled for the restore
 	char *stage;              // staging table (staged path)
 	bool stage_differs_only;  // the stage holds only rows absent from the target or (merge) differing from it
-	int64 staged;             // rows in the stage when stage_differs_only
+	bool stage_not_in_place;  // the stage holds only rows not proven unchanged in place (stage_rows_not_in_place)
+	int64 staged;             // rows in the stage when stage_differs_only or stage_not_in_place
 	int64 unchanged_in_place; // rows left out because they are still the tuple captured (unchanged_rows.hpp)
 	bool probe_joins;         // few rows staged and a key index: join through it (bk_index_probe_joins_push)
 	bool direct_missing;      // missing copies absent rows straight in (direct_missing_eligible)
@@ -975,7 +976,7 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
 		p->staged =
 		    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, bk_chunk_reader_open(p->entry, compressed),
-		                                    p->map.keep, wanted_filter, &wanted, false, p->target, key_names(p));
+		                                    p->map.keep, wanted_filter, &wanted, false, false, p->target, key_names(p));
 		p->stage_differs_only = true;
 	}
 	SPI_cursor_close(wanted.cursor);
@@ -988,6 +989,33 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 		bk_spi_exec(psprintf("DROP TABLE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
 	}
 	CommandCounterIncrement();
+	return true;
+}
+
+// merge after a bulk change: when rows still in place can be told apart (unchanged_rows.hpp), the others are
+// few and mostly changed, so they are staged whole in one pass and compared by the UPDATE itself; the key
+// pass and its join with the live table would cost more than they save. False when the shortcut does not
+// apply.
+static bool
+stage_rows_not_in_place(BkTablePlan *p)
+{
+	BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+	BkUnchangedRows *unchanged = bk_unchanged_rows_begin(p->entry, p->relid, reader);
+	Oid stage_oid;
+
+	if (unchanged == NULL)
+	{
+		return false;
+	}
+	stage_oid = create_stage(p->relid, &p->map, &p->stage);
+	bk_progress_table(0, p->target, p->entry->row_count);
+	p->staged =
+	    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, reader, p->map.keep, bk_unchanged_rows_filter,
+	                                    unchanged, true, false, p->target, key_names(p));
+	p->unchanged_in_place = bk_unchanged_rows_end(unchanged);
+	p->stage_not_in_place = true;
+	CommandCounterIncrement();
+	p->probe_joins = p->staged * 5 <= p->entry->row_count && key_index_exists(p, false);
 	return true;
 }
 
@@ -1053,6 +1081,10 @@ bk_restore_clear(BkTablePlan *p)
 			p->direct_missing = true;
 			return;
 		}
+	}
+	if (!p->replace && p->keyed && opts->mode == bk::RestoreMode::merge && stage_rows_not_in_place(p))
+	{
+		return;
 	}
 	if (!p->replace && p->keyed && stage_differing_rows(p, false))
 	{
@@ -1138,7 +1170,7 @@ bk_restore_load(BkTablePlan *p)
 		wanted.cursor = open_wanted_cursor(p, p->keys_stage);
 		p->counts.inserted = (int64) bk_copy_chunk_rows_into(
 		    p->relid, p->map.attnames, bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0),
-		    p->map.keep, wanted_filter, &wanted, true, p->target, key_names(p));
+		    p->map.keep, wanted_filter, &wanted, false, true, p->target, key_names(p));
 		SPI_cursor_close(wanted.cursor);
 		bk_spi_exec(psprintf("DROP TABLE %s", p->keys_stage), 0, NULL, NULL, NULL, false, 0);
 		p->counts.unchanged = entry->row_count - p->counts.inserted;
@@ -1200,7 +1232,8 @@ bk_restore_load(BkTablePlan *p)
 			// the target (which run after the INSERT and would re-evaluate such a condition) see every row.
 			// A stage of missing rows (stage_differs_only, mode missing) already holds only those.
 			int64 to_insert = -1;
-			if (p->stage_differs_only && update && p->counts.updated == p->staged - p->conflicts)
+			if ((p->stage_differs_only || p->stage_not_in_place) && update &&
+			    p->counts.updated == p->staged - p->conflicts)
 			{
 				// Every staged row was found and updated: none is left to insert.
 				p->counts.unchanged = entry->row_count - p->counts.updated - p->conflicts;
@@ -1209,7 +1242,7 @@ bk_restore_load(BkTablePlan *p)
 			if (!(p->stage_differs_only && opts->mode == bk::RestoreMode::missing))
 			{
 				int64 present = exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
-				if (p->stage_differs_only)
+				if (p->stage_differs_only || p->stage_not_in_place)
 				{
 					to_insert = p->staged - p->conflicts - present;
 				}

@@ -7,7 +7,7 @@ CREATE SCHEMA bk_inplace;
 SET search_path = bk_inplace, public;
 SET backupkit.chunk_rows = 300; -- several chunks per table
 
-SELECT plan(36);
+SELECT plan(38);
 
 CREATE FUNCTION fp(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -120,6 +120,11 @@ SELECT merge(:s) AS r \gset
 SELECT is((:'r'::jsonb->>'unchanged_in_place')::int, 1700, 'a chunk whose tuple id list fails its checksum takes the normal path');
 SELECT is((:'r'::jsonb->>'inserted')::int, 10, 'and its rows are restored all the same');
 SELECT is(fp('SELECT * FROM bk_inplace.u'), :'captured', 'the table matches the snapshot');
+SELECT backupkit.validate_snapshot_integrity(:s) AS v \gset
+SELECT is(:'v'::jsonb->>'valid', 'true', 'a damaged tuple id list leaves the snapshot valid');
+SELECT is((SELECT count(*) FROM jsonb_array_elements_text(:'v'::jsonb->'warnings') w
+            WHERE w LIKE 'The tuple id list of chunk 0 of table bk_inplace.u is damaged (tuple id list fails its checksum)%'),
+          1::bigint, 'validation warns about it');
 
 -- 10. diff still lists rows added since the capture (it reads every key).
 INSERT INTO u VALUES (5000, 1, 'added', '');
