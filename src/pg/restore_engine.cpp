@@ -433,6 +433,7 @@ struct BkTablePlan
 	int64 unchanged_in_place; // rows left out because they are still the tuple captured (unchanged_rows.hpp)
 	bool probe_joins;         // few rows staged and a key index: join through it (bk_index_probe_joins_push)
 	bool direct_missing;      // missing copies absent rows straight in (direct_missing_eligible)
+	bool in_place_complete;   // the key stage left out every row still in place (bk_unchanged_rows_end)
 	char *keys_stage;         // the key stage, when kept for diff or for the direct copy of missing rows
 	TimestampTz started;
 	BkRestoreCounts counts;
@@ -911,7 +912,7 @@ load_key_stage(BkTablePlan *p, bool every_key)
 		                            unchanged != NULL ? bk_unchanged_rows_filter : NULL, unchanged);
 		if (unchanged != NULL)
 		{
-			p->unchanged_in_place = bk_unchanged_rows_end(unchanged);
+			p->unchanged_in_place = bk_unchanged_rows_end(unchanged, &p->in_place_complete);
 		}
 		// A fifth is about where probing the key index once per staged row stops beating one scan of the table.
 		p->probe_joins = (int64) keys * 5 <= p->entry->row_count && key_index_exists(p, false);
@@ -932,7 +933,24 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 	{
 		char *match = key_match(p->entry, "k", "t");
 		const char *ord = quote_identifier(ordinal_column);
-		if (p->opts->mode == bk::RestoreMode::missing)
+		if (p->opts->mode == bk::RestoreMode::missing && p->in_place_complete)
+		{
+			// Only tuples written since the capture can hold a staged row's key (bk_unchanged_rows_end): one
+			// scan keeps those, whose xmin is no older than the capture's horizon, and a hash anti-join
+			// replaces a probe of the key index per staged row (which, after a DELETE, visits every dead tuple).
+			StringInfoData keys;
+			initStringInfo(&keys);
+			for (int i = 0; i < p->entry->npk; i++)
+			{
+				appendStringInfo(&keys, "%s%s", i > 0 ? ", " : "", quote_identifier(p->entry->pk[i]));
+			}
+			query =
+			    psprintf("SELECT k.%s FROM %s k WHERE NOT EXISTS (SELECT FROM (SELECT %s FROM %s%s"
+			             " WHERE pg_catalog.age(xmin) OPERATOR(pg_catalog.<=) pg_catalog.age('%u'::pg_catalog.xid)"
+			             " OFFSET 0) t WHERE %s) ORDER BY 1",
+			             ord, keys_table, keys.data, p->only, p->target, (TransactionId) p->entry->capture_xmin, match);
+		}
+		else if (p->opts->mode == bk::RestoreMode::missing)
 		{
 			query = psprintf("SELECT k.%s FROM %s k WHERE NOT EXISTS (SELECT FROM %s%s t WHERE %s) ORDER BY 1", ord,
 			                 keys_table, p->only, p->target, match);
@@ -947,7 +965,8 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 	}
 	{
 		SPIPlanPtr plan = bk_spi_prepare(query, 0, NULL);
-		int level = p->probe_joins ? bk_index_probe_joins_push() : -1;
+		bool scan_recent = p->opts->mode == bk::RestoreMode::missing && p->in_place_complete;
+		int level = p->probe_joins && !scan_recent ? bk_index_probe_joins_push() : -1;
 		cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false); // planned here
 		if (level >= 0)
 		{
@@ -1012,7 +1031,7 @@ stage_rows_not_in_place(BkTablePlan *p)
 	p->staged =
 	    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, reader, p->map.keep, bk_unchanged_rows_filter,
 	                                    unchanged, true, false, p->target, key_names(p));
-	p->unchanged_in_place = bk_unchanged_rows_end(unchanged);
+	p->unchanged_in_place = bk_unchanged_rows_end(unchanged, NULL);
 	p->stage_not_in_place = true;
 	CommandCounterIncrement();
 	p->probe_joins = p->staged * 5 <= p->entry->row_count && key_index_exists(p, false);

@@ -40,6 +40,7 @@ struct BkUnchangedRows
 	uint16 *offsets;
 	int cap;
 	int64 unchanged;
+	bool incomplete; // a chunk had no valid tuple id list
 };
 
 static Oid
@@ -226,6 +227,7 @@ bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_kee
 		if (data == NULL || !bk_try([&]() { bk::tid_runs_decode(data, len, n, blocks, offsets); }, &err))
 		{
 			memset(row_keep, true, (size_t) rows);
+			u->incomplete = true;
 			return rows;
 		}
 	}
@@ -248,9 +250,13 @@ bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_kee
 }
 
 int64
-bk_unchanged_rows_end(BkUnchangedRows *u)
+bk_unchanged_rows_end(BkUnchangedRows *u, bool *complete)
 {
 	int64 n = u->unchanged;
+	if (complete != NULL)
+	{
+		*complete = !u->incomplete;
+	}
 	FreeAccessStrategy(u->strategy);
 	UnregisterSnapshot(u->snapshot);
 	table_close(u->rel, NoLock);

@@ -40,5 +40,8 @@ typedef struct BkUnchangedRows BkUnchangedRows;
 BkUnchangedRows *bk_unchanged_rows_begin(const BkTableEntry *entry, Oid relid, BkChunkReader *reader);
 // A BkRowFilter (copy_loader.hpp) over reader's current chunk: keeps every row not proven unchanged.
 int64 bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_keep);
-// Releases what begin took; returns the number of rows proven unchanged.
-int64 bk_unchanged_rows_end(BkUnchangedRows *u);
+// Releases what begin took; returns the number of rows proven unchanged. *complete (optional) tells whether
+// every chunk had a valid tuple id list, so that every captured row still in place was left out: then no
+// live tuple inserted before the capture holds the key of a row that was kept (keys were unique at capture),
+// and a kept row's key is present only if a tuple written since holds it.
+int64 bk_unchanged_rows_end(BkUnchangedRows *u, bool *complete);

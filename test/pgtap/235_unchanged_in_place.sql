@@ -7,7 +7,7 @@ CREATE SCHEMA bk_inplace;
 SET search_path = bk_inplace, public;
 SET backupkit.chunk_rows = 300; -- several chunks per table
 
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE FUNCTION fp(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -120,6 +120,10 @@ SELECT merge(:s) AS r \gset
 SELECT is((:'r'::jsonb->>'unchanged_in_place')::int, 1700, 'a chunk whose tuple id list fails its checksum takes the normal path');
 SELECT is((:'r'::jsonb->>'inserted')::int, 10, 'and its rows are restored all the same');
 SELECT is(fp('SELECT * FROM bk_inplace.u'), :'captured', 'the table matches the snapshot');
+DELETE FROM u WHERE id IN (5, 1500);
+SELECT merge(:s, 'missing') AS r \gset
+SELECT is((:'r'::jsonb->>'inserted')::int, 2, 'missing with a damaged list still finds exactly the absent rows');
+SELECT is(fp('SELECT * FROM bk_inplace.u'), :'captured', 'and leaves the rows it could not prove in place alone');
 SELECT backupkit.validate_snapshot_integrity(:s) AS v \gset
 SELECT is(:'v'::jsonb->>'valid', 'true', 'a damaged tuple id list leaves the snapshot valid');
 SELECT is((SELECT count(*) FROM jsonb_array_elements_text(:'v'::jsonb->'warnings') w
