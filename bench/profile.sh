@@ -71,10 +71,13 @@ profile snapshot_zstd "CHECKPOINT" "SELECT backupkit.snapshot_tables(ARRAY['pgbe
 profile snapshot_none "CHECKPOINT" "SELECT backupkit.snapshot_tables(ARRAY['pgbench_accounts']::regclass[], 'p', 'none')"
 profile copy_from "TRUNCATE pgbench_accounts; CHECKPOINT;" "COPY pgbench_accounts FROM '$WORK/a.copy'"
 profile replace_truncated "TRUNCATE pgbench_accounts; CHECKPOINT;" "SELECT backupkit.restore_table_from_snapshot($SID, 'pgbench_accounts', 'replace')"
-profile replace_after_update100 "$RESET UPDATE pgbench_accounts SET bid = bid + 1; CHECKPOINT;" \
-    "SELECT backupkit.restore_table_from_snapshot($SID, 'pgbench_accounts', 'replace')"
-profile merge_after_update10 "$RESET UPDATE pgbench_accounts SET bid = bid + 1 WHERE aid % 10 = 3; CHECKPOINT;" \
-    "SELECT backupkit.restore_table_from_snapshot($SID, 'pgbench_accounts', 'merge')"
-profile missing_after_delete10 "$RESET DELETE FROM pgbench_accounts WHERE aid % 10 = 4; CHECKPOINT;" \
-    "SELECT backupkit.restore_table_from_snapshot($SID, 'pgbench_accounts', 'missing')"
+# The undo cases restore from a snapshot of the same heap, taken just before the bad change (as make bench).
+UNDO_SNAP="SELECT backupkit.snapshot_tables(ARRAY['pgbench_accounts']::regclass[], 'undo', 'zstd');"
+UNDO="SELECT backupkit.restore_table_from_snapshot((SELECT max(id) FROM backupkit.snapshots WHERE label = 'undo'), 'pgbench_accounts'"
+profile replace_after_update100 "$RESET $UNDO_SNAP UPDATE pgbench_accounts SET bid = bid + 1; CHECKPOINT;" \
+    "$UNDO, 'replace')"
+profile merge_after_update10 "$RESET $UNDO_SNAP UPDATE pgbench_accounts SET bid = bid + 1 WHERE aid % 10 = 3; CHECKPOINT;" \
+    "$UNDO, 'merge')"
+profile missing_after_delete10 "$RESET $UNDO_SNAP DELETE FROM pgbench_accounts WHERE aid % 10 = 4; CHECKPOINT;" \
+    "$UNDO, 'missing')"
 echo "wrote $OUT" >&2
