@@ -94,7 +94,9 @@ bk_capture_position(Oid relid, BkCapturePosition *out)
 {
 	Snapshot snap = GetActiveSnapshot();
 	Relation rel = table_open(relid, AccessShareLock);
-	bool ok = is_plain_heap(rel) && snap != NULL && TransactionIdIsNormal(snap->xmin);
+	// Reading ctid needs SELECT on the table itself: a caller with column privileges only captures without it.
+	bool ok = is_plain_heap(rel) && snap != NULL && TransactionIdIsNormal(snap->xmin) &&
+	          pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
 	if (ok)
 	{
 		FullTransactionId next = ReadNextFullTransactionId();

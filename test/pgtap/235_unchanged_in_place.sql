@@ -7,7 +7,7 @@ CREATE SCHEMA bk_inplace;
 SET search_path = bk_inplace, public;
 SET backupkit.chunk_rows = 300; -- several chunks per table
 
-SELECT plan(40);
+SELECT plan(44);
 
 CREATE FUNCTION fp(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text;
@@ -53,7 +53,10 @@ UPDATE u SET v = -v WHERE id % 10 = 0;           -- 200 rows
 UPDATE u SET v = v WHERE id = 7;                 -- a new tuple with the same values
 DELETE FROM u WHERE id % 20 = 5;                 -- 100 rows
 INSERT INTO u SELECT i, i, 'new', '' FROM generate_series(2001, 2050) i;
+SELECT backupkit.restore_table_from_snapshot(:s, 'bk_inplace.u', 'merge', dry_run => true) AS dry \gset
 SELECT merge(:s) AS r \gset
+SELECT is(:'dry'::jsonb - 'duration_ms' - 'dry_run', :'r'::jsonb - 'duration_ms' - 'dry_run',
+          'a dry run reports what the merge then does');
 SELECT is((:'r'::jsonb->>'updated')::int, 200, 'merge updates exactly the changed rows');
 SELECT is((:'r'::jsonb->>'inserted')::int, 100, 'and re-inserts exactly the deleted ones');
 SELECT is((:'r'::jsonb->>'unchanged')::int, 1700, 'the rest is unchanged');
@@ -64,7 +67,10 @@ SELECT is((SELECT count(*) FROM u WHERE id > 2000), 50::bigint, 'merge leaves ro
 -- 4. missing after a DELETE: the absent rows come back, nothing else is touched.
 DELETE FROM u WHERE id % 10 = 4;                 -- 200 rows
 UPDATE u SET t = 'kept' WHERE id = 1;
+SELECT backupkit.restore_table_from_snapshot(:s, 'bk_inplace.u', 'missing', dry_run => true) AS dry \gset
 SELECT merge(:s, 'missing') AS r \gset
+SELECT is(:'dry'::jsonb - 'duration_ms' - 'dry_run' - 'path', :'r'::jsonb - 'duration_ms' - 'dry_run' - 'path',
+          'a dry run of missing reports the same counts');
 SELECT is((:'r'::jsonb->>'inserted')::int, 200, 'missing inserts exactly the deleted rows');
 SELECT is((SELECT t FROM u WHERE id = 1), 'kept', 'missing leaves a changed row as it is');
 UPDATE u SET t = 'row 1' WHERE id = 1;
@@ -164,6 +170,22 @@ SELECT backupkit.snapshot_tables('{bk_inplace.part}', 'inplace') AS sp \gset
 SELECT ok((SELECT capture_xid IS NULL FROM backupkit.snapshot_table WHERE snapshot_id = :sp)
           AND (SELECT bool_and(row_tids IS NULL) FROM backupkit.snapshot_chunk WHERE snapshot_id = :sp),
           'a partitioned table records no tuple ids');
+
+-- 13. A caller with column privileges only (no SELECT on the table, so no ctid) still captures every row.
+CREATE ROLE bk_inplace_cols;
+GRANT USAGE ON SCHEMA bk_inplace TO bk_inplace_cols;
+CREATE TABLE colpriv (id int PRIMARY KEY, v int);
+INSERT INTO colpriv VALUES (1, 1), (2, 2);
+GRANT SELECT (id, v) ON colpriv TO bk_inplace_cols;
+SET ROLE bk_inplace_cols;
+SELECT backupkit.snapshot_tables(ARRAY['bk_inplace.colpriv'::regclass], 'inplace') AS sc \gset
+RESET ROLE;
+SELECT is((SELECT row_count FROM backupkit.snapshot_table WHERE snapshot_id = :sc), 2::bigint,
+          'a caller with column privileges only captures every row');
+SELECT ok((SELECT capture_xid IS NULL FROM backupkit.snapshot_table WHERE snapshot_id = :sc),
+          'and records no tuple ids');
+DROP OWNED BY bk_inplace_cols;
+DROP ROLE bk_inplace_cols;
 
 SELECT count(*) AS dropped FROM (SELECT backupkit.drop_snapshot(id) FROM backupkit.snapshots WHERE label = 'inplace') d \gset
 RESET search_path;
