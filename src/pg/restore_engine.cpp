@@ -1038,6 +1038,20 @@ stage_rows_not_in_place(BkTablePlan *p)
 	return true;
 }
 
+// Whether the live table holds no tuple written since the capture (xmin no older than its horizon); only
+// meaningful when bk_unchanged_rows_apply. Not read-only: the scan must see what the restore's own
+// statements will see.
+static bool
+nothing_written_since_capture(const BkTablePlan *p)
+{
+	bool isnull;
+	bk_spi_exec(psprintf("SELECT NOT EXISTS (SELECT FROM %s%s WHERE pg_catalog.age(xmin) OPERATOR(pg_catalog.<=) "
+	                     "pg_catalog.age('%u'::pg_catalog.xid))",
+	                     p->only, p->target, (TransactionId) p->entry->capture_xmin),
+	            0, NULL, NULL, NULL, false, 0);
+	return DatumGetBool(bk_spi_get(0, 1, &isnull));
+}
+
 // missing may COPY the absent rows straight into the table, skipping the stage and the INSERT ... SELECT,
 // when nothing could make a row fail that INSERT ... ON CONFLICT DO NOTHING would skip or that the staged
 // path sets aside: no CHECK or exclusion constraint, no unique index but the key's, no rules (COPY ignores
@@ -1093,6 +1107,15 @@ bk_restore_clear(BkTablePlan *p)
 
 	if (!p->replace && p->keyed && direct_missing_eligible(p))
 	{
+		// After a DELETE, typically: every row still in place is known and no tuple was written since the
+		// capture, so every other row is absent (open_wanted_cursor explains why): the load copies them in one
+		// pass, without a key stage.
+		if (bk_unchanged_rows_apply(p->entry, p->relid) && bk_unchanged_rows_all_listed(p->entry) &&
+		    nothing_written_since_capture(p))
+		{
+			p->direct_missing = true;
+			return;
+		}
 		// The first pass now; the absent rows are found again and copied straight in when the table loads.
 		p->keys_stage = load_key_stage(p, false);
 		if (p->keys_stage != NULL)
@@ -1179,6 +1202,27 @@ bk_restore_load(BkTablePlan *p)
 			p->counts.inserted = (int64) bk_copy_chunks_into(p->relid, p->map.attnames, reader, p->map.keep, true,
 			                                                 p->target, key_names(p));
 		}
+		return;
+	}
+	if (p->direct_missing && p->keys_stage == NULL)
+	{
+		BkChunkReader *reader = bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		BkUnchangedRows *unchanged = bk_unchanged_rows_begin(entry, p->relid, reader);
+		bool complete = false;
+		if (unchanged == NULL)
+		{
+			elog(ERROR, "backupkit: rows in place of table %s can no longer be told apart", p->target);
+		}
+		bk_progress_table(0, p->target, entry->row_count);
+		p->counts.inserted =
+		    (int64) bk_copy_chunk_rows_into(p->relid, p->map.attnames, reader, p->map.keep, bk_unchanged_rows_filter,
+		                                    unchanged, true, true, p->target, key_names(p));
+		p->unchanged_in_place = bk_unchanged_rows_end(unchanged, &complete);
+		if (!complete)
+		{
+			elog(ERROR, "backupkit: a tuple id list of table %s changed during the restore", p->target);
+		}
+		p->counts.unchanged = entry->row_count - p->counts.inserted;
 		return;
 	}
 	if (p->direct_missing)

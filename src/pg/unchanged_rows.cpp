@@ -8,10 +8,12 @@ extern "C"
 #include "access/transam.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/predicate.h"
 #include "utils/acl.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
@@ -114,37 +116,96 @@ bk_capture_position(Oid relid, BkCapturePosition *out)
 	return ok;
 }
 
-BkUnchangedRows *
-bk_unchanged_rows_begin(const BkTableEntry *entry, Oid relid, BkChunkReader *reader)
+bool
+bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid)
 {
 	Relation rel;
-	BkUnchangedRows *u;
 	uint64 next;
+	bool same_heap;
 
 	if (!entry->has_capture_position || entry->relid != relid)
 	{
-		return NULL;
+		return false;
 	}
 	next = U64FromFullTransactionId(ReadNextFullTransactionId());
 	if (entry->capture_xmin > next || next - entry->capture_xmin >= max_xid_distance ||
 	    !TransactionIdIsNormal((TransactionId) entry->capture_xmin))
 	{
-		return NULL;
+		return false;
 	}
 	// Reading tuples directly bypasses policies and column privileges: leave such tables to the SQL path,
 	// which applies them (and raises the privilege error the caller should see).
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED ||
 	    pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
+		return false;
+	}
+	rel = table_open(relid, AccessShareLock);
+	same_heap = is_plain_heap(rel) && relfilenode_of(rel) == entry->capture_relfilenode &&
+	            layout_hash(rel) == entry->capture_layout;
+	table_close(rel, NoLock);
+	return same_heap;
+}
+
+bool
+bk_unchanged_rows_all_listed(const BkTableEntry *entry)
+{
+	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
+	Datum values[3] = {Int64GetDatum(entry->snapshot_id), Int32GetDatum(entry->table_no), Int32GetDatum(0)};
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit tid lists", ALLOCSET_DEFAULT_SIZES);
+	SPIPlanPtr plan = bk_spi_prepare("SELECT row_count, row_tids FROM backupkit.snapshot_chunk"
+	                                 " WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
+	                                 3, argtypes);
+	bool all = true;
+
+	// One chunk at a time, so memory stays bounded by a chunk's list whatever the table's size.
+	for (int c = 0; c < entry->chunk_count && all; c++)
+	{
+		BkOwnerAccess access;
+		bool isnull;
+		values[2] = Int32GetDatum(c);
+		bk_owner_begin(&access);
+		bk_spi_exec_plan(plan, values, NULL, true, 1);
+		bk_owner_end(&access);
+		all = SPI_processed == 1;
+		if (all)
+		{
+			int rows = DatumGetInt32(bk_spi_get(0, 1, &isnull));
+			Datum d = bk_spi_get(0, 2, &isnull);
+			all = !isnull && rows >= 0;
+			if (all)
+			{
+				MemoryContext old = MemoryContextSwitchTo(cxt);
+				bytea *b = (bytea *) PG_DETOAST_DATUM_COPY(d);
+				uint32 *blocks = (uint32 *) palloc(sizeof(uint32) * Max(rows, 1));
+				uint16 *offsets = (uint16 *) palloc(sizeof(uint16) * Max(rows, 1));
+				const char *src = VARDATA_ANY(b);
+				size_t len = VARSIZE_ANY_EXHDR(b);
+				size_t n = (size_t) rows;
+				BkErrorInfo err;
+				MemoryContextSwitchTo(old);
+				all = bk_try([&]() { bk::tid_runs_decode(src, len, n, blocks, offsets); }, &err);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(cxt);
+	}
+	SPI_freeplan(plan);
+	MemoryContextDelete(cxt);
+	return all;
+}
+
+BkUnchangedRows *
+bk_unchanged_rows_begin(const BkTableEntry *entry, Oid relid, BkChunkReader *reader)
+{
+	Relation rel;
+	BkUnchangedRows *u;
+
+	if (!bk_unchanged_rows_apply(entry, relid))
+	{
 		return NULL;
 	}
 	rel = table_open(relid, AccessShareLock);
-	if (!is_plain_heap(rel) || relfilenode_of(rel) != entry->capture_relfilenode ||
-	    layout_hash(rel) != entry->capture_layout)
-	{
-		table_close(rel, NoLock);
-		return NULL;
-	}
 	u = (BkUnchangedRows *) palloc0(sizeof(BkUnchangedRows));
 	u->rel = rel;
 	// The latest snapshot, taken after the caller's lock: what the restore's own statements will see.

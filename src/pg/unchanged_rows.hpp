@@ -35,8 +35,13 @@ bool bk_capture_position(Oid relid, BkCapturePosition *out);
 
 typedef struct BkUnchangedRows BkUnchangedRows;
 
-// NULL when the shortcut does not apply to live table relid (see above). The caller holds a lock on relid that
-// blocks writers. reader is the chunk reader the filter is used with.
+// Whether the shortcut applies to live table relid (see above).
+bool bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid);
+// Whether every chunk of the entry holds a valid tuple id list (reads the lists, not the rows).
+bool bk_unchanged_rows_all_listed(const BkTableEntry *entry);
+
+// NULL when the shortcut does not apply to live table relid. The caller holds a lock on relid that blocks
+// writers. reader is the chunk reader the filter is used with.
 BkUnchangedRows *bk_unchanged_rows_begin(const BkTableEntry *entry, Oid relid, BkChunkReader *reader);
 // A BkRowFilter (copy_loader.hpp) over reader's current chunk: keeps every row not proven unchanged.
 int64 bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_keep);
