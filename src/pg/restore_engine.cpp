@@ -704,6 +704,13 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	return p;
 }
 
+// A reader over the captured table's chunks.
+static BkChunkReader *
+open_chunks(const BkTablePlan *p)
+{
+	return bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+}
+
 static List *
 key_names(const BkTablePlan *p)
 {
@@ -865,6 +872,14 @@ key_index_exists(const BkTablePlan *p, bool unique)
 	return DatumGetBool(bk_spi_get(0, 1, &isnull));
 }
 
+// Whether n staged rows are few enough to join through the key index (bk_index_probe_joins_push): a fifth of
+// the table is about where probing the index once per staged row stops beating one scan of the table.
+static bool
+few_staged(const BkTablePlan *p, int64 n)
+{
+	return n * 5 <= p->entry->row_count && key_index_exists(p, false);
+}
+
 // The first pass: loads the key stage and returns its name, or NULL when the key cannot be staged. With
 // every_key (diff), rows proven unchanged in place are staged too.
 static char *
@@ -876,7 +891,6 @@ load_key_stage(BkTablePlan *p, bool every_key)
 	StringInfoData sql;
 	char *keys_name, *keys_table;
 	Oid keys_oid;
-	bool compressed = strcmp(p->snapshot->compression, "zstd") == 0;
 	ListCell *lt;
 	int k = 0;
 
@@ -905,7 +919,7 @@ load_key_stage(BkTablePlan *p, bool every_key)
 	{
 		// Rows still stored in the tuple they were captured from need no key, no comparison and no write. diff
 		// (every_key) lists rows added since the capture through the key stage, so it needs every key.
-		BkChunkReader *reader = bk_chunk_reader_open(p->entry, compressed);
+		BkChunkReader *reader = open_chunks(p);
 		BkUnchangedRows *unchanged = every_key ? NULL : bk_unchanged_rows_begin(p->entry, p->relid, reader);
 		uint64 keys =
 		    bk_copy_chunk_keys_into(keys_oid, stage_cols, reader, p->map.keep, key_cols, p->entry->npk, p->target,
@@ -914,13 +928,21 @@ load_key_stage(BkTablePlan *p, bool every_key)
 		{
 			p->unchanged_in_place = bk_unchanged_rows_end(unchanged, &p->in_place_complete);
 		}
-		// A fifth is about where probing the key index once per staged row stops beating one scan of the table.
-		p->probe_joins = (int64) keys * 5 <= p->entry->row_count && key_index_exists(p, false);
+		p->probe_joins = few_staged(p, (int64) keys);
 	}
 	CommandCounterIncrement();
 	// Row counts and key statistics, so that the join with the live table is planned for their real number.
 	bk_spi_exec(psprintf("ANALYZE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
 	return keys_table;
+}
+
+// The condition, on a live tuple, of having been written since the capture: its xmin is no older than the
+// capture's horizon (age() counts back from the current xid; only meaningful when bk_unchanged_rows_apply).
+static char *
+written_since_capture(const BkTablePlan *p)
+{
+	return psprintf("pg_catalog.age(xmin) OPERATOR(pg_catalog.<=) pg_catalog.age('%u'::pg_catalog.xid)",
+	                (TransactionId) p->entry->capture_xmin);
 }
 
 // Opens a cursor over the ordinals (ascending) of the key stage's rows that are absent from the live table or
@@ -930,10 +952,11 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 {
 	char *query;
 	Portal cursor;
+	bool scan_recent = p->opts->mode == bk::RestoreMode::missing && p->in_place_complete;
 	{
 		char *match = key_match(p->entry, "k", "t");
 		const char *ord = quote_identifier(ordinal_column);
-		if (p->opts->mode == bk::RestoreMode::missing && p->in_place_complete)
+		if (scan_recent)
 		{
 			// Only tuples written since the capture can hold a staged row's key (bk_unchanged_rows_end): one
 			// scan keeps those, whose xmin is no older than the capture's horizon, and a hash anti-join
@@ -944,11 +967,9 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 			{
 				appendStringInfo(&keys, "%s%s", i > 0 ? ", " : "", quote_identifier(p->entry->pk[i]));
 			}
-			query =
-			    psprintf("SELECT k.%s FROM %s k WHERE NOT EXISTS (SELECT FROM (SELECT %s FROM %s%s"
-			             " WHERE pg_catalog.age(xmin) OPERATOR(pg_catalog.<=) pg_catalog.age('%u'::pg_catalog.xid)"
-			             " OFFSET 0) t WHERE %s) ORDER BY 1",
-			             ord, keys_table, keys.data, p->only, p->target, (TransactionId) p->entry->capture_xmin, match);
+			query = psprintf("SELECT k.%s FROM %s k WHERE NOT EXISTS (SELECT FROM (SELECT %s FROM %s%s WHERE %s"
+			                 " OFFSET 0) t WHERE %s) ORDER BY 1",
+			                 ord, keys_table, keys.data, p->only, p->target, written_since_capture(p), match);
 		}
 		else if (p->opts->mode == bk::RestoreMode::missing)
 		{
@@ -965,7 +986,6 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 	}
 	{
 		SPIPlanPtr plan = bk_spi_prepare(query, 0, NULL);
-		bool scan_recent = p->opts->mode == bk::RestoreMode::missing && p->in_place_complete;
 		int level = p->probe_joins && !scan_recent ? bk_index_probe_joins_push() : -1;
 		cursor = SPI_cursor_open(NULL, plan, NULL, NULL, false); // planned here
 		if (level >= 0)
@@ -976,11 +996,18 @@ open_wanted_cursor(const BkTablePlan *p, const char *keys_table)
 	return cursor;
 }
 
+static void
+wanted_open(WantedRows *w, const BkTablePlan *p, const char *keys_table)
+{
+	memset(w, 0, sizeof(*w));
+	w->batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
+	w->cursor = open_wanted_cursor(p, keys_table);
+}
+
 // With keep_keys (diff), the key stage stays for the caller's query and is named in p->keys_stage.
 static bool
 stage_differing_rows(BkTablePlan *p, bool keep_keys)
 {
-	bool compressed = strcmp(p->snapshot->compression, "zstd") == 0;
 	char *keys_table = load_key_stage(p, keep_keys);
 	WantedRows wanted;
 
@@ -988,14 +1015,11 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	{
 		return false;
 	}
-	memset(&wanted, 0, sizeof(wanted));
-	wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
-	wanted.cursor = open_wanted_cursor(p, keys_table);
+	wanted_open(&wanted, p, keys_table);
 	{
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
-		p->staged =
-		    (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, bk_chunk_reader_open(p->entry, compressed),
-		                                    p->map.keep, wanted_filter, &wanted, false, false, p->target, key_names(p));
+		p->staged = (int64) bk_copy_chunk_rows_into(stage_oid, p->map.attnames, open_chunks(p), p->map.keep,
+		                                            wanted_filter, &wanted, false, false, p->target, key_names(p));
 		p->stage_differs_only = true;
 	}
 	SPI_cursor_close(wanted.cursor);
@@ -1018,7 +1042,7 @@ stage_differing_rows(BkTablePlan *p, bool keep_keys)
 static bool
 stage_rows_not_in_place(BkTablePlan *p)
 {
-	BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+	BkChunkReader *reader = open_chunks(p);
 	BkUnchangedRows *unchanged = bk_unchanged_rows_begin(p->entry, p->relid, reader);
 	Oid stage_oid;
 
@@ -1034,20 +1058,17 @@ stage_rows_not_in_place(BkTablePlan *p)
 	p->unchanged_in_place = bk_unchanged_rows_end(unchanged, NULL);
 	p->stage_not_in_place = true;
 	CommandCounterIncrement();
-	p->probe_joins = p->staged * 5 <= p->entry->row_count && key_index_exists(p, false);
+	p->probe_joins = few_staged(p, p->staged);
 	return true;
 }
 
-// Whether the live table holds no tuple written since the capture (xmin no older than its horizon); only
-// meaningful when bk_unchanged_rows_apply. Not read-only: the scan must see what the restore's own
-// statements will see.
+// Whether the live table holds no tuple written since the capture. Not read-only: the scan must see what
+// the restore's own statements will see.
 static bool
 nothing_written_since_capture(const BkTablePlan *p)
 {
 	bool isnull;
-	bk_spi_exec(psprintf("SELECT NOT EXISTS (SELECT FROM %s%s WHERE pg_catalog.age(xmin) OPERATOR(pg_catalog.<=) "
-	                     "pg_catalog.age('%u'::pg_catalog.xid))",
-	                     p->only, p->target, (TransactionId) p->entry->capture_xmin),
+	bk_spi_exec(psprintf("SELECT NOT EXISTS (SELECT FROM %s%s WHERE %s)", p->only, p->target, written_since_capture(p)),
 	            0, NULL, NULL, NULL, false, 0);
 	return DatumGetBool(bk_spi_get(0, 1, &isnull));
 }
@@ -1133,7 +1154,7 @@ bk_restore_clear(BkTablePlan *p)
 		return;
 	}
 	{
-		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		BkChunkReader *reader = open_chunks(p);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
 		bk_progress_table(0, p->target, p->entry->row_count);
 		(void) bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
@@ -1188,7 +1209,7 @@ bk_restore_load(BkTablePlan *p)
 
 	if (p->copy_path)
 	{
-		BkChunkReader *reader = bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		BkChunkReader *reader = open_chunks(p);
 		bk_progress_table(0, p->target, entry->row_count);
 		if (opts->dry_run)
 		{
@@ -1206,7 +1227,7 @@ bk_restore_load(BkTablePlan *p)
 	}
 	if (p->direct_missing && p->keys_stage == NULL)
 	{
-		BkChunkReader *reader = bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		BkChunkReader *reader = open_chunks(p);
 		BkUnchangedRows *unchanged = bk_unchanged_rows_begin(entry, p->relid, reader);
 		bool complete = false;
 		if (unchanged == NULL)
@@ -1228,12 +1249,10 @@ bk_restore_load(BkTablePlan *p)
 	if (p->direct_missing)
 	{
 		WantedRows wanted;
-		memset(&wanted, 0, sizeof(wanted));
-		wanted.batch = (int64 *) palloc(sizeof(int64) * ordinal_batch);
-		wanted.cursor = open_wanted_cursor(p, p->keys_stage);
-		p->counts.inserted = (int64) bk_copy_chunk_rows_into(
-		    p->relid, p->map.attnames, bk_chunk_reader_open(entry, strcmp(p->snapshot->compression, "zstd") == 0),
-		    p->map.keep, wanted_filter, &wanted, false, true, p->target, key_names(p));
+		wanted_open(&wanted, p, p->keys_stage);
+		p->counts.inserted =
+		    (int64) bk_copy_chunk_rows_into(p->relid, p->map.attnames, open_chunks(p), p->map.keep, wanted_filter,
+		                                    &wanted, false, true, p->target, key_names(p));
 		SPI_cursor_close(wanted.cursor);
 		bk_spi_exec(psprintf("DROP TABLE %s", p->keys_stage), 0, NULL, NULL, NULL, false, 0);
 		p->counts.unchanged = entry->row_count - p->counts.inserted;
@@ -1294,9 +1313,10 @@ bk_restore_load(BkTablePlan *p)
 			// The stage keeps only the rows to insert, so the INSERT has no condition on the target: rules on
 			// the target (which run after the INSERT and would re-evaluate such a condition) see every row.
 			// A stage of missing rows (stage_differs_only, mode missing) already holds only those.
+			// The stage holds a subset of the captured rows (p->staged of them, before conflicts were set aside).
+			bool subset = p->stage_differs_only || p->stage_not_in_place;
 			int64 to_insert = -1;
-			if ((p->stage_differs_only || p->stage_not_in_place) && update &&
-			    p->counts.updated == p->staged - p->conflicts)
+			if (subset && update && p->counts.updated == p->staged - p->conflicts)
 			{
 				// Every staged row was found and updated: none is left to insert.
 				p->counts.unchanged = entry->row_count - p->counts.updated - p->conflicts;
@@ -1305,7 +1325,7 @@ bk_restore_load(BkTablePlan *p)
 			if (!(p->stage_differs_only && opts->mode == bk::RestoreMode::missing))
 			{
 				int64 present = exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
-				if (p->stage_differs_only || p->stage_not_in_place)
+				if (subset)
 				{
 					to_insert = p->staged - p->conflicts - present;
 				}
@@ -1452,7 +1472,7 @@ bk_restore_diff_query(BkTablePlan *p)
 	// is not in the key stage.
 	if (!stage_differing_rows(p, true))
 	{
-		BkChunkReader *reader = bk_chunk_reader_open(p->entry, strcmp(p->snapshot->compression, "zstd") == 0);
+		BkChunkReader *reader = open_chunks(p);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
 		(void) bk_copy_chunks_into(stage_oid, p->map.attnames, reader, p->map.keep, false, p->target, key_names(p));
 		CommandCounterIncrement();

@@ -148,6 +148,26 @@ bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid)
 }
 
 bool
+bk_tid_list_valid(const bytea *list, int rows, BkErrorInfo *err)
+{
+	uint32 *blocks;
+	uint16 *offsets;
+	const char *src = VARDATA_ANY(list);
+	size_t len = VARSIZE_ANY_EXHDR(list);
+	size_t n;
+
+	if (rows < 0)
+	{
+		bk_error_info_set(err, bk::sqlstate::data_corrupted, "the chunk's recorded row count is negative", "", "");
+		return false;
+	}
+	n = (size_t) rows;
+	blocks = (uint32 *) palloc(sizeof(uint32) * Max(n, 1));
+	offsets = (uint16 *) palloc(sizeof(uint16) * Max(n, 1));
+	return bk_try([&]() { bk::tid_runs_decode(src, len, n, blocks, offsets); }, err);
+}
+
+bool
 bk_unchanged_rows_all_listed(const BkTableEntry *entry)
 {
 	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
@@ -172,19 +192,16 @@ bk_unchanged_rows_all_listed(const BkTableEntry *entry)
 		{
 			int rows = DatumGetInt32(bk_spi_get(0, 1, &isnull));
 			Datum d = bk_spi_get(0, 2, &isnull);
-			all = !isnull && rows >= 0;
-			if (all)
+			if (!isnull)
 			{
 				MemoryContext old = MemoryContextSwitchTo(cxt);
-				bytea *b = (bytea *) PG_DETOAST_DATUM_COPY(d);
-				uint32 *blocks = (uint32 *) palloc(sizeof(uint32) * Max(rows, 1));
-				uint16 *offsets = (uint16 *) palloc(sizeof(uint16) * Max(rows, 1));
-				const char *src = VARDATA_ANY(b);
-				size_t len = VARSIZE_ANY_EXHDR(b);
-				size_t n = (size_t) rows;
 				BkErrorInfo err;
+				all = bk_tid_list_valid((bytea *) PG_DETOAST_DATUM_COPY(d), rows, &err);
 				MemoryContextSwitchTo(old);
-				all = bk_try([&]() { bk::tid_runs_decode(src, len, n, blocks, offsets); }, &err);
+			}
+			else
+			{
+				all = false;
 			}
 		}
 		SPI_freetuptable(SPI_tuptable);

@@ -20,6 +20,7 @@ extern "C"
 #include "postgres.h"
 }
 
+#include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "storage.hpp"
 
@@ -39,6 +40,9 @@ typedef struct BkUnchangedRows BkUnchangedRows;
 bool bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid);
 // Whether every chunk of the entry holds a valid tuple id list (reads the lists, not the rows).
 bool bk_unchanged_rows_all_listed(const BkTableEntry *entry);
+// Whether a chunk's tuple id list decodes to exactly rows tuple ids; err says why not. Allocates its scratch
+// in the current memory context.
+bool bk_tid_list_valid(const bytea *list, int rows, BkErrorInfo *err);
 
 // NULL when the shortcut does not apply to live table relid. The caller holds a lock on relid that blocks
 // writers. reader is the chunk reader the filter is used with.

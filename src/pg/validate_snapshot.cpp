@@ -16,7 +16,6 @@ extern "C"
 
 #include "../core/checksum.hpp"
 #include "../core/chunk_codec.hpp"
-#include "../core/tid_runs.hpp"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
 #include "chunk_writer.hpp"
@@ -24,6 +23,7 @@ extern "C"
 #include "operation_log.hpp"
 #include "report_json.hpp"
 #include "storage.hpp"
+#include "unchanged_rows.hpp"
 #include "validate_snapshot.hpp"
 
 extern "C"
@@ -311,12 +311,10 @@ verify_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, TableRe
 		if (tids != NULL && rows >= 0)
 		{
 			// Only a hint (see unchanged_rows.hpp): a damaged list costs merge and missing their shortcut.
-			uint32 *blocks = (uint32 *) MemoryContextAlloc(st->chunk_cxt, sizeof(uint32) * Max(rows, 1));
-			uint16 *offsets = (uint16 *) MemoryContextAlloc(st->chunk_cxt, sizeof(uint16) * Max(rows, 1));
-			const char *src = VARDATA_ANY(tids);
-			size_t srclen = VARSIZE_ANY_EXHDR(tids);
-			size_t nrows = (size_t) rows;
-			if (!bk_try([&]() { bk::tid_runs_decode(src, srclen, nrows, blocks, offsets); }, &err))
+			MemoryContext old = MemoryContextSwitchTo(st->chunk_cxt);
+			bool valid = bk_tid_list_valid(tids, rows, &err);
+			MemoryContextSwitchTo(old);
+			if (!valid)
 			{
 				st->warnings = lappend(st->warnings,
 				                       psprintf("The tuple id list of chunk %d of table %s is damaged (%s): merge and "
