@@ -24,6 +24,7 @@ extern "C"
 #include "copy_loader.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
+#include "restore_rules.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
 #include "unchanged_rows.hpp"
@@ -426,6 +427,7 @@ struct BkTablePlan
 	List *children;           // outside tables referencing this one
 	List *constraints;        // their foreign keys
 	List *triggers;           // user triggers disabled for the restore
+	List *rules;              // rules disabled for the restore (restore_rules.hpp)
 	char *stage;              // staging table (staged path)
 	bool stage_differs_only;  // the stage holds only rows absent from the target or (merge) differing from it
 	bool stage_not_in_place;  // the stage holds only rows not proven unchanged in place (stage_rows_not_in_place)
@@ -499,9 +501,11 @@ collect_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
 // The condition under which staged row s would collide, on a unique index other than the key, with an existing
 // row of another key (merge and missing may not change that row), or NULL when no such index applies.
 // Collisions between two staged rows are left to ON CONFLICT DO NOTHING (see collect_unique_conflicts): the
-// snapshot held them together, so they only arise from a unique constraint added since the capture.
+// snapshot held them together, so they only arise from a unique constraint added since the capture. Where
+// ON CONFLICT is refused (restore_rules.hpp), among_staged gives the condition of colliding with an earlier
+// staged row instead, the one ON CONFLICT DO NOTHING would have kept (INSERT ... SELECT reads the stage in order).
 static char *
-unique_collision_condition(const BkTablePlan *p)
+unique_collision_condition(const BkTablePlan *p, bool among_staged)
 {
 	Oid argtypes[1] = {OIDOID};
 	Datum values[1] = {ObjectIdGetDatum(p->relid)};
@@ -554,8 +558,16 @@ unique_collision_condition(const BkTablePlan *p)
 		{
 			continue;
 		}
-		appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s%s t WHERE %s AND NOT (%s))", cond.len ? " OR " : "", p->only,
-		                 p->target, match.data, key_match(p->entry, "s", "t"));
+		if (among_staged)
+		{
+			appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s t WHERE %s AND t.ctid OPERATOR(pg_catalog.<) s.ctid)",
+			                 cond.len ? " OR " : "", p->stage, match.data);
+		}
+		else
+		{
+			appendStringInfo(&cond, "%sEXISTS (SELECT FROM %s%s t WHERE %s AND NOT (%s))", cond.len ? " OR " : "",
+			                 p->only, p->target, match.data, key_match(p->entry, "s", "t"));
+		}
 	}
 	return cond.len ? cond.data : NULL;
 }
@@ -563,9 +575,9 @@ unique_collision_condition(const BkTablePlan *p)
 // merge and missing set aside staged rows whose unique values belong to another existing row (for missing,
 // only rows it would insert), dry run or not, so both count the same; they are listed like CHECK conflicts.
 static void
-skip_unique_conflicts(BkTablePlan *p, const char *absent_in_target)
+skip_unique_conflicts(BkTablePlan *p, const char *absent_in_target, bool among_staged)
 {
-	char *collides = unique_collision_condition(p);
+	char *collides = unique_collision_condition(p, among_staged);
 	bool isnull;
 	int64 total = 0;
 
@@ -645,17 +657,6 @@ skip_check_conflicts(BkTablePlan *p)
 	}
 }
 
-static bool
-has_rules(Oid relid)
-{
-	Oid argtypes[1] = {OIDOID};
-	Datum values[1] = {ObjectIdGetDatum(relid)};
-	bool isnull;
-	bk_spi_exec("SELECT EXISTS (SELECT FROM pg_rewrite WHERE ev_class = $1 AND rulename <> '_RETURN')", 1, argtypes,
-	            values, NULL, true, 1);
-	return DatumGetBool(bk_spi_get(0, 1, &isnull));
-}
-
 BkTablePlan *
 bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
                 const BkRestoreOptions *opts)
@@ -699,8 +700,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
-	// COPY ignores rules; a table with rules is loaded with INSERT so they apply as they would to any write.
-	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL && !has_rules(relid);
+	// Rules play no part: COPY ignores them, and the other paths disable them (restore_rules.hpp).
+	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL;
 	return p;
 }
 
@@ -1075,9 +1076,8 @@ nothing_written_since_capture(const BkTablePlan *p)
 
 // missing may COPY the absent rows straight into the table, skipping the stage and the INSERT ... SELECT,
 // when nothing could make a row fail that INSERT ... ON CONFLICT DO NOTHING would skip or that the staged
-// path sets aside: no CHECK or exclusion constraint, no unique index but the key's, no rules (COPY ignores
-// them), no row-level security (COPY FROM refuses it), a plain table, and no user trigger that could insert
-// into it between the two passes.
+// path sets aside: no CHECK or exclusion constraint, no unique index but the key's, no row-level security
+// (COPY FROM refuses it), a plain table, and no user trigger that could insert into it between the two passes.
 static bool
 direct_missing_eligible(const BkTablePlan *p)
 {
@@ -1086,8 +1086,7 @@ direct_missing_eligible(const BkTablePlan *p)
 	bool isnull;
 
 	if (p->opts->mode != bk::RestoreMode::missing || p->opts->dry_run || p->opts->fire_triggers ||
-	    get_rel_relkind(p->relid) != RELKIND_RELATION || check_enable_rls(p->relid, InvalidOid, true) == RLS_ENABLED ||
-	    has_rules(p->relid))
+	    get_rel_relkind(p->relid) != RELKIND_RELATION || check_enable_rls(p->relid, InvalidOid, true) == RLS_ENABLED)
 	{
 		return false;
 	}
@@ -1102,7 +1101,18 @@ bk_restore_clear(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 
-	LockRelationOid(p->relid, p->copy_path && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
+	// Disabling a rule takes ACCESS EXCLUSIVE: take it now rather than upgrade later. Read again under the lock.
+	p->rules = p->copy_path ? NIL : bk_rules_that_fire(p->relid);
+	LockRelationOid(p->relid,
+	                (p->copy_path || p->rules != NIL) && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
+	if (!p->copy_path)
+	{
+		p->rules = bk_rules_that_fire(p->relid);
+		if (!opts->dry_run)
+		{
+			bk_rules_disable(p->relid, p->target, p->rules);
+		}
+	}
 	if (!opts->fire_triggers && !opts->dry_run)
 	{
 		p->triggers = enabled_user_triggers(p->relid);
@@ -1283,7 +1293,7 @@ bk_restore_load(BkTablePlan *p)
 		if (!p->replace)
 		{
 			skip_check_conflicts(p);
-			skip_unique_conflicts(p, absent_in_target);
+			skip_unique_conflicts(p, absent_in_target, false);
 		}
 		if (opts->dry_run)
 		{
@@ -1334,9 +1344,16 @@ bk_restore_load(BkTablePlan *p)
 			{
 				to_insert = p->staged - p->conflicts;
 			}
+			bool on_conflict = !p->replace && !bk_rules_forbid_on_conflict(p->relid);
+			if (!p->replace && !on_conflict)
+			{
+				int64 before = p->conflicts;
+				skip_unique_conflicts(p, absent_in_target, true);
+				to_insert = to_insert < 0 ? to_insert : to_insert - (p->conflicts - before);
+			}
 			p->counts.inserted =
 			    exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s%s", p->target, cols, overriding, scols,
-			                        p->stage, p->replace ? "" : " ON CONFLICT DO NOTHING"));
+			                        p->stage, on_conflict ? " ON CONFLICT DO NOTHING" : ""));
 			// Rows the INSERT skipped collided with a unique constraint; when it inserted every staged row, there
 			// is nothing to look for.
 			if (!p->replace && p->counts.inserted != to_insert)
@@ -1362,6 +1379,7 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	{
 		restore_sequences(entry, p->relid, &p->map, p->replace);
 		set_triggers(p->triggers, true);
+		bk_rules_reenable(p->relid, p->rules);
 	}
 	*counts = p->counts;
 
@@ -1382,6 +1400,7 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 		bk_json_int(report, "unchanged_in_place", p->unchanged_in_place);
 	}
 	bk_json_bool(report, "triggers_fired", opts->fire_triggers);
+	bk_rules_report(report, p->rules);
 	if (!p->replace && p->keyed)
 	{
 		ListCell *lc;
