@@ -4,7 +4,7 @@
 -- checked by whole-table checksums of the table and of every table a rule could write to, and by the rules'
 -- enabled states, which must be exactly as before (after a failed restore too).
 BEGIN;
-SELECT plan(212);
+SELECT plan(215);
 SET LOCAL client_min_messages = warning;
 
 -- Whole-table checksum.
@@ -200,6 +200,26 @@ SELECT is(:'twin_missing'::jsonb->>'error', NULL, 'missing of a table with an UP
 SELECT is(:'twin_missing'::jsonb->'fp'->>'r3c', :'twin_missing'::jsonb->'fp'->>'r3d', 'missing: the table with an UPDATE rule ends like its twin without rules');
 SELECT is(:'twin_missing'::jsonb->'report'->0->'conflicting_rows', :'twin_missing'::jsonb->'report'->1->'conflicting_rows', 'missing: the same rows are set aside');
 SELECT is((:'twin_missing'::jsonb->'report'->0->>'conflicts')::int, 2, 'missing: two rows collide (one with a staged row, one with an existing row)');
+
+-- A collision on a unique expression index cannot be found on the stage: where ON CONFLICT is refused, the
+-- restore fails (and changes nothing) rather than set the row aside, as its twin without rules does.
+CREATE TABLE r3e (id int PRIMARY KEY, v text);
+CREATE TABLE r3f (id int PRIMARY KEY, v text);
+INSERT INTO r3e VALUES (1, 'a'), (2, 'b');
+INSERT INTO r3f SELECT * FROM r3e;
+SELECT backupkit.snapshot_tables('{r3e,r3f}') AS s3e \gset
+DELETE FROM r3e WHERE id = 1;
+DELETE FROM r3f WHERE id = 1;
+INSERT INTO r3e VALUES (3, 'A');
+INSERT INTO r3f VALUES (3, 'A');
+CREATE UNIQUE INDEX r3e_lower ON r3e (lower(v));
+CREATE UNIQUE INDEX r3f_lower ON r3f (lower(v));
+CREATE RULE r3e_upd AS ON UPDATE TO r3e DO ALSO NOTHING;
+SELECT pg_temp.state('{r3e}') AS r3e_before \gset
+SELECT pg_temp.attempt('', format('backupkit.restore_table_from_snapshot(%s, %L, %L)', :s3e, 'r3e', 'missing'), '{r3e}') AS r3e_res \gset
+SELECT is(:'r3e_res'::jsonb->>'sqlstate', '23505', 'a collision on a unique expression index fails a restore that cannot use ON CONFLICT');
+SELECT is(:'r3e_res'::jsonb->'fp', :'r3e_before'::jsonb->'fp', 'and leaves the table unchanged');
+SELECT is((backupkit.restore_table_from_snapshot(:s3e, 'r3f', 'missing')->>'conflicts')::int, 1, 'the twin without rules sets the row aside');
 
 -- 4. A DELETE rule whose action fails: the restore must not run it, even on an empty table.
 CREATE TABLE r4 (id int PRIMARY KEY, v text);
