@@ -1,10 +1,11 @@
 // Rules and restores. COPY and pg_restore ignore rules, and so does a restore: an INSTEAD rule would send the
 // restored rows elsewhere or drop them, an ALSO rule would write into tables nobody asked to restore, and a
-// rule's failing action would fail a restore that has nothing to do. The copy path (TRUNCATE, COPY) and
-// missing's direct copy never fire rules. Every other path writes with INSERT, UPDATE and DELETE, so the
-// restore disables, for its own transaction, each rule that would fire (ALTER TABLE ... DISABLE RULE, which
-// only the owner may do) and gives every one back its exact former state (ENABLE, ENABLE REPLICA, ENABLE
-// ALWAYS) when the table is done; on error the transaction's rollback restores them.
+// rule's failing action would fail a restore that has nothing to do. The copy path (TRUNCATE, COPY) never
+// fires rules and leaves them alone. Every other path may write with INSERT, UPDATE and DELETE (missing
+// chooses its direct COPY only once the table is locked, after this), so the restore disables, for its own
+// transaction, each rule that would fire (ALTER TABLE ... DISABLE RULE, which only the owner may do) and gives
+// every one back its exact former state (ENABLE, ENABLE REPLICA, ENABLE ALWAYS) when the table is done; on
+// error the transaction's rollback restores them.
 //
 // There is no opt-in to fire rules: a firing rule rewrites the restore's own statements, so the table could
 // not end identical to the snapshot, and pg_restore offers no such option either. fire_triggers is about

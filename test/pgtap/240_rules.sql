@@ -4,7 +4,7 @@
 -- checked by whole-table checksums of the table and of every table a rule could write to, and by the rules'
 -- enabled states, which must be exactly as before (after a failed restore too).
 BEGIN;
-SELECT plan(215);
+SELECT plan(220);
 SET LOCAL client_min_messages = warning;
 
 -- Whole-table checksum.
@@ -225,8 +225,8 @@ SELECT is((backupkit.restore_table_from_snapshot(:s3e, 'r3f', 'missing')->>'conf
 CREATE TABLE r4 (id int PRIMARY KEY, v text);
 CREATE TABLE r4_audit (id int);
 INSERT INTO r4 VALUES (1, 'a'), (2, 'b');
-SELECT backupkit.snapshot_tables('{r4}') AS s4 \gset
-SELECT pg_temp.state('{r4}')->'fp' AS s4_fp \gset
+SELECT backupkit.snapshot_tables('{r4,r4_audit}') AS s4 \gset
+SELECT pg_temp.state('{r4,r4_audit}')->'fp' AS s4_fp \gset
 DELETE FROM r4;
 CREATE RULE r4_fails AS ON DELETE TO r4 DO ALSO INSERT INTO r4_audit VALUES (1 / 0);
 SELECT * FROM pg_temp.check('failing DELETE action, replace of an empty table', :s4, '{r4}', 'replace', :'s4_fp', '{r4,r4_audit}', true);
@@ -236,6 +236,7 @@ INSERT INTO r4 VALUES (1, 'changed'), (3, 'extra');
 ALTER TABLE r4 ENABLE RULE r4_fails;
 SELECT * FROM pg_temp.check('failing DELETE action, replace', :s4, '{r4}', 'replace', :'s4_fp', '{r4,r4_audit}', true);
 SELECT * FROM pg_temp.check('failing DELETE action, set replace', :s4, '{r4}', 'replace', :'s4_fp', '{r4,r4_audit}', true, 'set');
+SELECT * FROM pg_temp.check('failing DELETE action, set replace with the audit table', :s4, '{r4,r4_audit}', 'replace', :'s4_fp', '{r4,r4_audit}', true);
 
 -- 5. ON INSERT DO ALSO INSERT INTO a log: nothing written to the log; restored with the log, the log ends as
 -- captured (no duplicates).
