@@ -17,6 +17,7 @@ extern "C"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "storage.hpp"
+#include "table_list.hpp"
 
 extern "C"
 {
@@ -137,6 +138,7 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
 			                                                         bk_rel_qualified_name(relid), snapshot_id)));
 		}
+		bk_check_not_system(relid, "read captured rows of");
 		bk_check_snapshot_readable(&st->snap, relid);
 		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
 		for (int i = 0; i < st->entry->ncolumns; i++)

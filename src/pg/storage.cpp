@@ -22,6 +22,7 @@ extern "C"
 #include "utils/memutils.h"
 }
 
+#include "rls_scope.hpp"
 #include "storage.hpp"
 
 static Oid
@@ -426,14 +427,7 @@ bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 		                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
 	}
-	if (GetUserId() != snapshot->created_by && check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-	{
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("permission denied to read captured rows of table %s", bk_rel_qualified_name(relid)),
-		                errdetail("Row-level security applies to the table, and the rows were captured under the "
-		                          "policies of another role."),
-		                errhint("Read them as the role that took snapshot " INT64_FORMAT ".", snapshot->snapshot_id)));
-	}
+	bk_check_capture_policies(snapshot, relid, "read");
 }
 
 Oid

@@ -59,7 +59,7 @@ typedef struct BkSnapshot
 void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out);
 int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno);
 // Errors unless the caller may see the captured rows of relid: it must be able to SELECT the table now, and
-// when row-level security applies to it, only the creator itself may (the rows were filtered by its policies).
+// the rows must be read under the policies they were captured under (rls_scope.hpp).
 void bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid);
 
 typedef struct BkColumn

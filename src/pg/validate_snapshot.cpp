@@ -24,6 +24,7 @@ extern "C"
 #include "report_json.hpp"
 #include "storage.hpp"
 #include "unchanged_rows.hpp"
+#include "validate_checks.hpp"
 #include "validate_snapshot.hpp"
 
 extern "C"
@@ -914,6 +915,7 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 				bk_json_str(json, "checksum", results[i].checksum_ok ? "ok" : "mismatch");
 				bk_json_bool(json, "decodable", results[i].decodable);
 				check_schema(&st, e, json);
+				bk_validate_check_constraints(&snap, e, &st.warnings);
 				if (keys_sound)
 				{
 					report_keys_sound(entries, i, fks, json);
