@@ -132,13 +132,13 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 		guc_level = bk_stable_settings_push();
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		bk_snapshot_fetch(snapshot_id, &st->snap);
+		bk_check_not_system(relid, "read captured rows of");
 		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 		if (st->entry == NULL)
 		{
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
 			                                                         bk_rel_qualified_name(relid), snapshot_id)));
 		}
-		bk_check_not_system(relid, "read captured rows of");
 		bk_check_snapshot_readable(&st->snap, relid);
 		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
 		for (int i = 0; i < st->entry->ncolumns; i++)

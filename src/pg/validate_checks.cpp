@@ -258,8 +258,8 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 		count = DatumGetInt64(bk_spi_get(0, 2, &isnull));
 		*warnings = lappend(
 		    *warnings,
-		    psprintf("Check constraint \"%s\" of table %s rejects " INT64_FORMAT " captured row%s%s%s: a replace "
-		             "cannot load %s, and merge and missing skip %s as conflicts.",
+		    psprintf("Check constraint \"%s\" of table %s rejects " INT64_FORMAT " captured row%s%s%s: no restore can "
+		             "write %s (replace fails; merge and missing set %s aside as conflicts).",
 		             checks[i].name, name, count, count == 1 ? "" : "s",
 		             show_keys ? (keyed ? ", for example the row with key " : ", for example the row ") : "",
 		             show_keys ? bk_spi_get_text(0, 1) : "", count == 1 ? "it" : "them", count == 1 ? "it" : "them"));
