@@ -401,6 +401,25 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 	return entries[0];
 }
 
+int
+bk_captured_position(const BkTableEntry *e, const char *name)
+{
+	int pos = 0;
+	for (int i = 0; i < e->ncolumns; i++)
+	{
+		if (!e->columns[i].captured)
+		{
+			continue;
+		}
+		pos++;
+		if (strcmp(e->columns[i].name, name) == 0)
+		{
+			return pos;
+		}
+	}
+	return 0;
+}
+
 char *
 bk_entry_qualified_name(const BkTableEntry *entry)
 {

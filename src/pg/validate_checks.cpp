@@ -29,25 +29,6 @@ typedef struct CheckConstraint
 	bool usable; // every column it reads is captured and still in the table
 } CheckConstraint;
 
-static int
-captured_index(const BkTableEntry *e, const char *name)
-{
-	int ci = 0;
-	for (int i = 0; i < e->ncolumns; i++)
-	{
-		if (!e->columns[i].captured)
-		{
-			continue;
-		}
-		if (strcmp(e->columns[i].name, name) == 0)
-		{
-			return ci;
-		}
-		ci++;
-	}
-	return -1;
-}
-
 // The live type of column name of relid (format_type), or NULL when the table has no such column.
 static char *
 live_type(Oid relid, const char *name)
@@ -64,7 +45,7 @@ live_type(Oid relid, const char *name)
 static bool
 need_column(const BkTableEntry *e, Oid relid, const char *name, bool *keep, char **types)
 {
-	int ci = captured_index(e, name);
+	int ci = bk_captured_position(e, name) - 1;
 	if (ci < 0)
 	{
 		return false;

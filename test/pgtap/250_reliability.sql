@@ -3,7 +3,7 @@
 -- captured under; every function works on 51 and 1,600 columns; a caught error leaves no progress behind;
 -- labels are bounded so that every snapshot exports; validate warns about rows a CHECK constraint now rejects.
 BEGIN;
-SELECT plan(60);
+SELECT plan(61);
 
 CREATE SCHEMA rel;
 CREATE FUNCTION rel.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -176,6 +176,9 @@ SELECT is((SELECT (snapshot_row->>'c1599')::integer FROM backupkit.diff(:wide_si
 SELECT is((SELECT count(*) FROM backupkit.snapshot_rows(:wide_sid, 'rel.w1600') r WHERE r ? 'c1599'), 20::bigint,
           'snapshot_rows returns all 1,600 columns');
 SELECT is(backupkit.validate_snapshot_integrity(:wide_sid)->>'valid', 'true', 'validate passes on 1,600 columns');
+CREATE TEMP TABLE rel_wide_frames AS SELECT f.n, f.frame FROM backupkit.export_snapshot(:wide_sid) WITH ORDINALITY f(frame, n);
+SELECT backupkit.import_snapshot(frame ORDER BY n) AS wide_imported FROM rel_wide_frames \gset
+SELECT is(backupkit.validate_snapshot_integrity(:wide_imported)->>'valid', 'true', 'export and import carry 1,600 columns');
 CREATE FUNCTION rel.modes_round_trip(t regclass, col text, before text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE failed text := '';
         m text;
