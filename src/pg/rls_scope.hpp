@@ -11,9 +11,11 @@ extern "C"
 
 #include "storage.hpp"
 
-// Whether another role than the creator may use the captured rows of relid: true unless row-level security
-// applies to the table for the creator (its capture was filtered) or for the caller (the caller's policies
-// would filter what the snapshot holds). The creator itself always may.
+// Whether the caller may use the captured rows of relid: always when the table has no row-level security, and
+// the role that took the capture always may; anyone else only when RLS applies neither to that role (its
+// capture was not filtered) nor to the caller (whose policies would filter what the snapshot holds). For a
+// snapshot imported from another role's export, the role that took the capture is the original creator (by
+// name; when no role has that name here, nobody may).
 bool bk_capture_policies_allow(const BkSnapshot *snapshot, Oid relid);
 
 // Errors (42501) unless bk_capture_policies_allow; verb says what was attempted ("read", "restore", "export").

@@ -3,7 +3,7 @@
 -- captured under; every function works on 51 and 1,600 columns; a caught error leaves no progress behind;
 -- labels are bounded so that every snapshot exports; validate warns about rows a CHECK constraint now rejects.
 BEGIN;
-SELECT plan(61);
+SELECT plan(65);
 
 CREATE SCHEMA rel;
 CREATE FUNCTION rel.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -102,6 +102,26 @@ SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''rel.
                  'permission denied to read captured rows of table rel.r', 'RLS: nor read it');
 RESET ROLE;
 SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table kept every row');
+-- The creator exports its capture; a member imports it as his own: it stays alice's capture.
+SET LOCAL ROLE rel_alice;
+CREATE TEMP TABLE rel_alice_frames AS
+SELECT f.n, f.frame FROM backupkit.export_snapshot(:alice_sid) WITH ORDINALITY f(frame, n);
+GRANT SELECT ON rel_alice_frames TO rel_owner;
+SELECT backupkit.import_snapshot(frame ORDER BY n) AS alice_reimported FROM rel_alice_frames \gset
+RESET ROLE;
+SET LOCAL ROLE rel_owner;
+SELECT backupkit.import_snapshot(frame ORDER BY n) AS owner_imported FROM rel_alice_frames \gset
+SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'')', :owner_imported), '42501',
+                 'permission denied to restore captured rows of table rel.r',
+                 'RLS: importing the creator''s export does not make the capture the member''s own');
+SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''rel.r'')', :owner_imported), '42501',
+                 'permission denied to read captured rows of table rel.r', 'RLS: nor may he read it');
+RESET ROLE;
+SET LOCAL ROLE rel_alice;
+SELECT is((SELECT count(*) FROM backupkit.snapshot_rows(:alice_reimported, 'rel.r')), 10::bigint,
+          'RLS: the creator''s own re-import stays hers');
+RESET ROLE;
+SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table still holds every row');
 -- The other direction: rel_full (BYPASSRLS) captured all rows; rel_carol, its member, is filtered by the policy
 -- (BYPASSRLS is not inherited) and must not count or restore rows hidden from her.
 SET LOCAL ROLE rel_full;
