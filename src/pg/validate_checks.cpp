@@ -62,10 +62,27 @@ need_column(const BkTableEntry *e, Oid relid, const char *name, bool *keep, char
 	return true;
 }
 
-// Loads the kept columns of every captured row into the temporary table; on failure (a value the live type
-// rejects, a damaged chunk) returns the error's message instead of raising. Cancels still cancel.
+typedef struct LoadStep
+{
+	const BkSnapshot *snapshot;
+	const BkTableEntry *entry;
+	const char *create_sql;
+	List *attnames;
+	const bool *keep;
+} LoadStep;
+
+typedef struct CheckStep
+{
+	const char *sql;
+	int64 count;
+	char *example; // key (or row) of one rejected row as jsonb text
+} CheckStep;
+
+// Runs step(arg) in a subtransaction and returns NULL, or the message of the error it raised: what the captured
+// rows hold (a value the live type rejects, a constraint expression that fails on it, a damaged chunk) is
+// reported, never raised. Cancels and shutdowns still end the statement.
 static char *
-load_rows(const BkSnapshot *snapshot, const BkTableEntry *e, Oid stage, List *attnames, const bool *keep)
+guarded(void (*step)(void *), void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -75,8 +92,7 @@ load_rows(const BkSnapshot *snapshot, const BkTableEntry *e, Oid stage, List *at
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		BkChunkReader *reader = bk_chunk_reader_open(e, strcmp(snapshot->compression, "zstd") == 0);
-		(void) bk_copy_chunks_into(stage, attnames, reader, keep, false, bk_entry_qualified_name(e), NIL);
+		step(arg);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -100,6 +116,30 @@ load_rows(const BkSnapshot *snapshot, const BkTableEntry *e, Oid stage, List *at
 	return failure;
 }
 
+// Creates the temporary table and loads the kept columns of every captured row into it.
+static void
+load_step(void *arg)
+{
+	LoadStep *l = (LoadStep *) arg;
+	BkChunkReader *reader;
+
+	bk_spi_exec(l->create_sql, 0, NULL, NULL, NULL, false, 0);
+	reader = bk_chunk_reader_open(l->entry, strcmp(l->snapshot->compression, "zstd") == 0);
+	(void) bk_copy_chunks_into(RelnameGetRelid(CHECK_ROWS_TABLE), l->attnames, reader, l->keep, false,
+	                           bk_entry_qualified_name(l->entry), NIL);
+}
+
+static void
+check_step(void *arg)
+{
+	CheckStep *c = (CheckStep *) arg;
+	bool isnull;
+
+	bk_spi_exec(c->sql, 0, NULL, NULL, NULL, false, 0);
+	c->count = SPI_processed == 0 ? 0 : DatumGetInt64(bk_spi_get(0, 2, &isnull));
+	c->example = SPI_processed == 0 ? NULL : bk_spi_get_text(0, 1);
+}
+
 void
 bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e, List **warnings)
 {
@@ -114,8 +154,6 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 	bool show_keys;
 	List *attnames = NIL;
 	StringInfoData sql, key;
-	Oid stage;
-	char *failure;
 	const char *name = bk_entry_qualified_name(e);
 
 	if (!OidIsValid(relid))
@@ -192,14 +230,16 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 		ci++;
 	}
 	appendStringInfoString(&sql, ")");
-	bk_spi_exec(sql.data, 0, NULL, NULL, NULL, false, 0);
-	stage = RelnameGetRelid(CHECK_ROWS_TABLE);
-	failure = load_rows(snapshot, e, stage, attnames, keep);
-	if (failure != NULL)
 	{
-		*warnings = lappend(*warnings, psprintf("The rows of table %s could not be checked against its check "
-		                                        "constraints: %s.",
-		                                        name, failure));
+		LoadStep load = {snapshot, e, sql.data, attnames, keep};
+		char *failure = guarded(load_step, &load);
+		if (failure != NULL)
+		{
+			*warnings = lappend(*warnings, psprintf("The rows of table %s could not be checked against its check "
+			                                        "constraints: %s.",
+			                                        name, failure));
+			return; // the subtransaction took the temporary table with it
+		}
 	}
 
 	// Which row to name: its key, else its values of the constraint's columns (the whole staged row).
@@ -219,31 +259,38 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 	{
 		appendStringInfoString(&key, "pg_catalog.to_jsonb(s)");
 	}
-	for (int i = 0; i < nchecks && failure == NULL; i++)
+	for (int i = 0; i < nchecks; i++)
 	{
-		bool isnull;
-		int64 count;
+		CheckStep check;
+		char *failure;
 		if (!checks[i].usable)
 		{
 			continue;
 		}
 		// The temporary table has the constraint's column names and types, so its expression reads it as is.
-		bk_spi_exec(psprintf("SELECT %s::text, pg_catalog.count(*) OVER () FROM pg_temp." CHECK_ROWS_TABLE
+		check.sql = psprintf("SELECT %s::text, pg_catalog.count(*) OVER () FROM pg_temp." CHECK_ROWS_TABLE
 		                     " s WHERE (%s) IS FALSE LIMIT 1",
-		                     key.data, checks[i].expr),
-		            0, NULL, NULL, NULL, false, 0);
-		if (SPI_processed == 0)
+		                     key.data, checks[i].expr);
+		failure = guarded(check_step, &check);
+		if (failure != NULL)
+		{
+			*warnings = lappend(*warnings, psprintf("Check constraint \"%s\" of table %s could not be evaluated on "
+			                                        "the captured rows: %s.",
+			                                        checks[i].name, name, failure));
+			continue;
+		}
+		if (check.count == 0)
 		{
 			continue;
 		}
-		count = DatumGetInt64(bk_spi_get(0, 2, &isnull));
 		*warnings = lappend(
 		    *warnings,
 		    psprintf("Check constraint \"%s\" of table %s rejects " INT64_FORMAT " captured row%s%s%s: no restore can "
 		             "write %s (replace fails; merge and missing set %s aside as conflicts).",
-		             checks[i].name, name, count, count == 1 ? "" : "s",
+		             checks[i].name, name, check.count, check.count == 1 ? "" : "s",
 		             show_keys ? (keyed ? ", for example the row with key " : ", for example the row ") : "",
-		             show_keys ? bk_spi_get_text(0, 1) : "", count == 1 ? "it" : "them", count == 1 ? "it" : "them"));
+		             show_keys ? check.example : "", check.count == 1 ? "it" : "them",
+		             check.count == 1 ? "it" : "them"));
 	}
 	bk_spi_exec("DROP TABLE pg_temp." CHECK_ROWS_TABLE, 0, NULL, NULL, NULL, false, 0);
 }

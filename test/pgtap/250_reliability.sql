@@ -3,7 +3,7 @@
 -- captured under; every function works on 51 and 1,600 columns; a caught error leaves no progress behind;
 -- labels are bounded so that every snapshot exports; validate warns about rows a CHECK constraint now rejects.
 BEGIN;
-SELECT plan(65);
+SELECT plan(67);
 
 CREATE SCHEMA rel;
 CREATE FUNCTION rel.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -276,6 +276,22 @@ ALTER TABLE rel.keyless ALTER COLUMN a TYPE smallint;
 ALTER TABLE rel.keyless ADD CONSTRAINT positive_a CHECK (a > 1) NOT VALID;
 SELECT is(jsonb_array_length(backupkit.validate_snapshot_integrity(:keyless_sid)->'warnings'), 2,
           'after a type change the check still runs (and the schema change is reported too)');
+
+-- What the captured rows hold never makes validate fail: a constraint that errors on them, or values the
+-- column's new type rejects, are warnings too.
+CREATE TABLE rel.odd (id integer PRIMARY KEY, v integer, w text);
+INSERT INTO rel.odd VALUES (1, 7, 'a'), (2, 8, 'b');
+SELECT backupkit.snapshot_tables('{rel.odd}') AS odd_sid \gset
+UPDATE rel.odd SET v = 9 WHERE id = 1;
+ALTER TABLE rel.odd ADD CONSTRAINT inverse CHECK (100 / (v - 7) > 0) NOT VALID;
+SELECT ok(backupkit.validate_snapshot_integrity(:odd_sid)->'warnings' @>
+          '["Check constraint \"inverse\" of table rel.odd could not be evaluated on the captured rows: division by zero."]',
+          'a constraint that fails on a captured row is reported, not raised');
+ALTER TABLE rel.odd DROP CONSTRAINT inverse;
+ALTER TABLE rel.odd ALTER COLUMN w TYPE integer USING length(w), ADD CONSTRAINT small_w CHECK (w < 5) NOT VALID;
+SELECT ok(backupkit.validate_snapshot_integrity(:odd_sid)->'warnings' @>
+          '["The rows of table rel.odd could not be checked against its check constraints: invalid input syntax for type integer: \"a\"."]',
+          'captured values the column''s new type rejects are reported, not raised');
 
 -- 7. Labels are bounded so that every snapshot can be exported.
 SELECT throws_ok($$SELECT backupkit.snapshot_tables('{rel.t}', repeat('x', 10001))$$, '22023',
