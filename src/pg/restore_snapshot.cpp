@@ -137,6 +137,8 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 				                       bk_entry_qualified_name(e), snapshot_id),
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
+			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
+			bk_check_table_kind(relids[i], "restore");
 		}
 	}
 	else
