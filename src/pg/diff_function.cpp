@@ -12,6 +12,7 @@ extern "C"
 }
 
 #include "restore_engine.hpp"
+#include "table_list.hpp"
 
 extern "C"
 {
@@ -42,6 +43,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
+	bk_check_not_system(relid, "diff");
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{

@@ -20,6 +20,7 @@ extern "C"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "report_json.hpp"
+#include "rls_scope.hpp"
 #include "storage.hpp"
 
 extern "C"
@@ -113,6 +114,7 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap); // FOR KEY SHARE: a prune leaves the snapshot alone meanwhile
+	bk_check_snapshot_policies(&snap, "export");
 
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT to_jsonb(s)::text FROM backupkit.snapshot s WHERE s.snapshot_id = $1", 1, argtypes, values,

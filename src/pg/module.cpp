@@ -29,4 +29,5 @@ _PG_init(void)
 	                         "Sends a progress NOTICE about once a second during long snapshots and restores.", NULL,
 	                         &bk_progress_notices, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("backupkit");
+	bk_progress_init();
 }

@@ -4,6 +4,7 @@
 extern "C"
 {
 #include "postgres.h"
+#include "access/xact.h"
 #include "pgstat.h"
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
@@ -27,6 +28,7 @@ typedef struct ProgressState
 	int64 rows_all_tables;
 	TimestampTz started;
 	TimestampTz last_report;
+	SubTransactionId subid; // the (sub)transaction the operation runs in
 } ProgressState;
 
 static ProgressState progress;
@@ -69,6 +71,7 @@ bk_progress_begin(const char *operation, int64 snapshot_id, int tables_total)
 	strlcpy(progress.operation, operation, sizeof(progress.operation));
 	progress.snapshot_id = snapshot_id;
 	progress.tables_total = tables_total;
+	progress.subid = GetCurrentSubTransactionId();
 	progress.started = GetCurrentTimestamp();
 	progress.last_report = progress.started;
 	strlcpy(progress.table_name, "-", sizeof(progress.table_name));
@@ -105,4 +108,32 @@ bk_progress_end(void)
 	{
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	}
+}
+
+// An operation that fails never reaches bk_progress_end. When the error ends the statement, the next statement
+// replaces the progress line; when a PL/pgSQL EXCEPTION block catches it, the statement goes on and the line
+// would stay in backupkit.progress. Aborting the (sub)transaction the operation ran in ends its progress.
+static void
+progress_xact_callback(XactEvent event, void *)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		bk_progress_end();
+	}
+}
+
+static void
+progress_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && progress.active && mySubid <= progress.subid)
+	{
+		bk_progress_end();
+	}
+}
+
+void
+bk_progress_init(void)
+{
+	RegisterXactCallback(progress_xact_callback, NULL);
+	RegisterSubXactCallback(progress_subxact_callback, NULL);
 }

@@ -11,5 +11,7 @@ void bk_progress_begin(const char *operation, int64 snapshot_id, int tables_tota
 void bk_progress_table(int table_index, const char *table_name, int64 rows_total);
 void bk_progress_rows(int64 rows_done_delta);
 void bk_progress_end(void);
+// Registers the transaction callbacks that end the progress of an operation whose (sub)transaction aborts.
+void bk_progress_init(void);
 
 extern bool bk_progress_notices;

@@ -22,6 +22,7 @@ extern "C"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "copy_loader.hpp"
+#include "lock_order.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
 #include "restore_rules.hpp"
@@ -1101,10 +1102,11 @@ bk_restore_clear(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 
-	// Disabling a rule takes ACCESS EXCLUSIVE: take it now rather than upgrade later. Read again under the lock.
+	// Disabling a rule takes ACCESS EXCLUSIVE: take it now (in the global order) rather than upgrade later. The
+	// rules are read again under the lock.
 	p->rules = p->copy_path ? NIL : bk_rules_that_fire(p->relid);
-	LockRelationOid(p->relid,
-	                (p->copy_path || p->rules != NIL) && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
+	bk_lock_in_order(&p->relid, 1,
+	                 (p->copy_path || p->rules != NIL) && !opts->dry_run ? AccessExclusiveLock : ExclusiveLock);
 	if (!p->copy_path)
 	{
 		p->rules = bk_rules_that_fire(p->relid);
@@ -1505,13 +1507,20 @@ bk_restore_diff_query(BkTablePlan *p)
 		appendStringInfo(&key_obj, "%s%s, CASE WHEN s.%s IS NULL THEN to_jsonb(t.%s) ELSE to_jsonb(s.%s) END",
 		                 i ? ", " : "", quote_literal_cstr(p->entry->pk[i]), k, k, k);
 	}
+	// A function takes at most 100 arguments: the objects are built 50 columns at a time and concatenated, so
+	// a table of 1,600 columns diffs too.
+	appendStringInfoString(&snap_obj, "(jsonb_build_object(");
+	appendStringInfoString(&live_obj, "(jsonb_build_object(");
 	foreach (lc, p->map.attnames)
 	{
 		const char *name = strVal(lfirst(lc));
-		appendStringInfo(&snap_obj, "%s%s, s.%s", first ? "" : ", ", quote_literal_cstr(name), quote_identifier(name));
-		appendStringInfo(&live_obj, "%s%s, t.%s", first ? "" : ", ", quote_literal_cstr(name), quote_identifier(name));
+		const char *sep = first ? "" : foreach_current_index(lc) % 50 == 0 ? ") || jsonb_build_object(" : ", ";
+		appendStringInfo(&snap_obj, "%s%s, s.%s", sep, quote_literal_cstr(name), quote_identifier(name));
+		appendStringInfo(&live_obj, "%s%s, t.%s", sep, quote_literal_cstr(name), quote_identifier(name));
 		first = false;
 	}
+	appendStringInfoString(&snap_obj, "))");
+	appendStringInfoString(&live_obj, "))");
 	// The first key column is NOT NULL on both sides, so its NULL marks the missing side of the join.
 	if (p->keys_stage != NULL)
 	{
@@ -1519,8 +1528,8 @@ bk_restore_diff_query(BkTablePlan *p)
 		char *select_list =
 		    psprintf("SELECT CASE WHEN s.%s IS NULL THEN 'added' WHEN t.%s IS NULL THEN 'removed' ELSE 'changed' END,"
 		             " jsonb_build_object(%s),"
-		             " CASE WHEN s.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END,"
-		             " CASE WHEN t.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END",
+		             " CASE WHEN s.%s IS NULL THEN NULL ELSE %s END,"
+		             " CASE WHEN t.%s IS NULL THEN NULL ELSE %s END",
 		             k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data);
 		return psprintf("%s FROM %s s LEFT JOIN %s%s t ON %s"
 		                " WHERE t.%s IS NULL OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))"
@@ -1535,8 +1544,8 @@ bk_restore_diff_query(BkTablePlan *p)
 		return psprintf(
 		    "SELECT CASE WHEN s.%s IS NULL THEN 'added' WHEN t.%s IS NULL THEN 'removed' ELSE 'changed' END,"
 		    " jsonb_build_object(%s),"
-		    " CASE WHEN s.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END,"
-		    " CASE WHEN t.%s IS NULL THEN NULL ELSE jsonb_build_object(%s) END"
+		    " CASE WHEN s.%s IS NULL THEN NULL ELSE %s END,"
+		    " CASE WHEN t.%s IS NULL THEN NULL ELSE %s END"
 		    " FROM %s s FULL JOIN %s%s t ON %s"
 		    " WHERE s.%s IS NULL OR t.%s IS NULL OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))",
 		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, p->only, p->target, match, k0, k0,

@@ -12,10 +12,12 @@ extern "C"
 
 #include "boundary.hpp"
 #include "failure_log.hpp"
+#include "lock_order.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
 #include "restore_functions.hpp"
+#include "rls_scope.hpp"
 #include "table_list.hpp"
 
 extern "C"
@@ -85,6 +87,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_check_table_kind(relid, "restore");
+	bk_lock_in_order(&relid, 1, ExclusiveLock);
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{
@@ -94,6 +97,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
 		                 snapshot_id)));
 	}
+	bk_check_capture_policies(&snap, relid, "restore");
 	bk_progress_begin(opts.dry_run ? "dry-run" : "restore", snapshot_id, 1);
 	bk_json_init(&report);
 	bk_json_begin_object(&report, NULL);

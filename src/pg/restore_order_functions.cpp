@@ -93,6 +93,7 @@ bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 		{
 			bk_check_table_kind(relids[i], "order"); // raises the error that says what is wrong, if anything
 		}
+		bk_check_not_system(relids[i], "order");
 	}
 	bk_order_named_relations(relids, names, n, order, level, group);
 	bk_stable_settings_pop(guc_level);

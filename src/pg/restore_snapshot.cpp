@@ -21,11 +21,14 @@ extern "C"
 }
 
 #include "failure_log.hpp"
+#include "lock_order.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
+#include "restore_rules.hpp"
 #include "restore_functions.hpp"
 #include "restore_order.hpp"
+#include "rls_scope.hpp"
 #include "table_list.hpp"
 #include "validate_snapshot.hpp"
 
@@ -135,6 +138,8 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 				                       bk_entry_qualified_name(e), snapshot_id),
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
+			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
+			bk_check_table_kind(relids[i], "restore");
 		}
 	}
 	else
@@ -199,6 +204,11 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	resolve_tables(fcinfo, snapshot_id, &relids, &entries, &by_oid, &n);
+	bk_lock_in_order(relids, n, ExclusiveLock);
+	for (int i = 0; i < n; i++)
+	{
+		bk_check_capture_policies(&snap, relids[i], "restore");
+	}
 	if (bk_bool_arg(fcinfo, 5, "validate"))
 	{
 		char *problem = NULL;
@@ -303,6 +313,22 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		bk_json_end_object(&report);
 	}
 	bk_json_end_array(&report);
+
+	// The tables TRUNCATE empties, and those whose rules the restore disables, need ACCESS EXCLUSIVE: taken now,
+	// in the global order, rather than one by one children first as they are cleared.
+	if (!opts.dry_run)
+	{
+		Oid *truncated = (Oid *) palloc(sizeof(Oid) * Max(n, 1));
+		int ntruncated = 0;
+		for (int i = 0; i < n; i++)
+		{
+			if (bk_restore_plan_uses_copy(plans[i]) || bk_rules_that_fire(relids[i]) != NIL)
+			{
+				truncated[ntruncated++] = relids[i];
+			}
+		}
+		bk_lock_in_order(truncated, ntruncated, AccessExclusiveLock);
+	}
 
 	bk_progress_begin(opts.dry_run ? "dry-run" : "restore", snapshot_id, n);
 	// Copy-path tables go first, in one TRUNCATE (their in-set children are copy-path too); then the staged

@@ -19,6 +19,7 @@ extern "C"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "storage.hpp"
+#include "snapshot_label.hpp"
 
 extern "C"
 {
@@ -34,6 +35,18 @@ cron_schema(void)
 {
 	bk_spi_exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, NULL, NULL, NULL, true, 1);
 	return SPI_processed == 0 ? NULL : pstrdup("cron");
+}
+
+// Whether the caller may read pg_cron's job table (USAGE on its schema, SELECT on the table).
+static bool
+cron_jobs_readable(const char *schema)
+{
+	Oid argtypes[2] = {TEXTOID, TEXTOID};
+	Datum values[2] = {CStringGetTextDatum(schema), CStringGetTextDatum(psprintf("%s.job", quote_identifier(schema)))};
+	bool isnull;
+	bk_spi_exec("SELECT pg_catalog.has_schema_privilege($1, 'USAGE') AND pg_catalog.has_table_privilege($2, 'SELECT')",
+	            2, argtypes, values, NULL, true, 1);
+	return DatumGetBool(bk_spi_get(0, 1, &isnull));
 }
 
 static char *
@@ -82,6 +95,7 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 1, "schedule");
 	require_arg(fcinfo, 2, "tables");
 	require_arg(fcinfo, 3, "label");
+	bk_check_label(text_to_cstring(PG_GETARG_TEXT_PP(3)));
 	if (ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(2)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(2))) == 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("tables must not be empty")));
@@ -220,8 +234,13 @@ bk_info(PG_FUNCTION_ARGS)
 	bk_owner_end(&access);
 	values[1] = bk_spi_get(0, 1, &isnull);
 
-	// Jobs are read as the caller: pg_cron shows each role its own jobs.
+	// Jobs are read as the caller: pg_cron shows each role its own jobs. A role without USAGE on pg_cron's
+	// schema cannot have scheduled anything; it gets null rather than an error.
 	schema = cron_schema();
+	if (schema != NULL && !cron_jobs_readable(schema))
+	{
+		schema = NULL;
+	}
 	if (schema != NULL)
 	{
 		bk_spi_exec(psprintf("SELECT $2 || jsonb_build_object('scheduled_jobs', coalesce(jsonb_agg(jsonb_build_object("

@@ -32,9 +32,11 @@ extern "C"
 #include "../core/options.hpp"
 #include "boundary.hpp"
 #include "failure_log.hpp"
+#include "lock_order.hpp"
 #include "chunk_writer.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
+#include "snapshot_label.hpp"
 #include "storage.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
@@ -321,9 +323,11 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		char *method = text_to_cstring(PG_GETARG_TEXT_PP(2));
 		BK_CORE(compression = bk::parse_compression(method));
 	}
+	bk_check_label(label);
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
 	bk_failure_watch_begin("snapshot", 0);
 	bk_check_capturable(relids, nrels);
+	bk_lock_in_order(relids, nrels, AccessShareLock);
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit snapshot", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(op_cxt);

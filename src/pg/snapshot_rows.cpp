@@ -17,6 +17,7 @@ extern "C"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "storage.hpp"
+#include "table_list.hpp"
 
 extern "C"
 {
@@ -131,6 +132,7 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 		guc_level = bk_stable_settings_push();
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		bk_snapshot_fetch(snapshot_id, &st->snap);
+		bk_check_not_system(relid, "read captured rows of");
 		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 		if (st->entry == NULL)
 		{

@@ -22,6 +22,7 @@ extern "C"
 #include "utils/memutils.h"
 }
 
+#include "rls_scope.hpp"
 #include "storage.hpp"
 
 static Oid
@@ -400,6 +401,25 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 	return entries[0];
 }
 
+int
+bk_captured_position(const BkTableEntry *e, const char *name)
+{
+	int pos = 0;
+	for (int i = 0; i < e->ncolumns; i++)
+	{
+		if (!e->columns[i].captured)
+		{
+			continue;
+		}
+		pos++;
+		if (strcmp(e->columns[i].name, name) == 0)
+		{
+			return pos;
+		}
+	}
+	return 0;
+}
+
 char *
 bk_entry_qualified_name(const BkTableEntry *entry)
 {
@@ -426,14 +446,7 @@ bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 		                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
 	}
-	if (GetUserId() != snapshot->created_by && check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-	{
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("permission denied to read captured rows of table %s", bk_rel_qualified_name(relid)),
-		                errdetail("Row-level security applies to the table, and the rows were captured under the "
-		                          "policies of another role."),
-		                errhint("Read them as the role that took snapshot " INT64_FORMAT ".", snapshot->snapshot_id)));
-	}
+	bk_check_capture_policies(snapshot, relid, "read");
 }
 
 Oid

@@ -59,7 +59,7 @@ typedef struct BkSnapshot
 void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out);
 int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno);
 // Errors unless the caller may see the captured rows of relid: it must be able to SELECT the table now, and
-// when row-level security applies to it, only the creator itself may (the rows were filtered by its policies).
+// the rows must be read under the policies they were captured under (rls_scope.hpp).
 void bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid);
 
 typedef struct BkColumn
@@ -103,6 +103,8 @@ typedef struct BkTableEntry
 BkTableEntry **bk_table_entries(int64 snapshot_id, int *count);
 // The entry of live table relid: same oid first, then same schema-qualified name. NULL when absent.
 BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid);
+// Position (1-based) of a column among the captured columns of an entry; 0 when it was not captured.
+int bk_captured_position(const BkTableEntry *e, const char *name);
 char *bk_entry_qualified_name(const BkTableEntry *entry);
 // The live table an entry stands for: its captured oid while that names a table of the same kind, else the
 // table of the same schema-qualified name; InvalidOid when neither exists.

@@ -13,6 +13,10 @@ extern "C"
 #include "utils/syscache.h"
 #include "utils/builtins.h"
 #include "access/htup_details.h"
+#include "catalog/catalog.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 }
 
 #include "storage.hpp"
@@ -78,6 +82,36 @@ bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *
 	return relids;
 }
 
+// PostgreSQL's catalogs (pg_catalog, information_schema, TOAST tables) and backupkit's own storage are never
+// snapshot or restore targets, whoever asks: writing them bypasses the rules that keep the catalogs and the
+// snapshots consistent, and reading them into a snapshot captures role passwords. 0A000 as PostgreSQL does for
+// operations it does not support on system tables (publications: "not supported for system tables"); the
+// relation is a table, so wrong_object_type would mislead.
+void
+bk_check_not_system(Oid relid, const char *verb)
+{
+	Oid nsp = get_rel_namespace(relid);
+	char *nspname = get_namespace_name(nsp);
+	Oid ext = get_extension_oid("backupkit", true);
+
+	if (IsCatalogRelationOid(relid) || IsCatalogNamespace(nsp) || IsToastNamespace(nsp) ||
+	    (nspname != NULL && strcmp(nspname, "information_schema") == 0))
+	{
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("cannot %s system table %s", verb, bk_rel_qualified_name(relid)),
+		                errdetail("backupkit does not capture or restore PostgreSQL's system catalogs."),
+		                errhint("Use pg_dump or a physical backup for the system catalogs.")));
+	}
+	if (OidIsValid(ext) && getExtensionOfObject(RelationRelationId, relid) == ext)
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		         errmsg("cannot %s table %s of extension \"backupkit\"", verb, bk_rel_qualified_name(relid)),
+		         errdetail("The table is part of backupkit's own storage."),
+		         errhint("Export snapshots with backupkit.export_snapshot, or back the database up with pg_dump.")));
+	}
+}
+
 void
 bk_check_table_kind(Oid relid, const char *verb)
 {
@@ -121,6 +155,7 @@ bk_check_table_kind(Oid relid, const char *verb)
 		                errdetail("\"%s\" is %s; only tables and partitioned tables are supported.",
 		                          get_rel_name(relid), what)));
 	}
+	bk_check_not_system(relid, verb);
 	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 	{
 		Oid nsp = get_rel_namespace(relid);

@@ -17,3 +17,6 @@ Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, 
 void bk_check_capturable(const Oid *relids, int count);
 // Errors unless relid is an ordinary or partitioned table; verb says what was attempted ("restore").
 void bk_check_table_kind(Oid relid, const char *verb);
+// Errors unless relid is outside PostgreSQL's catalogs (pg_catalog, information_schema, TOAST) and outside
+// backupkit's own storage; called by bk_check_table_kind.
+void bk_check_not_system(Oid relid, const char *verb);

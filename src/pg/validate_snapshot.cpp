@@ -24,6 +24,7 @@ extern "C"
 #include "report_json.hpp"
 #include "storage.hpp"
 #include "unchanged_rows.hpp"
+#include "validate_checks.hpp"
 #include "validate_snapshot.hpp"
 
 extern "C"
@@ -76,26 +77,6 @@ static void
 free_decompressor(void *arg)
 {
 	delete static_cast<bk::ZstdDecompressor *>(arg);
-}
-
-// Position (1-based) of a column among the captured columns of an entry; 0 when it was not captured.
-static int
-captured_position(const BkTableEntry *e, const char *name)
-{
-	int pos = 0;
-	for (int i = 0; i < e->ncolumns; i++)
-	{
-		if (!e->columns[i].captured)
-		{
-			continue;
-		}
-		pos++;
-		if (strcmp(e->columns[i].name, name) == 0)
-		{
-			return pos;
-		}
-	}
-	return 0;
 }
 
 static char **
@@ -162,8 +143,8 @@ snapshot_foreign_keys(BkTableEntry **entries, int count)
 			fk->parent_pos = (int *) palloc(sizeof(int) * nc);
 			for (int c = 0; c < nc; c++)
 			{
-				fk->child_pos[c] = captured_position(entries[i], cols[c]);
-				fk->parent_pos[c] = captured_position(entries[fk->parent], refs[c]);
+				fk->child_pos[c] = bk_captured_position(entries[i], cols[c]);
+				fk->parent_pos[c] = bk_captured_position(entries[fk->parent], refs[c]);
 				usable = usable && fk->child_pos[c] > 0 && fk->parent_pos[c] > 0;
 			}
 			if (usable)
@@ -612,7 +593,7 @@ check_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	appendStringInfoString(&sql, "WITH d AS (SELECT ");
 	for (int k = 0; k < e->npk; k++)
 	{
-		appendStringInfo(&sql, "%sr[%d] AS %s", k ? ", " : "", captured_position(e, e->pk[k]),
+		appendStringInfo(&sql, "%sr[%d] AS %s", k ? ", " : "", bk_captured_position(e, e->pk[k]),
 		                 quote_identifier(e->pk[k]));
 	}
 	appendStringInfoString(&sql, " FROM " ROWS_TABLE " WHERE table_no = $1 GROUP BY ");
@@ -720,7 +701,7 @@ plan_key_checks(BkTableEntry **entries, int count, List *fks, bool *needs_rows, 
 			bool usable = true;
 			for (int k = 0; k < e->npk; k++)
 			{
-				pos[k] = captured_position(e, e->pk[k]) - 1;
+				pos[k] = bk_captured_position(e, e->pk[k]) - 1;
 				usable = usable && pos[k] >= 0;
 			}
 			if (usable)
@@ -914,6 +895,7 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 				bk_json_str(json, "checksum", results[i].checksum_ok ? "ok" : "mismatch");
 				bk_json_bool(json, "decodable", results[i].decodable);
 				check_schema(&st, e, json);
+				bk_validate_check_constraints(&snap, e, &st.warnings);
 				if (keys_sound)
 				{
 					report_keys_sound(entries, i, fks, json);
