@@ -33,6 +33,7 @@ extern "C"
 #include "boundary.hpp"
 #include "failure_log.hpp"
 #include "chunk_writer.hpp"
+#include "citus_tables.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "storage.hpp"
@@ -324,6 +325,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
 	bk_failure_watch_begin("snapshot", 0);
 	bk_check_capturable(relids, nrels);
+	bk_refuse_citus_tables(relids, nrels, BK_CITUS_SNAPSHOT);
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit snapshot", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(op_cxt);
