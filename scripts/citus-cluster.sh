@@ -38,6 +38,16 @@ bk_citus_stop() {
 	fi
 }
 
+# bk_citus_log_tail [lines]: the end of every node's server log (for failing tests).
+bk_citus_log_tail() {
+	local log
+	for log in "$BK_CITUS_DIR"/node*.log; do
+		[ -f "$log" ] || continue
+		echo "---- last ${1:-40} lines of $log ----"
+		tail -n "${1:-40}" "$log"
+	done
+}
+
 # bk_citus_psql <port> <args>: psql on one node.
 bk_citus_psql() {
 	local port=$1
@@ -50,6 +60,7 @@ bk_citus_start() {
 	shift
 	BK_CITUS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backupkit-citus.XXXXXX")
 	trap bk_citus_stop EXIT
+	trap 'bk_citus_stop; exit 130' INT TERM
 	chmod 755 "$BK_CITUS_DIR"
 	[ "$(id -u)" = 0 ] && chown postgres: "$BK_CITUS_DIR"
 	# Ports only name the socket files in this fresh directory: any numbers are free.

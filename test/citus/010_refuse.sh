@@ -196,6 +196,10 @@ for t in orders order_lines customers events notes; do
 	is "$(q -c "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE \"C\"), '')) FROM backupkit.snapshot_rows($sid, '$t') r, jsonb_populate_record(NULL::$t, r) x")" \
 		"${captured[$t]}" "snapshot_rows of $t gives back the captured rows exactly"
 done
+is "$(q -c "SELECT backupkit.validate_snapshot_integrity($sid)->>'valid'")" true \
+	"validate_snapshot_integrity of a snapshot holding Citus tables (reads backupkit's storage only)"
+is "$(q -c "SELECT count(*) > 0 FROM backupkit.export_snapshot($sid)")" t "export_snapshot of that snapshot"
+is "$(state)" "$before" "validation and export changed nothing"
 is "$(q -c "SELECT count(*) FROM backupkit.check_referential_integrity(ARRAY['orders', 'order_lines', 'customers']::regclass[]) WHERE orphan_rows > 0")" \
 	0 "check_referential_integrity runs on Citus tables (no orphans)"
 
@@ -234,4 +238,5 @@ for t in orders order_lines; do
 done
 
 echo "1..$n"
+[ $fails = 0 ] || bk_citus_log_tail >&2
 [ $fails = 0 ]
