@@ -4,8 +4,9 @@
 # the cache already holds one for the same PostgreSQL major version; the install always runs (cheap).
 #
 #   scripts/build-citus.sh            build if needed, install into PG_CONFIG's server
-#   CITUS_TARBALL=path                the source (default ../shared/third_party/citus-13.2.2.tar.gz relative to
-#                                     the repository, then /work/shared/third_party/citus-13.2.2.tar.gz)
+#   CITUS_TARBALL=path                the source (only this path when set; by default
+#                                     ../shared/third_party/citus-13.2.2.tar.gz relative to the repository, then
+#                                     /work/shared/third_party/citus-13.2.2.tar.gz)
 #   BK_CACHE=dir                      cache root (default /var/cache/backupkit)
 #   scripts/build-citus.sh --find     only print the tarball's path (exit 1 when there is none)
 #
@@ -18,8 +19,10 @@ cd "$(dirname "$0")/.."
 citus_version=13.2.2
 find_tarball() {
 	local candidate
-	for candidate in ${CITUS_TARBALL:+"$CITUS_TARBALL"} "../shared/third_party/citus-$citus_version.tar.gz" \
-		"/work/shared/third_party/citus-$citus_version.tar.gz"; do
+	local candidates=("../shared/third_party/citus-$citus_version.tar.gz"
+		"/work/shared/third_party/citus-$citus_version.tar.gz")
+	[ -z "${CITUS_TARBALL:-}" ] || candidates=("$CITUS_TARBALL")
+	for candidate in "${candidates[@]}"; do
 		if [ -f "$candidate" ]; then
 			realpath "$candidate"
 			return 0
@@ -34,7 +37,7 @@ if [ "${1:-}" = --find ]; then
 fi
 
 tarball=$(find_tarball) || {
-	echo "build-citus.sh: no citus-$citus_version.tar.gz (set CITUS_TARBALL)" >&2
+	echo "build-citus.sh: the Citus source was not found (${CITUS_TARBALL:-../shared/third_party/citus-$citus_version.tar.gz or /work/shared/third_party/citus-$citus_version.tar.gz}); set CITUS_TARBALL" >&2
 	exit 1
 }
 PG_CONFIG=${PG_CONFIG:-pg_config}

@@ -9,23 +9,16 @@
 #       nodes, coordinator first); citus is created in PGDATABASE on every node and the workers are added
 #   bk_citus_stop    stops every node started so far and removes the directory (BK_KEEP_CLUSTER=1 keeps it)
 
-PG_CONFIG=${PG_CONFIG:-pg_config}
-PG_BINDIR=$("$PG_CONFIG" --bindir)
+# PG_CONFIG, PG_BINDIR and bk_as_server_user come from the single-server helper.
+# shellcheck source=scripts/cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 BK_CITUS_STARTED=()
-
-bk_citus_as_server_user() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
 
 bk_citus_stop() {
 	local data
 	for data in "${BK_CITUS_STARTED[@]}"; do
 		if [ -f "$data/postmaster.pid" ]; then
-			bk_citus_as_server_user "$PG_BINDIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+			bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
 		fi
 	done
 	BK_CITUS_STARTED=()
@@ -69,7 +62,7 @@ bk_citus_start() {
 	for ((i = 0; i <= workers; i++)); do
 		port=$((base + i))
 		data=$BK_CITUS_DIR/node$i
-		bk_citus_as_server_user "$PG_BINDIR/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+		bk_as_server_user "$PG_BINDIR/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
 			>"$BK_CITUS_DIR/initdb$i.log" 2>&1 || { cat "$BK_CITUS_DIR/initdb$i.log"; return 1; }
 		{
 			echo "shared_preload_libraries = 'citus'"
@@ -82,9 +75,9 @@ bk_citus_start() {
 			echo "max_prepared_transactions = 50"
 			echo "fsync = off"
 			for line in "$@"; do echo "$line"; done
-		} | bk_citus_as_server_user tee -a "$data/postgresql.conf" >/dev/null
+		} | bk_as_server_user tee -a "$data/postgresql.conf" >/dev/null
 		BK_CITUS_STARTED+=("$data")
-		bk_citus_as_server_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$BK_CITUS_DIR/node$i.log" -w -t 60 start \
+		bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$BK_CITUS_DIR/node$i.log" -w -t 60 start \
 			>/dev/null || { cat "$BK_CITUS_DIR/node$i.log"; return 1; }
 		BK_CITUS_PORTS+=("$port")
 	done

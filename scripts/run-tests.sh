@@ -135,7 +135,7 @@ citus_files=(test/citus/*.sh)
 if [ "$pg_major" != 15 ]; then
 	echo "skipped: the Citus suite runs on PostgreSQL 15 only (this is $pg_major)"
 elif ! citus_tarball=$(bash scripts/build-citus.sh --find); then
-	echo "skipped: no citus-13.2.2.tar.gz (looked in ../shared/third_party and /work/shared/third_party; set CITUS_TARBALL)"
+	echo "skipped: the Citus source was not found (${CITUS_TARBALL:-../shared/third_party/citus-13.2.2.tar.gz or /work/shared/third_party/citus-13.2.2.tar.gz}; set CITUS_TARBALL)"
 elif [ ${#citus_files[@]} = 0 ]; then
 	echo "skipped: no test/citus/*.sh"
 else

@@ -192,6 +192,8 @@ is "$(q -c "SELECT backupkit.get_table_restoration_order(ARRAY['order_lines', 'o
 	"{customers,orders,order_lines}" "ordering of Citus tables follows their foreign keys"
 q -c "SELECT backupkit.get_table_restoration_order($sid)" >/dev/null
 ok $? "ordering of the snapshot's tables"
+is "$(q -c "SELECT string_agg(table_name::text, ',' ORDER BY position) FROM backupkit.restoration_plan(ARRAY['order_lines', 'customers', 'orders']::regclass[])")" \
+	"customers,orders,order_lines" "restoration_plan of Citus tables"
 for t in orders order_lines customers events notes; do
 	is "$(q -c "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE \"C\"), '')) FROM backupkit.snapshot_rows($sid, '$t') r, jsonb_populate_record(NULL::$t, r) x")" \
 		"${captured[$t]}" "snapshot_rows of $t gives back the captured rows exactly"
@@ -236,6 +238,11 @@ for t in orders order_lines; do
 	is "$(q -c "SELECT sum(result::bigint) FROM run_command_on_shards('$t', 'SELECT count(*) FROM %s')")" \
 		"${captured[$t]%%:*}" "$t: the shards hold every row"
 done
+
+# Snapshot administration touches backupkit's storage only.
+q -c "SELECT backupkit.pin_snapshot($sid)" -c "SELECT backupkit.pin_snapshot($sid, false)" >/dev/null
+ok $? "pin and unpin a snapshot holding Citus tables"
+is "$(q -c "SELECT backupkit.drop_snapshot($sid)")" t "drop a snapshot holding Citus tables"
 
 echo "1..$n"
 [ $fails = 0 ] || bk_citus_log_tail >&2
