@@ -7,7 +7,8 @@
 #   CITUS_TARBALL=path                the source (only this path when set; by default
 #                                     ../shared/third_party/citus-13.2.2.tar.gz relative to the repository, then
 #                                     /work/shared/third_party/citus-13.2.2.tar.gz)
-#   BK_CACHE=dir                      cache root (default /var/cache/backupkit)
+#   BK_CACHE=dir                      cache root (default /var/cache/backupkit, or ~/.cache/backupkit when that
+#                                     cannot be created)
 #   scripts/build-citus.sh --find     only print the tarball's path (exit 1 when there is none)
 #
 # Citus 13.2.2 does not compile against PostgreSQL 15.20 or later: both define have_createdb_privilege().
@@ -42,7 +43,12 @@ tarball=$(find_tarball) || {
 }
 PG_CONFIG=${PG_CONFIG:-pg_config}
 pg_major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
-cache=${BK_CACHE:-/var/cache/backupkit}/citus-$citus_version-pg$pg_major
+cache_root=${BK_CACHE:-/var/cache/backupkit}
+# Without root, a user cache instead of failing on /var/cache.
+if [ -z "${BK_CACHE:-}" ] && ! mkdir -p "$cache_root" 2>/dev/null; then
+	cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/backupkit
+fi
+cache=$cache_root/citus-$citus_version-pg$pg_major
 src=$cache/citus-$citus_version
 
 if [ ! -f "$cache/built" ]; then
