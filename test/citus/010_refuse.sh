@@ -102,14 +102,18 @@ DELETE FROM audit WHERE id % 4 = 0;
 UPDATE audit SET what = 'changed' WHERE id % 5 = 0;
 SQL
 
-# Everything a restore could touch: each table's checksum through Citus, and each shard placement's row
-# count and checksum (every copy of a reference table, on every node).
+# Everything a restore could touch: each table's checksum through Citus, each shard placement's row count
+# and checksum (every copy of a reference table, on every node), and the size of each Citus table's shell
+# on the coordinator (where backupkit's COPY would put rows that Citus never reads).
 state_sql="SELECT string_agg(s, ' ' ORDER BY s) FROM ("
 for t in "${tables[@]}"; do
 	state_sql+="SELECT '$t=' || ($(checksum_sql "$t")) AS s UNION ALL "
 done
 for t in "${citus_tables[@]}"; do
 	state_sql+="SELECT '$t/' || shardid || '@' || nodeport || '=' || result FROM run_command_on_placements('$t', \$\$SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM %s t\$\$) UNION ALL "
+done
+for t in "${citus_tables[@]}"; do
+	state_sql+="SELECT 'shell:$t=' || pg_relation_size('$t') UNION ALL "
 done
 state_sql+="SELECT 'snapshots=' || count(*) FROM backupkit.snapshots) x"
 state() { q -c "$state_sql"; }
@@ -123,6 +127,8 @@ done
 for t in "${citus_tables[@]}"; do
 	[ "$(q -c "SELECT count(*) FROM run_command_on_placements('$t', 'SELECT 1')")" -ge 1 ]
 	ok $? "$t has shard placements to check"
+	[[ " $before " == *" shell:$t=0 "* ]]
+	ok $? "$t: its shell on the coordinator holds no bytes"
 done
 
 # refused <description> <statement> <expected error, detail and hint>: the exact text, and nothing changed.
