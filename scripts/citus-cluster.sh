@@ -9,7 +9,7 @@
 #       nodes, coordinator first); citus is created in PGDATABASE on every node and the workers are added
 #   bk_citus_stop    stops every node started so far and removes the directory (BK_KEEP_CLUSTER=1 keeps it)
 
-# PG_CONFIG, PG_BINDIR and bk_as_server_user come from the single-server helper.
+# PG_CONFIG, PG_BINDIR, bk_as_server_user and bk_server_conf come from the single-server helper.
 # shellcheck source=scripts/cluster.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
 BK_CITUS_STARTED=()
@@ -64,18 +64,10 @@ bk_citus_start() {
 		data=$BK_CITUS_DIR/node$i
 		bk_as_server_user "$PG_BINDIR/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
 			>"$BK_CITUS_DIR/initdb$i.log" 2>&1 || { cat "$BK_CITUS_DIR/initdb$i.log"; return 1; }
-		{
-			echo "shared_preload_libraries = 'citus'"
-			echo "listen_addresses = ''"
-			echo "unix_socket_directories = '$BK_CITUS_DIR'"
-			echo "port = $port"
-			echo "logging_collector = off"
-			echo "log_min_messages = warning"
-			echo "shared_buffers = 32MB"
-			echo "max_prepared_transactions = 50"
-			echo "fsync = off"
-			for line in "$@"; do echo "$line"; done
-		} | bk_as_server_user tee -a "$data/postgresql.conf" >/dev/null
+		# citus first in shared_preload_libraries; prepared transactions for its two-phase commits.
+		bk_server_conf "$BK_CITUS_DIR" "$port" "shared_preload_libraries = 'citus'" "shared_buffers = 32MB" \
+			"max_prepared_transactions = 50" "fsync = off" "$@" |
+			bk_as_server_user tee -a "$data/postgresql.conf" >/dev/null
 		BK_CITUS_STARTED+=("$data")
 		bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$data" -l "$BK_CITUS_DIR/node$i.log" -w -t 60 start \
 			>/dev/null || { cat "$BK_CITUS_DIR/node$i.log"; return 1; }
