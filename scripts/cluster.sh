@@ -29,6 +29,19 @@ bk_cluster_stop() {
     fi
 }
 
+# The postgresql.conf lines of a throwaway server: listening only on a Unix socket in <socket dir> (no TCP),
+# quiet logs, then the extra lines given.
+bk_server_conf() { # bk_server_conf <socket dir> <port> [lines...]
+    local socket_dir=$1 port=$2 line
+    shift 2
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$socket_dir'"
+    echo "port = $port"
+    echo "logging_collector = off"
+    echo "log_min_messages = warning"
+    for line in "$@"; do echo "$line"; done
+}
+
 bk_cluster_start() {
     BK_CLUSTER_DIR=$(mktemp -d "${TMPDIR:-/tmp}/backupkit-cluster.XXXXXX")
     trap bk_cluster_stop EXIT
@@ -40,14 +53,8 @@ bk_cluster_start() {
         --locale=C.UTF-8 >"$BK_CLUSTER_DIR/initdb.log" 2>&1 || { cat "$BK_CLUSTER_DIR/initdb.log"; return 1; }
     # The port only names the socket file; with no TCP listener, any number is free.
     PGPORT=$((20000 + RANDOM % 20000))
-    {
-        echo "listen_addresses = ''"
-        echo "unix_socket_directories = '$BK_CLUSTER_DIR'"
-        echo "port = $PGPORT"
-        echo "logging_collector = off"
-        echo "log_min_messages = warning"
-        for line in "$@"; do echo "$line"; done
-    } | bk_as_server_user tee -a "$BK_CLUSTER_DIR/data/postgresql.conf" >/dev/null
+    bk_server_conf "$BK_CLUSTER_DIR" "$PGPORT" "$@" |
+        bk_as_server_user tee -a "$BK_CLUSTER_DIR/data/postgresql.conf" >/dev/null
     bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$BK_CLUSTER_DIR/data" -l "$BK_CLUSTER_DIR/server.log" -w -t 60 start \
         >/dev/null || { cat "$BK_CLUSTER_DIR/server.log"; return 1; }
     export PGHOST=$BK_CLUSTER_DIR PGPORT PGUSER=postgres PGDATABASE=postgres BK_CLUSTER_DIR

@@ -10,6 +10,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     clang-format procps util-linux sudo perl
 )
+PACKAGES+=( liblz4-dev libkrb5-dev )  # building Citus 13.2.2 for the Citus test suite (scripts/build-citus.sh)
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (`make test`): builds and installs backupkit, runs the GoogleTest unit tests, then on
 # a throwaway cluster (pg_cron preloaded) the pg_regress suite, the pgTAP files (pg_prove) and the TAP
-# scripts (prove). Every suite runs even when an earlier one fails; the exit status is non-zero if any
-# failed, and the cluster is stopped and removed in every case.
+# scripts (prove), then on PostgreSQL 15 the Citus suite (test/citus, its own coordinator and workers;
+# skipped with the reason when the Citus source tarball is absent). Every suite runs even when an earlier
+# one fails; the exit status is non-zero if any failed, and the clusters are stopped and removed in every case.
 #
 #   scripts/run-tests.sh [--quick] [--keep-cluster]
 #     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables); also exports BK_QUICK=1
@@ -124,6 +125,31 @@ else
 	status=$?
 	[ $status = 0 ] || server_log_tail
 	record tap $status
+fi
+
+section "Citus (test/citus/*.sh on a coordinator and two workers)"
+# Only on PostgreSQL 15 (the server the Citus tests are written for) and when the Citus source tarball is
+# there; the build is cached (scripts/build-citus.sh), then installed into PG_CONFIG's server.
+pg_major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+citus_files=(test/citus/*.sh)
+if [ "$pg_major" != 15 ]; then
+	echo "skipped: the Citus suite runs on PostgreSQL 15 only (this is $pg_major)"
+elif ! citus_tarball=$(bash scripts/build-citus.sh --find); then
+	echo "skipped: the Citus source was not found (${CITUS_TARBALL:-../shared/third_party/citus-13.2.2.tar.gz or /work/shared/third_party/citus-13.2.2.tar.gz}; set CITUS_TARBALL)"
+elif [ ${#citus_files[@]} = 0 ]; then
+	echo "skipped: no test/citus/*.sh"
+else
+	echo "Citus from $citus_tarball"
+	citus_started=$(date +%s)
+	if bash scripts/build-citus.sh; then
+		prove --exec bash "${citus_files[@]}"
+		status=$?
+	else
+		echo "could not build or install Citus" >&2
+		status=1
+	fi
+	echo "Citus suite: $(($(date +%s) - citus_started)) s (build included when not cached)"
+	record citus $status
 fi
 
 section "summary"

@@ -11,6 +11,7 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
+#include "citus_tables.hpp"
 #include "restore_engine.hpp"
 #include "table_list.hpp"
 
@@ -43,6 +44,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
+	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
 	bk_check_not_system(relid, "diff");
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)

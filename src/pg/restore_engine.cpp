@@ -21,6 +21,7 @@ extern "C"
 #include "../core/row_fingerprint.hpp"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
+#include "citus_tables.hpp"
 #include "copy_loader.hpp"
 #include "lock_order.hpp"
 #include "progress.hpp"
@@ -677,6 +678,9 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	p->started = GetCurrentTimestamp();
 
 	bk_check_table_kind(relid, "restore");
+	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path reaches a
+	// Citus table even if an entry point forgot to refuse it.
+	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_read_table_metadata(relid, &live);
 	build_column_map(entry, &live, &p->map);
 	p->keyed = key_is_kept(entry, &p->map);

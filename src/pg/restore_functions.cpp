@@ -11,6 +11,7 @@ extern "C"
 }
 
 #include "boundary.hpp"
+#include "citus_tables.hpp"
 #include "failure_log.hpp"
 #include "lock_order.hpp"
 #include "operation_log.hpp"
@@ -87,6 +88,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_check_table_kind(relid, "restore");
+	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_lock_in_order(&relid, 1, ExclusiveLock);
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)

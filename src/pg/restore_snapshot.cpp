@@ -20,6 +20,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "citus_tables.hpp"
 #include "failure_log.hpp"
 #include "lock_order.hpp"
 #include "operation_log.hpp"
@@ -204,6 +205,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	resolve_tables(fcinfo, snapshot_id, &relids, &entries, &by_oid, &n);
+	// Refused as a whole, before validation and before any table of the set is touched.
+	bk_refuse_citus_tables(relids, n, BK_CITUS_RESTORE);
 	bk_lock_in_order(relids, n, ExclusiveLock);
 	for (int i = 0; i < n; i++)
 	{

@@ -16,6 +16,7 @@ extern "C"
 
 #include "../core/retention.hpp"
 #include "boundary.hpp"
+#include "citus_tables.hpp"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "storage.hpp"
@@ -99,6 +100,21 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	if (ArrayGetNItems(ARR_NDIM(PG_GETARG_ARRAYTYPE_P(2)), ARR_DIMS(PG_GETARG_ARRAYTYPE_P(2))) == 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("tables must not be empty")));
+	}
+	// Every run would refuse a Citus table; say so now rather than in the failure log of each run.
+	{
+		Datum *elems;
+		bool *elem_nulls;
+		int n;
+		Oid *relids;
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(2), REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &elem_nulls,
+		                  &n);
+		relids = (Oid *) palloc(sizeof(Oid) * n);
+		for (int i = 0; i < n; i++)
+		{
+			relids[i] = elem_nulls[i] ? InvalidOid : DatumGetObjectId(elems[i]);
+		}
+		bk_refuse_citus_tables(relids, n, BK_CITUS_SCHEDULE);
 	}
 	for (int r = 0; r < 4; r++)
 	{

@@ -34,6 +34,7 @@ extern "C"
 #include "failure_log.hpp"
 #include "lock_order.hpp"
 #include "chunk_writer.hpp"
+#include "citus_tables.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "snapshot_label.hpp"
@@ -327,6 +328,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
 	bk_failure_watch_begin("snapshot", 0);
 	bk_check_capturable(relids, nrels);
+	bk_refuse_citus_tables(relids, nrels, BK_CITUS_SNAPSHOT);
 	bk_lock_in_order(relids, nrels, AccessShareLock);
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit snapshot", ALLOCSET_DEFAULT_SIZES);
