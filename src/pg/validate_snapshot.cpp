@@ -917,6 +917,14 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 			bk_json_int(json, "snapshot_id", snapshot_id);
 			bk_json_str(json, "label", snap.label);
 			bk_json_str(json, "checked_at", timestamptz_to_str(started));
+			// One word for the stored metadata of the snapshot and all its entries; errors name the tables.
+			for (int i = 0; i < count; i++)
+			{
+				if (strcmp(metadata_status[i], "mismatch") == 0)
+				{
+					snapshot_metadata = metadata_status[i];
+				}
+			}
 			bk_json_str(json, "metadata", snapshot_metadata);
 			bk_json_begin_array(json, "tables");
 			for (int i = 0; i < count; i++)
@@ -929,7 +937,6 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 				bk_json_int(json, "chunks", e->chunk_count);
 				bk_json_str(json, "checksum", results[i].checksum_ok ? "ok" : "mismatch");
 				bk_json_bool(json, "decodable", results[i].decodable);
-				bk_json_str(json, "metadata", metadata_status[i]);
 				check_schema(&st, e, json);
 				if (keys_sound)
 				{
