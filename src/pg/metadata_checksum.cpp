@@ -317,7 +317,8 @@ unsealed_warning(int64 snapshot_id)
 	                snapshot_id);
 }
 
-// Verifies the snapshot row and the given entries; false (nothing raised) when the snapshot predates seals.
+// Verifies the given entries, then the snapshot row (whose checksum chains every entry's); false (nothing
+// raised) when the snapshot predates seals. Entries first: their errors say more than "table_entries".
 static bool
 verify_stored(int64 snapshot_id, const SealRecord *tables, int n)
 {
@@ -331,17 +332,10 @@ verify_stored(int64 snapshot_id, const SealRecord *tables, int n)
 			if (tables[i].stored != NULL)
 			{
 				raise_corrupted(snapshot_id, snap,
-				                "The snapshot row has lost its metadata checksum: its table entries "
-				                "have one.",
-				                false);
+				                "The snapshot row has lost its metadata checksum: its table entries have one.", false);
 			}
 		}
 		return false;
-	}
-	problem = seal_problem(snap);
-	if (problem != NULL)
-	{
-		raise_corrupted(snapshot_id, snap, problem, false);
 	}
 	for (int i = 0; i < n; i++)
 	{
@@ -350,6 +344,11 @@ verify_stored(int64 snapshot_id, const SealRecord *tables, int n)
 		{
 			raise_corrupted(snapshot_id, &tables[i], problem, false);
 		}
+	}
+	problem = seal_problem(snap);
+	if (problem != NULL)
+	{
+		raise_corrupted(snapshot_id, snap, problem, false);
 	}
 	return true;
 }
