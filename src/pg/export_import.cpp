@@ -131,7 +131,7 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	snapshot_seal = bk_metadata_portable_seals(snapshot_id, &nseals, &seal_nos, &table_seals);
 	if (!pg_strong_random(&ex.export_id, sizeof(ex.export_id)))
 	{
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate a random export id")));
+		elog(ERROR, "could not generate a random export id");
 	}
 
 	seal_args[0] = values[0];
@@ -410,21 +410,33 @@ import_close_table(BkImport *st)
 static void
 import_open_table(BkImport *st, int table_no, int chunk_no)
 {
-	import_close_table(st);
-	for (st->current++; st->current < st->tables; st->current++)
+	int target = -1;
+	for (int i = st->current + 1; i < st->tables && target < 0; i++)
 	{
+		if (st->table_list[i].table_no == table_no)
+		{
+			target = i;
+		}
+	}
+	if (target < 0)
+	{
+		import_error(psprintf("export stream is corrupted: chunk %d of table number %d belongs to no table in the "
+		                      "stream",
+		                      chunk_no, table_no),
+		             "No table frame announced that table, or its chunks arrived out of order.");
+	}
+	for (;;)
+	{
+		import_close_table(st);
+		st->current++;
 		st->next_chunk = 0;
 		st->got_rows = st->got_raw = st->got_stored = 0;
 		st->got_checksum = 0;
-		if (st->table_list[st->current].table_no == table_no)
+		if (st->current == target)
 		{
 			return;
 		}
-		import_close_table(st);
 	}
-	import_error(psprintf("export stream is corrupted: chunk %d of table number %d belongs to no table in the stream",
-	                      chunk_no, table_no),
-	             "No table frame announced that table, or its chunks arrived out of order.");
 }
 
 pg_attribute_noreturn() static void chunk_corrupted(BkImport *st, const char *what, const char *detail)
