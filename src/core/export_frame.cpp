@@ -2,6 +2,7 @@
 #include "export_frame.hpp"
 #include "checksum.hpp"
 #include "error.hpp"
+#include "little_endian.hpp"
 
 #include <cstring>
 #include <string>
@@ -13,59 +14,6 @@ namespace
 {
 
 const unsigned char magic[4] = {'B', 'K', 'X', '1'};
-
-void
-put_u16(unsigned char *p, uint16_t v) noexcept
-{
-	p[0] = static_cast<unsigned char>(v);
-	p[1] = static_cast<unsigned char>(v >> 8);
-}
-
-void
-put_u32(unsigned char *p, uint32_t v) noexcept
-{
-	for (int i = 0; i < 4; i++)
-	{
-		p[i] = static_cast<unsigned char>(v >> (8 * i));
-	}
-}
-
-void
-put_u64(unsigned char *p, uint64_t v) noexcept
-{
-	for (int i = 0; i < 8; i++)
-	{
-		p[i] = static_cast<unsigned char>(v >> (8 * i));
-	}
-}
-
-uint16_t
-get_u16(const unsigned char *p) noexcept
-{
-	return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-
-uint32_t
-get_u32(const unsigned char *p) noexcept
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-	{
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-uint64_t
-get_u64(const unsigned char *p) noexcept
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-	{
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
 
 const char *const retry_hint = "Export the snapshot again and copy all its frames, in order, without modification.";
 

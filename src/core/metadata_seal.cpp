@@ -1,6 +1,7 @@
 // Seals over stored metadata (see metadata_seal.hpp).
 #include "metadata_seal.hpp"
 #include "checksum.hpp"
+#include "little_endian.hpp"
 
 #include <cstring>
 
@@ -10,33 +11,6 @@ namespace
 {
 
 const char seal_domain[] = "backupkit metadata";
-
-void
-put_u64(unsigned char *p, uint64_t v) noexcept
-{
-	for (int i = 0; i < 8; i++)
-	{
-		p[i] = static_cast<unsigned char>(v >> (8 * i));
-	}
-}
-
-uint64_t
-get_u64(const unsigned char *p) noexcept
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-	{
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-uint32_t
-get_u32(const unsigned char *p) noexcept
-{
-	return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-	       (static_cast<uint32_t>(p[3]) << 24);
-}
 
 } // namespace
 
@@ -71,11 +45,7 @@ metadata_seal(uint8_t version, const char *kind, const MetadataField *fields, si
 	put_u64(out + 1, metadata_record_checksum(version, kind, fields, n));
 	for (size_t i = 0; i < n; i++)
 	{
-		uint64_t d = metadata_field_digest(fields[i]);
-		for (int b = 0; b < 4; b++)
-		{
-			out[9 + 4 * i + b] = static_cast<unsigned char>(d >> (8 * b));
-		}
+		put_u32(out + 9 + 4 * i, static_cast<uint32_t>(metadata_field_digest(fields[i])));
 	}
 }
 
