@@ -3,7 +3,7 @@
 -- stream below is forged so that every frame checksum is right (frames are resealed with backupkit's own
 -- XXH64), and each is refused with a clear error, leaving no snapshot, table entry or chunk behind.
 BEGIN;
-SELECT plan(27);
+SELECT plan(30);
 
 SET LOCAL backupkit.chunk_rows = 50;
 CREATE SCHEMA iv;
@@ -171,6 +171,19 @@ SELECT is((SELECT string_agg(table_name || ':' || rows || ':' || checksum, ' ' O
 SELECT is((SELECT count(*) FROM backupkit.snapshot_table WHERE snapshot_id = :i1 AND metadata_checksum IS NOT NULL),
           2::bigint, 'imported entries are sealed');
 SELECT is((SELECT (backupkit.validate_snapshot_integrity(:i1))->>'metadata'), 'ok', 'their seals verify');
+
+-- 7. A snapshot from before metadata checksums (NULL, as an upgrade leaves it) exports with checksums of its
+-- fields as found, and imports sealed.
+UPDATE backupkit.snapshot_table SET metadata_checksum = NULL WHERE snapshot_id = :s2;
+UPDATE backupkit.snapshot SET metadata_checksum = NULL WHERE snapshot_id = :s2;
+SELECT is((SELECT (backupkit.validate_snapshot_integrity(:s2))->>'metadata'), 'not checksummed', 'an unsealed snapshot');
+CREATE TEMP TABLE e_old AS SELECT n, f FROM backupkit.export_snapshot(:s2) WITH ORDINALITY AS e(f, n);
+SELECT iv.import('e_old') AS i4 \gset
+SELECT is((SELECT r->>'valid' || '/' || (r->>'metadata') FROM backupkit.validate_snapshot_integrity(:i4) r), 'true/ok',
+          'exports, and imports sealed');
+SELECT throws_ok($$SELECT iv.import('(SELECT n, CASE WHEN get_byte(f, 6) = 2 THEN iv.text_payload(f, n, ''"name": "v"'', ''"name": "x"'') ELSE f END AS f FROM e_old) s')$$,
+                 'XX001', 'export stream is corrupted: metadata of table iv.t does not match its checksum',
+                 'its stream is protected like any other');
 
 SELECT * FROM finish();
 ROLLBACK;
