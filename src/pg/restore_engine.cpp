@@ -24,6 +24,7 @@ extern "C"
 #include "citus_tables.hpp"
 #include "copy_loader.hpp"
 #include "lock_order.hpp"
+#include "metadata_checksum.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
 #include "restore_rules.hpp"
@@ -683,6 +684,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_read_table_metadata(relid, &live);
 	build_column_map(entry, &live, &p->map);
+	// Before anything relies on the entry: refuse one whose stored metadata changed (metadata_checksum.hpp).
+	bk_metadata_verify(snapshot, entry, &p->map.warnings);
 	p->keyed = key_is_kept(entry, &p->map);
 	if (!p->replace && !p->keyed)
 	{
