@@ -10,6 +10,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     clang-format procps util-linux sudo perl
 )
+PACKAGES+=( libpq-dev libsodium-dev )  # the backupkit command-line client (libpq; Argon2id + XChaCha20-Poly1305 for --encrypt)
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do

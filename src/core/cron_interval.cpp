@@ -23,8 +23,7 @@ invalid(const std::string &schedule, const std::string &why)
 	            "\"N seconds\".");
 }
 
-const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                   "jul", "aug", "sep", "oct", "nov", "dec"};
+const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
 const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
 struct Field
@@ -105,14 +104,14 @@ parse_field(const std::string &schedule, const std::string &text, int low, int h
 		{
 			auto dash = range.find('-');
 			from = parse_value(schedule, range.substr(0, dash), low, names, name_count, name_base);
-			to = dash == std::string::npos ? (slash == std::string::npos ? from : high)
-			                               : parse_value(schedule, range.substr(dash + 1), low, names, name_count,
-			                                             name_base);
+			to = dash == std::string::npos
+			         ? (slash == std::string::npos ? from : high)
+			         : parse_value(schedule, range.substr(dash + 1), low, names, name_count, name_base);
 		}
 		if (from < low || to > max_value || from > max_value || to < low)
 		{
-			invalid(schedule, "\"" + item + "\" is out of range " + std::to_string(low) + "-" +
-			                      std::to_string(high) + ".");
+			invalid(schedule,
+			        "\"" + item + "\" is out of range " + std::to_string(low) + "-" + std::to_string(high) + ".");
 		}
 		if (from > to)
 		{

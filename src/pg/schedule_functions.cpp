@@ -76,8 +76,8 @@ warn_if_cron_cannot_run(const char *job_name)
 		char *detail = bk_spi_get_text((int) i, 1);
 		char *hint = bk_spi_get_text((int) i, 2);
 		ereport(WARNING, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                  errmsg("pg_cron cannot run job \"%s\" as configured", job_name), errdetail_internal("%s", detail),
-		                  hint ? errhint("%s", hint) : 0));
+		                  errmsg("pg_cron cannot run job \"%s\" as configured", job_name),
+		                  errdetail_internal("%s", detail), hint ? errhint("%s", hint) : 0));
 	}
 }
 

@@ -149,7 +149,8 @@ BEGIN
         found_any := true;
         IF j.last_run_status = 'failed' THEN
             RETURN QUERY SELECT 'error'::text, 'job last run'::text, pg_catalog.format('job "%s"', j.job_name),
-                pg_catalog.format('The last run (started %s) failed: %s', j.last_run_start,
+                pg_catalog.format('The last run%s failed: %s',
+                                  coalesce(' (started ' || j.last_run_start || ')', ' (ended ' || j.last_run_end || ')', ''),
                                   coalesce(pg_catalog.btrim(j.last_run_message), 'no message')),
                 'See cron.job_run_details for every run and SELECT * FROM backupkit.check() WHERE check_name LIKE ''pg_cron%'' for the setup.'::text;
         ELSIF j.last_run_status IS NULL THEN
