@@ -6,51 +6,57 @@ LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'bk_cron_interval';
 COMMENT ON FUNCTION backupkit.cron_interval(text) IS 'The longest gap between two consecutive runs of a pg_cron schedule (five fields, @macros or "N seconds")';
 
-CREATE FUNCTION backupkit.cron_setup_problems()
+CREATE FUNCTION backupkit.cron_setup_problems(use_background_workers boolean DEFAULT NULL, host text DEFAULT NULL,
+                                              listen_addresses text DEFAULT NULL,
+                                              socket_directories text DEFAULT NULL, log_run boolean DEFAULT NULL)
 RETURNS TABLE (severity text, check_name text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 AS $fn$
 DECLARE
-    use_bgw boolean := coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on';
-    host text := coalesce(nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
-    listen text;
-    sockets text;
+    -- Each argument left NULL is read from the server's settings (pg_cron's defaults when unset).
+    use_bgw boolean := coalesce(use_background_workers,
+                                coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on');
+    cron_host text := coalesce(host, nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    listen text := listen_addresses;
+    sockets text := socket_directories;
+    logs boolean := coalesce(log_run, coalesce(pg_catalog.current_setting('cron.log_run', true), 'on') = 'on');
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-        RETURN;
-    END IF;
     -- Settings a role may not read (unix_socket_directories is superuser-only) are absent from pg_settings.
-    SELECT s.setting INTO listen FROM pg_catalog.pg_settings s WHERE s.name = 'listen_addresses';
-    SELECT s.setting INTO sockets FROM pg_catalog.pg_settings s WHERE s.name = 'unix_socket_directories';
+    IF listen IS NULL THEN
+        SELECT s.setting INTO listen FROM pg_catalog.pg_settings s WHERE s.name = 'listen_addresses';
+    END IF;
+    IF sockets IS NULL THEN
+        SELECT s.setting INTO sockets FROM pg_catalog.pg_settings s WHERE s.name = 'unix_socket_directories';
+    END IF;
     IF use_bgw THEN
         RETURN QUERY SELECT 'ok', 'pg_cron setup', 'pg_cron runs jobs in background workers.', NULL::text;
-    ELSIF host LIKE '/%' THEN
-        IF sockets IS NOT NULL AND NOT host = ANY (
+    ELSIF cron_host LIKE '/%' THEN
+        IF sockets IS NOT NULL AND NOT cron_host = ANY (
                 SELECT pg_catalog.btrim(d) FROM pg_catalog.regexp_split_to_table(sockets, ',') AS d) THEN
             RETURN QUERY SELECT 'error', 'pg_cron setup',
                 pg_catalog.format('pg_cron connects through the socket directory %s, but the server listens in %s.',
-                                  host, sockets),
+                                  cron_host, sockets),
                 'Set cron.host to one of the server''s socket directories, or cron.use_background_workers = on, and restart the server.';
         ELSE
             RETURN QUERY SELECT 'ok', 'pg_cron setup',
-                pg_catalog.format('pg_cron connects through the socket directory %s.', host), NULL::text;
+                pg_catalog.format('pg_cron connects through the socket directory %s.', cron_host), NULL::text;
         END IF;
     ELSIF listen IS NOT NULL AND pg_catalog.btrim(listen) = '' THEN
         RETURN QUERY SELECT 'error', 'pg_cron setup',
-            pg_catalog.format('pg_cron connects to host "%s" over TCP/IP, but the server does not listen on TCP/IP (listen_addresses is empty), so every job fails with "connection failed".', host),
+            pg_catalog.format('pg_cron connects to host "%s" over TCP/IP, but the server does not listen on TCP/IP (listen_addresses is empty), so every job fails with "connection failed".', cron_host),
             'Set cron.use_background_workers = on (or cron.host to the server''s socket directory) and restart the server.';
-    ELSIF listen IS NOT NULL AND host IN ('localhost', '127.0.0.1', '::1') AND NOT EXISTS (
+    ELSIF listen IS NOT NULL AND cron_host IN ('localhost', '127.0.0.1', '::1') AND NOT EXISTS (
             SELECT 1 FROM pg_catalog.regexp_split_to_table(listen, ',') AS a
              WHERE pg_catalog.btrim(a) IN ('*', '0.0.0.0', '::', 'localhost', '127.0.0.1', '::1')) THEN
         RETURN QUERY SELECT 'error', 'pg_cron setup',
-            pg_catalog.format('pg_cron connects to host "%s", but the server listens only on %s.', host, listen),
+            pg_catalog.format('pg_cron connects to host "%s", but the server listens only on %s.', cron_host, listen),
             'Set cron.use_background_workers = on (or cron.host to an address the server listens on) and restart the server.';
     ELSE
         RETURN QUERY SELECT 'ok', 'pg_cron setup',
-            pg_catalog.format('pg_cron connects to host "%s"; the connection must also be allowed by pg_hba.conf without a password prompt.', host),
+            pg_catalog.format('pg_cron connects to host "%s"; the connection must also be allowed by pg_hba.conf without a password prompt.', cron_host),
             NULL::text;
     END IF;
-    IF coalesce(pg_catalog.current_setting('cron.log_run', true), 'on') = 'off' THEN
+    IF NOT logs THEN
         RETURN QUERY SELECT 'warning', 'pg_cron run log',
             'cron.log_run is off: pg_cron records no job runs, so failed runs cannot be seen.',
             'Set cron.log_run = on and restart the server.';
@@ -59,7 +65,7 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION backupkit.cron_setup_problems() IS 'Whether pg_cron, as configured, can run jobs and record their outcome (no rows without pg_cron)';
+COMMENT ON FUNCTION backupkit.cron_setup_problems(boolean, text, text, text, boolean) IS 'Whether pg_cron, as configured (or with the settings given), can run jobs and record their outcome';
 
 CREATE FUNCTION backupkit.schedule_list()
 RETURNS TABLE (jobid bigint, job_name text, schedule text, tables text[], label text, keep_last integer,
@@ -269,6 +275,6 @@ $fn$;
 COMMENT ON FUNCTION backupkit.check() IS 'Health checks for monitoring, one row each (severity ok, warning or error): pg_cron setup, failing or overdue jobs, snapshots never validated or failing validation, snapshots of dropped tables, the last failed operation, dead space in storage';
 
 ALTER FUNCTION backupkit.cron_interval(text) SET search_path = pg_catalog, pg_temp;
-ALTER FUNCTION backupkit.cron_setup_problems() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.cron_setup_problems(boolean, text, text, text, boolean) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.schedule_list() SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit."check"() SET search_path = pg_catalog, pg_temp;
