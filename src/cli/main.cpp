@@ -3,6 +3,7 @@
 // statuses: 0 success, 1 failure, 2 usage error.
 #include "cli.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

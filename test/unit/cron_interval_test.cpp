@@ -115,7 +115,7 @@ TEST(CronInterval, AgreesWithMinuteByMinuteWalk)
 		                   std::to_string(hours[1]) + " " + (use_dom ? std::to_string(doms[0]) : "*") + " * " +
 		                   (use_dow ? std::to_string(dows[0]) : "*");
 		time_t start = 3976214400LL; // 2096-01-01
-		time_t end = 4228588800LL;                        // 2104-01-01
+		time_t end = 4228588800LL;   // 2104-01-01
 		int64_t previous = -1;
 		int64_t longest = 0;
 		for (time_t t = start; t < end; t += 60)
