@@ -80,6 +80,8 @@ bool is_null(pg_result *res, int row, int col);
 // Prints a result as an aligned table (or nothing in quiet mode).
 void print_table(pg_result *res);
 std::string json_string(const std::string &s);
+// Reads a line from the terminal without echo (passwords, passphrases); false when there is no terminal.
+bool read_tty_secret(const char *prompt, std::string &out);
 
 // Progress on stderr when it is a terminal (not with --quiet or --json).
 class Progress

@@ -13,15 +13,15 @@
 namespace bkcli
 {
 
-static std::string
-prompt_password()
+bool
+read_tty_secret(const char *prompt, std::string &out)
 {
 	FILE *tty = fopen("/dev/tty", "r+");
 	if (tty == nullptr)
 	{
-		throw Failure("no terminal to read a password from");
+		return false;
 	}
-	fputs("Password: ", tty);
+	fputs(prompt, tty);
 	fflush(tty);
 	struct termios old_t, new_t;
 	bool restore = tcgetattr(fileno(tty), &old_t) == 0;
@@ -31,21 +31,33 @@ prompt_password()
 		new_t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
 		tcsetattr(fileno(tty), TCSAFLUSH, &new_t);
 	}
-	char buf[1024];
-	std::string pw;
+	char buf[4096];
+	out.clear();
 	if (fgets(buf, sizeof buf, tty) != nullptr)
 	{
-		pw = buf;
+		out = buf;
 	}
+	explicit_bzero(buf, sizeof buf);
 	if (restore)
 	{
 		tcsetattr(fileno(tty), TCSAFLUSH, &old_t);
 	}
 	fputs("\n", tty);
 	fclose(tty);
-	while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r'))
+	while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
 	{
-		pw.pop_back();
+		out.pop_back();
+	}
+	return true;
+}
+
+static std::string
+prompt_password()
+{
+	std::string pw;
+	if (!read_tty_secret("Password: ", pw))
+	{
+		throw Failure("no terminal to read a password from");
 	}
 	return pw;
 }

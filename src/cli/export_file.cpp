@@ -22,7 +22,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 namespace bkcli
@@ -115,38 +114,11 @@ key_check(const Key &key, unsigned char *out)
 std::string
 read_tty_line(const char *prompt)
 {
-	FILE *tty = fopen("/dev/tty", "r+");
-	if (tty == nullptr)
+	std::string line;
+	if (!read_tty_secret(prompt, line))
 	{
 		throw Failure("no passphrase given", exit_failure, {},
 		              "Set BACKUPKIT_PASSPHRASE, give --passphrase-file FILE, or run on a terminal to be asked.");
-	}
-	fputs(prompt, tty);
-	fflush(tty);
-	struct termios old_t, new_t;
-	bool restore = tcgetattr(fileno(tty), &old_t) == 0;
-	if (restore)
-	{
-		new_t = old_t;
-		new_t.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-		tcsetattr(fileno(tty), TCSAFLUSH, &new_t);
-	}
-	char buf[4096];
-	std::string line;
-	if (fgets(buf, sizeof buf, tty) != nullptr)
-	{
-		line = buf;
-	}
-	sodium_memzero(buf, sizeof buf);
-	if (restore)
-	{
-		tcsetattr(fileno(tty), TCSAFLUSH, &old_t);
-	}
-	fputs("\n", tty);
-	fclose(tty);
-	while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-	{
-		line.pop_back();
 	}
 	return line;
 }

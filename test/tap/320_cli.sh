@@ -29,7 +29,7 @@ fp() { "${PSQL[@]}" -U $ROLE -d "$1" -c "SELECT string_agg(table_name || ':' || 
 snapcount() { "${PSQL[@]}" -d $B -c "SELECT (SELECT count(*) FROM backupkit.snapshot) || '/' || (SELECT count(*) FROM backupkit.snapshot_chunk)"; }
 contents() { "${PSQL[@]}" -U $ROLE -d "$1" -c "SELECT string_agg(table_name || ':' || rows || ':' || checksum, ' ' ORDER BY table_name) FROM backupkit.snapshot_contents($2)"; }
 
-echo "1..61"
+echo "1..62"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $A WITH (FORCE)" -c "DROP DATABASE IF EXISTS $B WITH (FORCE)" \
     -c "DROP ROLE IF EXISTS $ROLE" -c "CREATE ROLE $ROLE LOGIN" -c "CREATE DATABASE $A OWNER $ROLE" \
     -c "CREATE DATABASE $B OWNER $ROLE" >/dev/null
@@ -152,6 +152,11 @@ size=$(stat -c %s "$WORK/enc.bkx")
 head -c $((size - 100)) "$WORK/enc.bkx" >"$WORK/enc_cut.bkx"
 run env BACKUPKIT_PASSPHRASE='correct horse' "${BK[@]}" -d $B import "$WORK/enc_cut.bkx"
 ok "$rc|$(echo "$err" | grep -c 'is truncated')" "1|1" "a truncated encrypted file is refused (exit 1)"
+# Cut exactly after the first encrypted frame (a message boundary: only the FINAL tag or the trailer tells).
+len1=$(od -An -tu4 -j80 -N4 "$WORK/enc.bkx" | tr -d ' ')
+head -c $((80 + 4 + len1)) "$WORK/enc.bkx" >"$WORK/enc_cut1.bkx"
+run env BACKUPKIT_PASSPHRASE='correct horse' "${BK[@]}" -d $B import "$WORK/enc_cut1.bkx"
+ok "$rc|$(echo "$err" | grep -c 'truncated')" "1|1" "an encrypted file cut at a frame boundary is refused (exit 1)"
 cp "$WORK/enc.bkx" "$WORK/enc_bad.bkx"
 printf '\x5a' | dd of="$WORK/enc_bad.bkx" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 run env BACKUPKIT_PASSPHRASE='correct horse' "${BK[@]}" -d $B import "$WORK/enc_bad.bkx"
