@@ -120,7 +120,9 @@ Connection::Connection(const Options &opts)
 		              "Give the server with -h/-p or -d \"host=... port=...\" (or PGHOST/PGPORT), the role with -U "
 		              "(or PGUSER); passwords come from ~/.pgpass or PGPASSWORD.");
 	}
-	clear(exec("SET application_name = 'backupkit'"));
+	// The client draws its own progress (from backupkit.progress); the server's progress NOTICEs would
+	// interleave with it.
+	clear(exec("SET backupkit.progress_notices = off"));
 }
 
 Connection::~Connection()

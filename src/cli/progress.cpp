@@ -1,5 +1,6 @@
-// A progress bar on stderr for long operations: done / total (bytes or rows), rate and ETA, redrawn at most
-// ten times a second, only when stderr is a terminal and neither --quiet nor --json was given.
+// A progress bar on stderr for long operations: done / total (bytes or rows), rate and ETA, shown after half a
+// second and redrawn at most ten times a second, only when stderr is a terminal and neither --quiet nor --json was
+// given.
 #include "cli.hpp"
 
 #include <cstdio>
@@ -66,7 +67,8 @@ Progress::update(int64_t done, const std::string &note)
 		return;
 	}
 	double now = now_seconds();
-	if (drawn_ && now - last_draw_ < 0.1)
+	// Nothing for operations that end within half a second; then at most ten redraws a second.
+	if (now - start_ < 0.5 || (drawn_ && now - last_draw_ < 0.1))
 	{
 		return;
 	}
