@@ -142,6 +142,8 @@ DECLARE
     dead record;
     has_cron boolean := EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron');
     found_any boolean;
+    log_line text;
+    log_size bigint;
 BEGIN
     -- pg_cron itself.
     IF has_cron THEN
@@ -252,6 +254,34 @@ BEGIN
     ELSE
         RETURN QUERY SELECT 'ok'::text, 'failed operation'::text, 'operations'::text,
             'No failed operation in the operation log (aborted ones are only in the server log).'::text, NULL::text;
+    END IF;
+
+    -- Operations whose transaction aborted leave only a line in the server log (doc/operations.md); it is
+    -- read when the caller may read it and the logging collector writes it to a file (the last 1 MB only).
+    log_line := NULL;
+    IF pg_catalog.current_setting('logging_collector') = 'on'
+       AND pg_catalog.has_function_privilege('pg_catalog.pg_read_file(text, bigint, bigint)', 'EXECUTE')
+       AND pg_catalog.has_function_privilege('pg_catalog.pg_current_logfile()', 'EXECUTE')
+       AND pg_catalog.has_function_privilege('pg_catalog.pg_stat_file(text)', 'EXECUTE') THEN
+        BEGIN
+            log_size := (pg_catalog.pg_stat_file(pg_catalog.pg_current_logfile())).size;
+            SELECT l INTO log_line
+              FROM pg_catalog.regexp_split_to_table(
+                       pg_catalog.pg_read_file(pg_catalog.pg_current_logfile(), GREATEST(log_size - 1048576, 0),
+                                               LEAST(log_size, 1048576)), E'\n') WITH ORDINALITY AS x(l, i)
+             WHERE l LIKE '%backupkit operation failed:%'
+             ORDER BY i DESC LIMIT 1;
+        EXCEPTION WHEN OTHERS THEN
+            log_line := NULL;
+        END;
+        IF log_line IS NOT NULL THEN
+            RETURN QUERY SELECT 'warning'::text, 'failed operation'::text, 'server log'::text,
+                pg_catalog.format('The last failed operation in the server log: %s', log_line),
+                'The ERROR line just before it in the server log (same process id) says why.'::text;
+        ELSE
+            RETURN QUERY SELECT 'ok'::text, 'failed operation'::text, 'server log'::text,
+                'No failed operation in the recent server log.'::text, NULL::text;
+        END IF;
     END IF;
 
     -- Dead space in backupkit's storage (chunks and their TOAST), from the statistics collector.
