@@ -29,7 +29,7 @@ fp() { "${PSQL[@]}" -U $ROLE -d "$1" -c "SELECT string_agg(table_name || ':' || 
 snapcount() { "${PSQL[@]}" -d $B -c "SELECT (SELECT count(*) FROM backupkit.snapshot) || '/' || (SELECT count(*) FROM backupkit.snapshot_chunk)"; }
 contents() { "${PSQL[@]}" -U $ROLE -d "$1" -c "SELECT string_agg(table_name || ':' || rows || ':' || checksum, ' ' ORDER BY table_name) FROM backupkit.snapshot_contents($2)"; }
 
-echo "1..62"
+echo "1..64"
 "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $A WITH (FORCE)" -c "DROP DATABASE IF EXISTS $B WITH (FORCE)" \
     -c "DROP ROLE IF EXISTS $ROLE" -c "CREATE ROLE $ROLE LOGIN" -c "CREATE DATABASE $A OWNER $ROLE" \
     -c "CREATE DATABASE $B OWNER $ROLE" >/dev/null
@@ -202,6 +202,13 @@ ok "$(ls "$WORK/dir" | grep -c -e other -e unrelated)" "2" "files of other label
 # restore: refuses without a terminal; --dry-run and --force work; modes.
 run "${BK[@]}" -d $B restore "$pid_b"
 ok "$rc|$(echo "$err" | head -1)" "1|backupkit: error: refusing to restore without a terminal to confirm on" "restore without a terminal refuses (exit 1)"
+# On a terminal (a pseudo-terminal from script(1)) restore asks; "n" cancels, "y" restores.
+"${PSQL[@]}" -U $ROLE -d $B -c "UPDATE public.orders SET customer = 'changed' WHERE id <= 10" >/dev/null
+out=$(printf 'n\n' | script -qec "backupkit -U $ROLE -d $B restore $pid_b -t public.orders" /dev/null 2>&1); rc=$?
+ok "$rc|$(echo "$out" | grep -c 'Restore .* into database \"'$B'\" in replace mode?')|$(echo "$out" | grep -c 'restore cancelled')|$("${PSQL[@]}" -U $ROLE -d $B -c "SELECT count(*) FROM public.orders WHERE customer = 'changed'")" \
+    "1|1|1|10" "on a terminal restore asks; answering n cancels (exit 1) and changes nothing"
+out=$(printf 'y\n' | script -qec "backupkit -U $ROLE -d $B restore $pid_b -t public.orders --quiet" /dev/null 2>&1); rc=$?
+ok "$rc|$(fp $B)" "0|$(fp $A)" "answering y restores"
 "${PSQL[@]}" -U $ROLE -d $B -c "DELETE FROM public.lines WHERE id % 10 = 0" >/dev/null
 run "${BK[@]}" -d $B restore "$pid_b" -t public.lines --mode missing --dry-run
 ok "$rc|$(echo "$out" | awk '$1 == "public.lines" {print $3}')" "0|6000" "restore --dry-run --mode missing predicts 6000 inserts"
