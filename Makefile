@@ -10,7 +10,7 @@ DATA = $(wildcard sql/backupkit--*--*.sql)
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
 CONTRIB_TESTDB = backupkit_regression
 REGRESS_OPTS = --inputdir=. --load-extension=backupkit
-EXTRA_CLEAN = build results regression.diffs regression.out
+EXTRA_CLEAN = build results regression.diffs regression.out src/cli/*.o src/cli/backupkit
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
@@ -29,6 +29,29 @@ $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
 
+# The command-line client (src/cli): a program built with its own rules (PGXS builds one MODULE_big or one
+# PROGRAM, not both). libpq and libsodium only; it sees libpq's headers, never the server's, and reuses the
+# core's frame parser and checksum. Installed next to pg_dump.
+CLI_OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/cli/*.cpp)))
+CLI_CORE_OBJS = src/core/export_frame.o src/core/checksum.o
+PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
+PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+
+all: src/cli/backupkit
+
+$(CLI_OBJS): src/cli/cli.hpp $(wildcard src/core/*.hpp)
+src/cli/%.o: src/cli/%.cpp
+	$(CXX) $(CXXFLAGS) $(PG_CXXFLAGS) -DBK_CORE_ONLY -I$(PG_INCLUDEDIR) -c -o $@ $<
+
+src/cli/backupkit: $(CLI_OBJS) $(CLI_CORE_OBJS)
+	$(CXX) -o $@ $^ -L$(PG_LIBDIR) -lpq -lsodium
+
+install: install-cli
+.PHONY: install-cli
+install-cli: src/cli/backupkit
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) src/cli/backupkit '$(DESTDIR)$(bindir)/backupkit'
+
 .PHONY: test unit bench demo format
 test:
 	bash scripts/run-tests.sh
@@ -45,4 +68,4 @@ demo:
 	bash scripts/demo.sh
 
 format:
-	clang-format -i src/core/*.cpp src/core/*.hpp src/pg/*.cpp src/pg/*.hpp test/unit/*.cpp
+	clang-format -i src/core/*.cpp src/core/*.hpp src/pg/*.cpp src/pg/*.hpp src/cli/*.cpp src/cli/*.hpp test/unit/*.cpp

@@ -14,11 +14,13 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "../core/cron_interval.hpp"
 #include "../core/retention.hpp"
 #include "boundary.hpp"
 #include "citus_tables.hpp"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
+#include "report_json.hpp"
 #include "storage.hpp"
 #include "snapshot_label.hpp"
 
@@ -27,6 +29,7 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_schedule_snapshots);
 	PG_FUNCTION_INFO_V1(bk_unschedule_snapshots);
 	PG_FUNCTION_INFO_V1(bk_info);
+	PG_FUNCTION_INFO_V1(bk_cron_interval);
 }
 
 // The schema of pg_cron's functions and tables (always "cron", whatever pg_extension.extnamespace says), or NULL
@@ -71,6 +74,24 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	if (PG_ARGISNULL(argno))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name)));
+	}
+}
+
+// A WARNING for each reason backupkit.cron_setup_problems() finds why pg_cron cannot run the job just created
+// (e.g. it connects over TCP/IP to a server listening on a Unix socket only): better now than on the day the
+// snapshot is needed.
+static void
+warn_if_cron_cannot_run(const char *job_name)
+{
+	bk_spi_exec("SELECT detail, hint FROM backupkit.cron_setup_problems() WHERE severity = 'error'", 0, NULL, NULL,
+	            NULL, true, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char *detail = bk_spi_get_text((int) i, 1);
+		char *hint = bk_spi_get_text((int) i, 2);
+		ereport(WARNING, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                  errmsg("pg_cron cannot run job \"%s\" as configured", job_name),
+		                  errdetail_internal("%s", detail), hint ? errhint("%s", hint) : 0));
 	}
 }
 
@@ -171,8 +192,19 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		bk_spi_exec(sql, 3, cron_types, cron_values, NULL, false, 1);
 		jobid = DatumGetInt64(bk_spi_get(0, 1, &isnull));
 	}
+	warn_if_cron_cannot_run(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	bk_stable_settings_pop(level);
-	bk_operation_log("schedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
+	{
+		// The job id and name let backupkit.schedules date the job (pg_cron does not record when it was made).
+		BkJson details;
+		bk_json_init(&details);
+		bk_json_begin_object(&details, NULL);
+		bk_json_int(&details, "jobid", jobid);
+		bk_json_str(&details, "job_name", text_to_cstring(PG_GETARG_TEXT_PP(0)));
+		bk_json_end_object(&details);
+		bk_operation_log("schedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0,
+		                 details.buf.data);
+	}
 	bk_spi_finish();
 	bk_failure_watch_end();
 	PG_RETURN_INT64(jobid);
@@ -271,8 +303,28 @@ bk_info(PG_FUNCTION_ARGS)
 		bk_spi_exec("SELECT $2 || jsonb_build_object('scheduled_jobs', NULL) WHERE $1 IS NOT NULL", 2, argtypes, values,
 		            NULL, true, 1);
 	}
+	// Counts of backupkit.check(), read as the caller like everything check() reports.
+	values[1] = bk_spi_get(0, 1, &isnull);
+	bk_spi_exec("SELECT $2 || jsonb_build_object('check_warnings', count(*) FILTER (WHERE c.severity = 'warning'),"
+	            " 'check_errors', count(*) FILTER (WHERE c.severity = 'error'))"
+	            " FROM backupkit.check() c WHERE $1 IS NOT NULL",
+	            2, argtypes, values, NULL, true, 1);
 	result = DatumGetJsonbPCopy(bk_spi_get(0, 1, &isnull));
 	bk_stable_settings_pop(level);
 	bk_spi_finish();
 	PG_RETURN_JSONB_P(result);
+}
+
+Datum
+bk_cron_interval(PG_FUNCTION_ARGS)
+{
+	char *schedule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64 seconds = 0;
+	Interval *result;
+
+	BK_CORE({ seconds = bk::cron_max_interval_seconds(schedule); });
+	result = (Interval *) palloc0(sizeof(Interval));
+	result->day = (int32) (seconds / SECS_PER_DAY);
+	result->time = (seconds % SECS_PER_DAY) * USECS_PER_SEC;
+	PG_RETURN_INTERVAL_P(result);
 }
