@@ -39,3 +39,12 @@ SELECT backupkit.drop_snapshot(:gone_id);
 SELECT (backupkit.info() ->> 'check_warnings')::int = count(*) FILTER (WHERE severity = 'warning')
    AND (backupkit.info() ->> 'check_errors')::int = count(*) FILTER (WHERE severity = 'error') AS counts_agree
   FROM backupkit.check();
+
+-- pg_cron's settings are superuser-only: a role that may not read them is told the setup was not checked.
+CREATE ROLE health_plain;
+SET ROLE health_plain;
+SELECT * FROM backupkit.cron_setup_problems();
+-- With every setting given, nothing needs reading.
+SELECT severity, check_name FROM backupkit.cron_setup_problems(true, NULL, NULL, NULL, true);
+RESET ROLE;
+DROP ROLE health_plain;

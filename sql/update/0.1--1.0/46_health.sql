@@ -13,14 +13,27 @@ RETURNS TABLE (severity text, check_name text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 AS $fn$
 DECLARE
-    -- Each argument left NULL is read from the server's settings (pg_cron's defaults when unset).
-    use_bgw boolean := coalesce(use_background_workers,
-                                coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on');
-    cron_host text := coalesce(host, nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    -- Each argument left NULL is read from the server's settings (pg_cron's defaults when unset). pg_cron's own
+    -- settings are superuser-only: other roles without the privileges of pg_read_all_settings cannot read them.
+    may_read boolean := (log_run IS NOT NULL AND (use_background_workers OR host IS NOT NULL))
+                        OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
+                        OR pg_catalog.pg_has_role('pg_read_all_settings', 'USAGE');
+    use_bgw boolean := use_background_workers;
+    cron_host text := host;
     listen text := listen_addresses;
     sockets text := socket_directories;
-    logs boolean := coalesce(log_run, coalesce(pg_catalog.current_setting('cron.log_run', true), 'on') = 'on');
+    logs boolean := log_run;
 BEGIN
+    IF NOT may_read THEN
+        RETURN QUERY SELECT 'warning', 'pg_cron setup',
+            pg_catalog.format('Role %s may not read pg_cron''s settings, so whether pg_cron can run jobs was not checked.',
+                              pg_catalog.quote_ident(CURRENT_USER::text)),
+            'Run backupkit.check() as a role with the privileges of pg_read_all_settings.';
+        RETURN;
+    END IF;
+    use_bgw := coalesce(use_bgw, coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on');
+    cron_host := coalesce(cron_host, nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    logs := coalesce(logs, coalesce(pg_catalog.current_setting('cron.log_run', true), 'on') = 'on');
     -- Settings a role may not read (unix_socket_directories is superuser-only) are absent from pg_settings.
     IF listen IS NULL THEN
         SELECT s.setting INTO listen FROM pg_catalog.pg_settings s WHERE s.name = 'listen_addresses';
