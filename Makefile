@@ -15,7 +15,7 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/backupkit--*.sql))
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
 CONTRIB_TESTDB = backupkit_regression
 REGRESS_OPTS = --inputdir=. --load-extension=backupkit
-EXTRA_CLEAN = build results regression.diffs regression.out
+EXTRA_CLEAN = build results regression.diffs regression.out $(EXTENSION)-$(EXTVERSION).tar.gz
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
@@ -43,7 +43,14 @@ $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
 
-.PHONY: test unit bench demo format
+.PHONY: test unit bench demo format dist
+# The release tarball for PGXN: the committed tree at HEAD (uncommitted changes are not in it), under
+# backupkit-<version>/. DIST_DIR chooses where it is written (test/tap/095_dist_tarball.sh uses that).
+DIST_DIR ?= .
+dist:
+	@git diff --quiet HEAD -- || echo "make dist: uncommitted changes are not in the tarball (it is built from HEAD)" >&2
+	git archive --format=tar.gz --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(DIST_DIR)/$(EXTENSION)-$(EXTVERSION).tar.gz HEAD
+
 test:
 	bash scripts/run-tests.sh
 
