@@ -10,6 +10,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     clang-format procps util-linux sudo perl
 )
+PACKAGES+=( git )  # make dist (git archive) and test/tap/095_dist_tarball.sh
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do
