@@ -5,6 +5,8 @@
 -- options, view definitions, sequences, types and what pg_dump carries (pg_extension_config_dump).
 -- test/tap/090_extension_update.sh compares it between an updated and a freshly installed extension: a
 -- change to sql/install without the same change in sql/update/<from>--<to>/ shows up as a differing line.
+-- Privileges are compared as they take effect: a NULL ACL as the built-in default it stands for (a REVOKE
+-- that changes nothing stores the default explicitly, pg_upgrade's dump leaves it NULL).
 -- Columns are listed in position order (dropped ones left out): a column added by an upgrade goes last, so
 -- sql/install must add it last too.
 -- Usage: psql -X -At -v ON_ERROR_STOP=1 -f extension_objects.sql
@@ -29,7 +31,7 @@ WITH ext AS (
       FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
     UNION ALL
     SELECT 'schema|' || n.nspname || '|owner_is_extension_owner=' || (n.nspowner = (SELECT extowner FROM pg_extension WHERE extname = 'backupkit'))
-           || '|acl=' || coalesce(n.nspacl::text, '<default>') || '|comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '<none>')
+           || '|acl=' || coalesce(n.nspacl, acldefault('n', n.nspowner))::text || '|comment=' || coalesce(obj_description(n.oid, 'pg_namespace'), '<none>')
       FROM pg_namespace n WHERE n.oid = (SELECT oid FROM ns)
     UNION ALL
     SELECT 'function|' || p.oid::regprocedure::text || '|kind=' || p.prokind::text || '|' ||
@@ -41,14 +43,14 @@ WITH ext AS (
                                     FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid), '') END
            || '|parallel=' || p.proparallel::text || '|leakproof=' || p.proleakproof || '|cost=' || p.procost
            || '|rows=' || p.prorows || '|config=' || coalesce(p.proconfig::text, '<none>')
-           || '|acl=' || coalesce(p.proacl::text, '<default>')
+           || '|acl=' || coalesce(p.proacl, acldefault('f', p.proowner))::text
            || '|comment=' || coalesce(obj_description(p.oid, 'pg_proc'), '<none>')
       FROM pg_proc p WHERE p.pronamespace = (SELECT oid FROM ns)
     UNION ALL
     SELECT 'relation|' || r.name || '|kind=' || c.relkind::text || '|persistence=' || c.relpersistence::text
            || '|am=' || coalesce(am.amname, '<none>') || '|options=' || coalesce(c.reloptions::text, '<none>')
            || '|rls=' || c.relrowsecurity || '/' || c.relforcerowsecurity || '|replident=' || c.relreplident::text
-           || '|acl=' || coalesce(c.relacl::text, '<default>')
+           || '|acl=' || coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner))::text
            || '|comment=' || coalesce(obj_description(c.oid, 'pg_class'), '<none>')
       FROM rels r JOIN pg_class c ON c.oid = r.oid LEFT JOIN pg_am am ON am.oid = c.relam
     UNION ALL
@@ -102,19 +104,26 @@ WITH ext AS (
                WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod) || '|notnull=' || t.typnotnull
                              || '|default=' || coalesce(t.typdefault, '<none>')
                ELSE '' END
-           || '|acl=' || coalesce(t.typacl::text, '<default>') || '|comment=' || coalesce(obj_description(t.oid, 'pg_type'), '<none>')
+           || '|acl=' || coalesce(t.typacl, acldefault('T', t.typowner))::text || '|comment=' || coalesce(obj_description(t.oid, 'pg_type'), '<none>')
       FROM pg_type t WHERE t.typnamespace = (SELECT oid FROM ns) AND t.typtype <> 'b' AND (t.typrelid = 0 OR t.typtype = 'c'
            AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
     UNION ALL
     SELECT 'domain_constraint|' || con.contypid::regtype::text || '|' || con.conname || '|' || pg_get_constraintdef(con.oid)
       FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid WHERE t.typnamespace = (SELECT oid FROM ns)
     UNION ALL
-    -- the privileges pg_dump treats as the extension's own (GRANT/REVOKE run by install and upgrade scripts)
+    -- the privileges pg_dump treats as the extension's own (GRANT/REVOKE run by install and upgrade scripts),
+    -- leaving out those equal to the built-in default, which pg_upgrade does not record
     SELECT 'init_privs|' || pg_describe_object(ip.classoid, ip.objoid, ip.objsubid) || '|' || ip.privtype::text || '|' || ip.initprivs::text
       FROM pg_init_privs ip, ext
-     WHERE EXISTS (SELECT FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid
+     WHERE (ip.objsubid <> 0 OR ip.initprivs IS DISTINCT FROM CASE ip.classoid
+               WHEN 'pg_class'::regclass THEN (SELECT acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)
+                                                 FROM pg_class c WHERE c.oid = ip.objoid)
+               WHEN 'pg_proc'::regclass THEN (SELECT acldefault('f', p.proowner) FROM pg_proc p WHERE p.oid = ip.objoid)
+               WHEN 'pg_namespace'::regclass THEN (SELECT acldefault('n', n.nspowner) FROM pg_namespace n WHERE n.oid = ip.objoid)
+               WHEN 'pg_type'::regclass THEN (SELECT acldefault('T', t.typowner) FROM pg_type t WHERE t.oid = ip.objoid) END)
+       AND (EXISTS (SELECT FROM pg_depend d WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid
                       AND d.deptype = 'e' AND d.classid = ip.classoid AND d.objid = ip.objoid)
-        OR (ip.classoid = 'pg_namespace'::regclass AND ip.objoid = ext.extnamespace)
+        OR (ip.classoid = 'pg_namespace'::regclass AND ip.objoid = ext.extnamespace))
     UNION ALL
     SELECT 'event_trigger|' || e.evtname || '|' || e.evtevent || '|' || e.evtfoid::regprocedure::text || '|tags=' || coalesce(e.evttags::text, '<all>')
            || '|enabled=' || e.evtenabled::text

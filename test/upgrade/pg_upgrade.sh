@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# pg_upgrade of a cluster holding backupkit snapshots, and snapshots moved between major versions (TAP output).
+#
+# Two chains, each from a PostgreSQL 15 cluster with snapshots of several table shapes (zstd and uncompressed):
+#   chain 1: 15 --copy--> 17 --link--> 19        chain 2: 15 --link--> 17 --copy--> 19
+# After every hop: the extension equals a fresh install on the new server object for object
+# (test/upgrade/extension_objects.sql), every snapshot validates with unchanged per-table checksums, the
+# tables are unchanged, and restores from the snapshots taken on 15 give back identical tables (whole-table
+# checksums): merge after an UPDATE on the upgraded cluster (its report's unchanged_in_place tells whether the
+# tuple-id shortcut was used: pg_upgrade keeps relfilenodes, tuple ids, xids and their epoch, so it should be,
+# and the checksum proves it sound), missing after a DELETE, replace after damage.
+# Then a snapshot exported on 15 is imported and restored on 19, and one taken on 19 on 15, identically.
+#
+#   test/upgrade/pg_upgrade.sh
+#   BK_UPGRADE_FROM    pg_config of the 15 server, with backupkit installed (default $PG_CONFIG, else the
+#                      packaged /usr/lib/postgresql/15/bin/pg_config)
+#   BK_UPGRADE_TO      the newer servers' installation prefixes, space-separated (default: pg-17 and pg-19
+#                      of scripts/build-postgres.sh's cache); a missing one is skipped with a message
+#   BK_UPGRADE_INSTALL 1 (default): build backupkit from a copy of this tree and install it into each newer
+#                      prefix (pg_upgrade needs it there); 0: use what is installed
+#   BK_KEEP_CLUSTER=1  keep the work directory (data directories and logs)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+FROM_CONFIG=${BK_UPGRADE_FROM:-${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}}
+[ -x "$FROM_CONFIG" ] || FROM_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
+CACHE=${BK_PG_CACHE:-/var/cache/backupkit}
+TO_PREFIXES=${BK_UPGRADE_TO:-"$CACHE/pg-17 $CACHE/pg-19"}
+unset PGHOST PGPORT PGDATABASE PGUSER
+export PGOPTIONS="-c client_min_messages=warning"
+
+n=0
+failures=0
+ok() {
+	n=$((n + 1))
+	if [ "$1" = "$2" ]; then echo "ok $n - $3"; else
+		failures=$((failures + 1))
+		echo "not ok $n - $3"
+		echo "# got '$1', expected '$2'" | head -c 2000
+		echo
+	fi
+}
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+note() { echo "# $*"; }
+
+# ---- the servers ----
+declare -A BIN # major -> bindir
+major_of() { "$1" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/'; }
+has_backupkit() { [ -f "$("$1" --sharedir)/extension/backupkit.control" ] && [ -f "$("$1" --pkglibdir)/backupkit.so" ]; }
+
+[ -x "$FROM_CONFIG" ] || skip_all "no PostgreSQL 15 pg_config ($FROM_CONFIG)"
+from_major=$(major_of "$FROM_CONFIG")
+[ "$from_major" = 15 ] || skip_all "the source server must be PostgreSQL 15 ($FROM_CONFIG is $from_major)"
+has_backupkit "$FROM_CONFIG" || skip_all "backupkit is not installed in $("$FROM_CONFIG" --sharedir) (make install PG_CONFIG=$FROM_CONFIG)"
+BIN[15]=$("$FROM_CONFIG" --bindir)
+[ -x "${BIN[15]}/pg_upgrade" ] || skip_all "pg_upgrade is missing from ${BIN[15]}"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/backupkit-upgrade.XXXXXX")
+chmod 755 "$WORK"
+[ "$(id -u)" = 0 ] && chown postgres: "$WORK"
+as_server() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+STARTED=() # "major data" of every cluster started, stopped on exit
+cleanup() {
+	local m d
+	for c in "${STARTED[@]}"; do
+		read -r m d <<<"$c"
+		[ -f "$d/postmaster.pid" ] && as_server "${BIN[$m]}/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
+	done
+	if [ "${BK_KEEP_CLUSTER:-0}" = 1 ]; then echo "# work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+targets=()
+for prefix in $TO_PREFIXES; do
+	cfg=$prefix/bin/pg_config
+	if [ ! -x "$cfg" ]; then
+		note "no server in $prefix (scripts/build-postgres.sh builds it): its hops are skipped"
+		continue
+	fi
+	major=$(major_of "$cfg")
+	if [ "${BK_UPGRADE_INSTALL:-1}" = 1 ]; then
+		# A copy of the tree (committed and uncommitted files), so this tree's objects stay built for its server.
+		src=$WORK/src-$major
+		mkdir -p "$src"
+		(cd "$ROOT" && git ls-files -co --exclude-standard -z 2>/dev/null | xargs -0 cp --parents -t "$src" 2>/dev/null) ||
+			(cd "$ROOT" && tar --exclude='*.o' --exclude='*.so' --exclude=./build -cf - . | tar -xf - -C "$src")
+		start=$(date +%s)
+		if ! make -s -C "$src" -j"$(nproc)" PG_CONFIG="$cfg" >"$WORK/build-$major.log" 2>&1 ||
+			! make -s -C "$src" PG_CONFIG="$cfg" install >>"$WORK/build-$major.log" 2>&1; then
+			note "backupkit does not build or install for PostgreSQL $major; last lines of the log:"
+			tail -n 15 "$WORK/build-$major.log" | sed 's/^/#   /'
+			ok "no" "yes" "backupkit builds and installs into $prefix"
+			continue
+		fi
+		note "backupkit built and installed into $prefix in $(($(date +%s) - start)) s"
+	fi
+	if ! has_backupkit "$cfg"; then
+		note "backupkit is not installed in $prefix: its hops are skipped"
+		continue
+	fi
+	BIN[$major]=$(cd "$prefix/bin" && pwd)
+	targets+=("$major")
+done
+[ ${#targets[@]} -gt 0 ] || skip_all "no newer server with backupkit (looked in: $TO_PREFIXES)"
+note "servers: 15 (${BIN[15]}) ${targets[*]/#/and }"
+
+# ---- clusters ----
+port_of() { cat "$1.port"; }
+init_cluster() { # init_cluster MAJOR DATA
+	# Data checksums on every version (18's initdb turns them on by default; pg_upgrade wants them equal).
+	as_server "${BIN[$1]}/initdb" -D "$2" -U postgres -A trust -E UTF8 --locale=C.UTF-8 -k >"$2.initdb.log" 2>&1 ||
+		{ cat "$2.initdb.log"; return 1; }
+	echo $((20000 + RANDOM % 20000)) >"$2.port"
+}
+start_cluster() { # start_cluster MAJOR DATA
+	as_server "${BIN[$1]}/pg_ctl" -D "$2" -l "$2.log" -w -t 120 \
+		-o "-c listen_addresses='' -k $WORK -p $(port_of "$2") -c fsync=off" start >/dev/null || { tail -20 "$2.log"; return 1; }
+	STARTED+=("$1 $2")
+}
+stop_cluster() { as_server "${BIN[$1]}/pg_ctl" -D "$2" -m fast -w stop >/dev/null; }
+# S MAJOR DATA [psql args]: psql of that version against that cluster
+S() {
+	local m=$1 d=$2
+	shift 2
+	"${BIN[$m]}/psql" -X -q -v ON_ERROR_STOP=1 -At -h "$WORK" -p "$(port_of "$d")" -U postgres "$@"
+}
+fingerprint() { S "$1" "$2" -d "$3" -f "$ROOT/test/datasets/fingerprint.sql" | grep -v '^backupkit\.'; }
+
+# The tables (several shapes); orders_1 and orders_2 stay untouched until the merge after hop 1 and hop 2.
+DDL=$(
+	cat <<'SQL'
+CREATE TABLE orders_1 (id bigint PRIMARY KEY, customer text, amount numeric(12,2), placed timestamptz, note text);
+CREATE TABLE orders_2 (LIKE orders_1 INCLUDING ALL);
+CREATE TABLE tagged (region text, code text, doc jsonb, tags text[], blob bytea, PRIMARY KEY (region, code));
+CREATE TABLE keyless (a int, b text);
+CREATE TABLE measures (id int, at date, v double precision, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE measures_2023 PARTITION OF measures FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE shaped (id int GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, gone text, qty int,
+                     twice int GENERATED ALWAYS AS (qty * 2) STORED);
+CREATE SCHEMA "Odd Schema";
+CREATE TABLE "Odd Schema"."Odd Name" ("K" text PRIMARY KEY, "v v" int);
+CREATE TABLE parent (id int PRIMARY KEY, name text);
+CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent, qty int);
+SQL
+)
+DATA=$(
+	cat <<'SQL'
+INSERT INTO orders_1 SELECT g, 'c' || (g % 97), g * 1.25, '2024-01-01'::timestamptz + g * interval '1 minute',
+       CASE WHEN g % 2000 = 0 THEN repeat(md5(g::text), 5000) WHEN g % 7 = 0 THEN NULL ELSE md5(g::text) END
+  FROM generate_series(1, 20000) g;
+INSERT INTO orders_2 SELECT * FROM orders_1;
+INSERT INTO tagged SELECT 'r' || (g % 10), 'k' || g, jsonb_build_object('g', g, 'q', 'it''s'), ARRAY['a', g::text],
+       decode(md5(g::text), 'hex') FROM generate_series(1, 3000) g;
+INSERT INTO keyless SELECT g % 50, 'v' || (g % 50) FROM generate_series(1, 1000) g;
+INSERT INTO measures SELECT g, '2023-01-01'::date + (g % 700), g / 3.0 FROM generate_series(1, 4000) g;
+INSERT INTO shaped (gone, qty) SELECT 'x', g FROM generate_series(1, 2000) g;
+ALTER TABLE shaped DROP COLUMN gone;
+INSERT INTO "Odd Schema"."Odd Name" SELECT 'k' || g, g FROM generate_series(1, 500) g;
+INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 300) g;
+INSERT INTO child SELECT g, 1 + g % 300, g FROM generate_series(1, 3000) g;
+SQL
+)
+ALL="ARRAY['orders_1', 'orders_2', 'tagged', 'keyless', 'measures', 'shaped', '\"Odd Schema\".\"Odd Name\"', 'parent', 'child']::regclass[]"
+REST="ARRAY['tagged', 'keyless', 'measures', 'shaped', '\"Odd Schema\".\"Odd Name\"', 'parent', 'child']::regclass[]"
+CONTENTS="SELECT string_agg(s.id || '/' || c.table_name || ':' || c.rows || ':' || c.chunks || ':' || c.checksum, ' '
+                          ORDER BY s.id, c.table_name)
+            FROM backupkit.snapshots s, backupkit.snapshot_contents(s.id) c"
+DB=bk_upgrade
+
+# ---- one hop: pg_upgrade, then the checks ----
+hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
+	local chain=$1 fm=$2 fd=$3 tm=$4 td=$5 mode=$6 orders=$7
+	local what="chain $chain, $fm -> $tm $mode"
+	init_cluster "$tm" "$td" || {
+		ok no yes "$what: initdb of the new cluster"
+		return 1
+	}
+	mkdir -p "$td.run"
+	[ "$(id -u)" = 0 ] && chown postgres: "$td.run"
+	local start status secs
+	# pg_upgrade copies by default; --copy exists as an option from 16 on.
+	[ "$mode" = --copy ] && [ "$tm" -lt 16 ] && mode=
+	start=$(date +%s%N)
+	(cd "$td.run" && as_server "${BIN[$tm]}/pg_upgrade" -b "${BIN[$fm]}" -B "${BIN[$tm]}" -d "$fd" -D "$td" \
+		-p "$(port_of "$fd")" -P "$(port_of "$td")" -U postgres -s "$WORK" $mode >"$td.pg_upgrade.log" 2>&1)
+	status=$?
+	secs=$((($(date +%s%N) - start) / 1000000))
+	secs="$((secs / 1000)).$((secs % 1000 / 100))"
+	ok "$status" 0 "$what: pg_upgrade succeeds ($secs s)"
+	if [ $status != 0 ]; then
+		tail -n 25 "$td.pg_upgrade.log" | sed 's/^/#   /'
+		find "$td/pg_upgrade_output.d" -name '*.txt' -exec sh -c 'echo "# $1:"; sed "s/^/#   /" "$1"' _ {} \; 2>/dev/null | head -40
+		return 1
+	fi
+	echo "$what: $secs s" >>"$WORK/times"
+	start_cluster "$tm" "$td" || return 1
+
+	ok "$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")" \
+		"$(S "$tm" "$td" -d $DB -c "SELECT default_version FROM pg_available_extensions WHERE name = 'backupkit'")" \
+		"$what: the extension keeps its version"
+	S "$tm" "$td" -d postgres -c "DROP DATABASE IF EXISTS bk_fresh" -c "CREATE DATABASE bk_fresh"
+	S "$tm" "$td" -d bk_fresh -c "CREATE EXTENSION backupkit"
+	S "$tm" "$td" -d $DB -f "$ROOT/test/upgrade/extension_objects.sql" >"$WORK/objects-upgraded"
+	S "$tm" "$td" -d bk_fresh -f "$ROOT/test/upgrade/extension_objects.sql" >"$WORK/objects-fresh"
+	ok "$(diff "$WORK/objects-fresh" "$WORK/objects-upgraded" | head -20)" "" \
+		"$what: the extension equals a fresh install on $tm ($(wc -l <"$WORK/objects-fresh") properties)"
+	ok "$(S "$tm" "$td" -d $DB -c "SELECT count(*) FILTER (WHERE valid) || '/' || count(*) FROM backupkit.validate_all_snapshots()")" \
+		"2/2" "$what: every snapshot validates"
+	ok "$(S "$tm" "$td" -d $DB -c "$CONTENTS")" "$CONTENTS_15" "$what: per-table rows, chunks and checksums are unchanged"
+	ok "$(fingerprint "$tm" "$td" $DB)" "$CAPTURED" "$what: the tables are unchanged (checksums)"
+
+	# merge after an UPDATE on the upgraded cluster, from the snapshot taken on 15
+	local report in_place updated rows
+	S "$tm" "$td" -d $DB -c "UPDATE $orders SET customer = 'changed on $tm' WHERE id % 10 = 1"
+	report=$(S "$tm" "$td" -d $DB -c "SELECT backupkit.restore_table_from_snapshot($S_ZSTD, '$orders', 'merge')")
+	ok "$(fingerprint "$tm" "$td" $DB)" "$CAPTURED" "$what: merge after an UPDATE restores $orders identically (checksums)"
+	updated=$(echo "$report" | sed -E 's/.*"updated": ([0-9]+).*/\1/')
+	in_place=$(echo "$report" | sed -nE 's/.*"unchanged_in_place": ([0-9]+).*/\1/p')
+	rows=$(S "$tm" "$td" -d $DB -c "SELECT count(*) FROM $orders")
+	ok "$updated" 2000 "$what: merge updated the 2000 rows changed"
+	ok "${in_place:-none}" "$((rows - 2000))" \
+		"$what: the tuple-id shortcut is used after pg_upgrade (unchanged_in_place ${in_place:-absent} of $rows rows, the rest proven unchanged by the checksum)"
+	echo "$what unchanged_in_place=${in_place:-absent}/$rows" >>"$WORK/shortcut"
+
+	# missing after a DELETE (uncompressed snapshot), replace after damage (zstd snapshot)
+	S "$tm" "$td" -d $DB -c "DELETE FROM tagged WHERE code LIKE 'k2%'"
+	S "$tm" "$td" -d $DB -c "SELECT backupkit.restore_table_from_snapshot($S_NONE, 'tagged', 'missing')" >/dev/null
+	ok "$(fingerprint "$tm" "$td" $DB)" "$CAPTURED" "$what: missing after a DELETE restores identically (checksums)"
+	S "$tm" "$td" -d $DB >/dev/null <<'SQL'
+UPDATE tagged SET doc = '{}' WHERE code LIKE 'k1%';
+DELETE FROM keyless WHERE a < 10;
+INSERT INTO keyless VALUES (1, 'extra');
+UPDATE measures SET v = 0 WHERE id % 3 = 0;
+DELETE FROM shaped WHERE id % 4 = 0;
+UPDATE "Odd Schema"."Odd Name" SET "v v" = 0;
+DELETE FROM child WHERE id % 5 = 0;
+UPDATE parent SET name = 'changed';
+SQL
+	S "$tm" "$td" -d $DB -c "SELECT backupkit.restore_snapshot($S_ZSTD, $REST)" >/dev/null
+	ok "$(fingerprint "$tm" "$td" $DB)" "$CAPTURED" "$what: replace after damage restores every table identically (checksums)"
+	stop_cluster "$tm" "$td"
+}
+
+# ---- the source cluster on 15 ----
+source_cluster() { # source_cluster DATA: a 15 cluster with the tables
+	init_cluster 15 "$1" && start_cluster 15 "$1" || return 1
+	S 15 "$1" -d postgres -c "CREATE DATABASE $DB" &&
+		S 15 "$1" -d $DB -c "CREATE EXTENSION backupkit" -c "$DDL" -c "$DATA" >/dev/null
+}
+
+for chain in 1 2; do
+	if [ $chain = 1 ]; then modes=(--copy --link); else modes=(--link --copy); fi
+	d15=$WORK/c$chain-15
+	source_cluster "$d15" || {
+		ok no yes "chain $chain: the 15 cluster starts"
+		continue
+	}
+	S_ZSTD=$(S 15 "$d15" -d $DB -c "SELECT backupkit.snapshot_tables($ALL, 'on 15')")
+	S_NONE=$(S 15 "$d15" -d $DB -c "SELECT backupkit.snapshot_tables(ARRAY['orders_1', 'tagged', 'keyless']::regclass[], 'on 15, none', 'none')")
+	CAPTURED=$(fingerprint 15 "$d15" $DB)
+	CONTENTS_15=$(S 15 "$d15" -d $DB -c "$CONTENTS")
+	if [ $chain = 1 ]; then
+		# kept for the cross-version import below
+		S 15 "$d15" -d $DB -c "\\copy (SELECT n, f FROM backupkit.export_snapshot($S_ZSTD) WITH ORDINALITY AS e(f, n)) TO '$WORK/export-15.tsv'"
+		cp "$d15.port" "$WORK/port-15"
+	fi
+	stop_cluster 15 "$d15"
+	fm=15
+	fd=$d15
+	i=0
+	for tm in "${targets[@]}"; do
+		hop $chain $fm "$fd" "$tm" "$WORK/c$chain-hop$((i + 1))-$tm" "${modes[$i]:---copy}" "orders_$((i + 1))" || break
+		fm=$tm
+		fd=$WORK/c$chain-hop$((i + 1))-$tm
+		i=$((i + 1))
+	done
+	[ $chain = 1 ] && LAST_MAJOR=$fm && LAST_DATA=$fd
+done
+
+# ---- snapshots between versions: export on 15, import on the newest; and back ----
+newest=${LAST_MAJOR:-15}
+if [ "$newest" != 15 ] && [ -f "$WORK/export-15.tsv" ]; then
+	start_cluster "$newest" "$LAST_DATA"
+	S "$newest" "$LAST_DATA" -d postgres -c "CREATE DATABASE bk_import"
+	S "$newest" "$LAST_DATA" -d bk_import -c "CREATE EXTENSION backupkit" -c "$DDL" -c "CREATE TABLE frames (n bigint, f bytea)" \
+		-c "\\copy frames FROM '$WORK/export-15.tsv'" >/dev/null
+	id=$(S "$newest" "$LAST_DATA" -d bk_import -c "SELECT backupkit.import_snapshot(f ORDER BY n) FROM frames" -c "DROP TABLE frames")
+	S "$newest" "$LAST_DATA" -d bk_import -c "SELECT backupkit.restore_snapshot($id)" >/dev/null
+	ok "$(fingerprint "$newest" "$LAST_DATA" bk_import)" "$CAPTURED" "a snapshot exported on 15 imports and restores identically on $newest (checksums)"
+
+	# the other way: a snapshot taken on the newest server, restored on 15
+	id=$(S "$newest" "$LAST_DATA" -d bk_import -c "SELECT backupkit.snapshot_tables($ALL, 'on $newest')")
+	S "$newest" "$LAST_DATA" -d bk_import -c "\\copy (SELECT n, f FROM backupkit.export_snapshot($id) WITH ORDINALITY AS e(f, n)) TO '$WORK/export-$newest.tsv'"
+	stop_cluster "$newest" "$LAST_DATA"
+	back=$WORK/back-15
+	init_cluster 15 "$back" && start_cluster 15 "$back"
+	S 15 "$back" -d postgres -c "CREATE DATABASE bk_import"
+	S 15 "$back" -d bk_import -c "CREATE EXTENSION backupkit" -c "$DDL" -c "CREATE TABLE frames (n bigint, f bytea)" \
+		-c "\\copy frames FROM '$WORK/export-$newest.tsv'" >/dev/null
+	id=$(S 15 "$back" -d bk_import -c "SELECT backupkit.import_snapshot(f ORDER BY n) FROM frames" -c "DROP TABLE frames")
+	S 15 "$back" -d bk_import -c "SELECT backupkit.restore_snapshot($id)" >/dev/null
+	ok "$(fingerprint 15 "$back" bk_import)" "$CAPTURED" "a snapshot taken on $newest imports and restores identically on 15 (checksums)"
+	stop_cluster 15 "$back"
+fi
+
+if [ -f "$WORK/times" ]; then
+	note "pg_upgrade wall times (s):"
+	sed 's/^/#   /' "$WORK/times"
+	sed 's/^/#   /' "$WORK/shortcut"
+fi
+echo "1..$n"
+[ $failures = 0 ]
