@@ -3,6 +3,7 @@
 #
 # Two chains, each from a PostgreSQL 15 cluster with snapshots of several table shapes (zstd and uncompressed):
 #   chain 1: 15 --copy--> 17 --link--> 19        chain 2: 15 --link--> 17 --copy--> 19
+# Chain 2's cluster has backupkit 0.1, updated by ALTER EXTENSION UPDATE after its first pg_upgrade.
 # After every hop: the extension equals a fresh install on the new server object for object
 # (test/upgrade/extension_objects.sql), every snapshot validates with unchanged per-table checksums, the
 # tables are unchanged, and restores from the snapshots taken on 15 give back identical tables (whole-table
@@ -164,9 +165,14 @@ hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
 	echo "$what: $secs s" >>"$WORK/times"
 	start_cluster "$tm" "$td" || return 1
 
-	ok "$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")" \
-		"$(S "$tm" "$td" -d $DB -c "SELECT default_version FROM pg_available_extensions WHERE name = 'backupkit'")" \
-		"$what: the extension keeps its version"
+	ok "$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")" "$EXT_VERSION" \
+		"$what: the extension keeps its version ($EXT_VERSION)"
+	if [ "$EXT_VERSION" != "$DEFAULT_VERSION" ]; then
+		# pg_upgrade and backupkit's update at once: the new server has the newer backupkit installed.
+		S "$tm" "$td" -d $DB -c "ALTER EXTENSION backupkit UPDATE"
+		EXT_VERSION=$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")
+		ok "$EXT_VERSION" "$DEFAULT_VERSION" "$what: ALTER EXTENSION backupkit UPDATE after pg_upgrade reaches $DEFAULT_VERSION"
+	fi
 	S "$tm" "$td" -d postgres -c "DROP DATABASE IF EXISTS bk_fresh" -c "CREATE DATABASE bk_fresh"
 	S "$tm" "$td" -d bk_fresh -c "CREATE EXTENSION backupkit"
 	S "$tm" "$td" -d $DB -f "$ROOT/test/upgrade/extension_objects.sql" >"$WORK/objects-upgraded"
@@ -202,16 +208,19 @@ hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
 }
 
 # ---- the source cluster on 15 ----
-source_cluster() { # source_cluster DATA: a 15 cluster with the tables
+source_cluster() { # source_cluster DATA VERSION: a 15 cluster with backupkit VERSION and the tables
 	init_cluster 15 "$1" && start_cluster 15 "$1" || return 1
 	S 15 "$1" -d postgres -c "CREATE DATABASE $DB" &&
-		S 15 "$1" -d $DB -v data=1 -c "CREATE EXTENSION backupkit" -f "$ROOT/test/upgrade/shapes.sql" >/dev/null
+		S 15 "$1" -d $DB -v data=1 -c "CREATE EXTENSION backupkit VERSION '$2'" -f "$ROOT/test/upgrade/shapes.sql" >/dev/null
 }
+DEFAULT_VERSION=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$ROOT/backupkit.control")
 
 for chain in 1 2; do
 	if [ $chain = 1 ]; then modes=(--copy --link); else modes=(--link --copy); fi
 	d15=$WORK/c$chain-15
-	source_cluster "$d15" || {
+	# chain 2 starts from the first version, 0.1, and updates backupkit after its first pg_upgrade
+	if [ $chain = 1 ]; then EXT_VERSION=$DEFAULT_VERSION; else EXT_VERSION=0.1; fi
+	source_cluster "$d15" "$EXT_VERSION" || {
 		ok no yes "chain $chain: the 15 cluster starts"
 		continue
 	}
