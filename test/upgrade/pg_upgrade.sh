@@ -154,6 +154,25 @@ hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
 	mkdir -p "$td.run"
 	[ "$(id -u)" = 0 ] && chown postgres: "$td.run"
 	local start status secs
+	# Debian's PostgreSQL 15.20 package stamps every column it creates or alters with an attribute option
+	# pg_attver=<n> (RESET does not remove it); pg_upgrade's dump carries it and newer servers reject it
+	# ('unrecognized parameter "pg_attver"'), whatever the tables hold. Not backupkit's: it is cleared from the
+	# user tables' columns (catalog UPDATE as superuser) so that pg_upgrade can run at all.
+	local stamped=0 db
+	start_cluster "$fm" "$fd" || return 1
+	for db in $(S "$fm" "$fd" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn"); do
+		stamped=$((stamped + $(S "$fm" "$fd" -d "$db" -c "WITH cleared AS (
+			UPDATE pg_catalog.pg_attribute
+			   SET attoptions = NULLIF(ARRAY(SELECT o FROM unnest(attoptions) o WHERE o NOT LIKE 'pg\_attver=%'), '{}')
+			 WHERE attrelid >= 16384 AND attoptions::text LIKE '%pg\_attver=%' RETURNING 1)
+			SELECT count(*) FROM cleared")))
+	done
+	stop_cluster "$fm" "$fd"
+	if [ "$stamped" -gt 0 ]; then
+		note "$what: the $fm server had stamped pg_attver on $stamped user columns; cleared before pg_upgrade (see README)"
+		echo "$what: cleared pg_attver from $stamped columns first" >>"$WORK/attver"
+	fi
+
 	# pg_upgrade copies by default; --copy exists as an option from 16 on.
 	[ "$mode" = --copy ] && [ "$tm" -lt 16 ] && mode=
 	start=$(date +%s%N)
@@ -165,7 +184,9 @@ hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
 	ok "$status" 0 "$what: pg_upgrade succeeds ($secs s)"
 	if [ $status != 0 ]; then
 		tail -n 25 "$td.pg_upgrade.log" | sed 's/^/#   /'
-		find "$td/pg_upgrade_output.d" -name '*.txt' -exec sh -c 'echo "# $1:"; sed "s/^/#   /" "$1"' _ {} \; 2>/dev/null | head -40
+		# pg_upgrade's reports (*.txt) and the end of each database's restore log
+		find "$td/pg_upgrade_output.d" -name '*.txt' -exec sh -c 'echo "# $1:"; head -20 "$1" | sed "s/^/#   /"' _ {} \; 2>/dev/null
+		find "$td/pg_upgrade_output.d" -name 'pg_upgrade_dump_*.log' -exec sh -c 'grep -B2 -A6 -m3 "ERROR\|FATAL" "$1" | sed "s/^/#   /"' _ {} \; 2>/dev/null | head -40
 		return 1
 	fi
 	echo "$what: $secs s" >>"$WORK/times"
@@ -282,6 +303,7 @@ if [ -f "$WORK/times" ]; then
 	note "pg_upgrade wall times (s):"
 	sed 's/^/#   /' "$WORK/times"
 	sed 's/^/#   /' "$WORK/shortcut"
+	[ -f "$WORK/attver" ] && sed 's/^/#   /' "$WORK/attver"
 fi
 echo "1..$n"
 [ $failures = 0 ]

@@ -30,4 +30,6 @@ ALTER TABLE shaped DROP COLUMN gone;
 INSERT INTO "Odd Schema"."Odd Name" SELECT 'k' || g, g FROM generate_series(1, 500) g;
 INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 300) g;
 INSERT INTO child SELECT g, 1 + g % 300, g FROM generate_series(1, 3000) g;
+\else
+ALTER TABLE shaped DROP COLUMN gone;
 \endif
