@@ -15,8 +15,9 @@
 #   test/upgrade/pg_upgrade.sh
 #   BK_UPGRADE_FROM    pg_config of the 15 server, with backupkit installed (default $PG_CONFIG, else the
 #                      packaged /usr/lib/postgresql/15/bin/pg_config)
-#   BK_UPGRADE_TO      the newer servers' installation prefixes, space-separated (default: pg-17 and pg-19
-#                      of scripts/build-postgres.sh's cache); a missing one is skipped with a message
+#   BK_UPGRADE_TO      the newer servers' installation prefixes, space-separated, in upgrade order (default:
+#                      pg-17 and pg-19 of scripts/build-postgres.sh's cache, or pg-18 when neither is built);
+#                      a missing one is skipped with a message
 #   BK_UPGRADE_INSTALL 1 (default): build backupkit from a copy of this tree and install it into each newer
 #                      prefix (pg_upgrade needs it there); 0: use what is installed
 #   BK_KEEP_CLUSTER=1  keep the work directory (data directories and logs)
@@ -25,7 +26,18 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FROM_CONFIG=${BK_UPGRADE_FROM:-${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}}
 [ -x "$FROM_CONFIG" ] || FROM_CONFIG=$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)
 CACHE=${BK_PG_CACHE:-/var/cache/backupkit}
-TO_PREFIXES=${BK_UPGRADE_TO:-"$CACHE/pg-17 $CACHE/pg-19"}
+if [ -n "${BK_UPGRADE_TO:-}" ]; then
+	TO_PREFIXES=$BK_UPGRADE_TO
+else
+	# 15 -> 17 -> 19 as built by scripts/build-postgres.sh; when neither is there (the registry may not serve
+	# their sources), 15 -> 18.
+	TO_PREFIXES=""
+	for m in 17 19; do [ -x "$CACHE/pg-$m/bin/pg_config" ] && TO_PREFIXES="$TO_PREFIXES $CACHE/pg-$m"; done
+	if [ -z "$TO_PREFIXES" ]; then
+		echo "# PostgreSQL 17 and 19 are not built in $CACHE (scripts/build-postgres.sh 17 19): trying 18"
+		TO_PREFIXES=$CACHE/pg-18
+	fi
+fi
 unset PGHOST PGPORT PGDATABASE PGUSER
 export PGOPTIONS="-c client_min_messages=warning"
 
