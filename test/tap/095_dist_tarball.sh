@@ -3,7 +3,8 @@
 # known license key, provides naming the install script) and agrees with backupkit.control; `make dist`
 # writes backupkit-<version>.tar.gz holding exactly the committed tree under backupkit-<version>/, and that
 # tree builds on its own: the install and upgrade scripts it assembles are the ones installed in the server
-# under test (when the work tree is clean), and unless BK_QUICK=1 the module compiles from it.
+# under test (when the work tree is clean), and unless BK_QUICK=1 the module compiles from it. Also: the frozen
+# install script of 0.1 is still exactly what commit 3374c69 assembled.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PG_CONFIG=${PG_CONFIG:-pg_config}
@@ -22,7 +23,7 @@ if ! command -v git >/dev/null || ! git rev-parse --is-inside-work-tree >/dev/nu
 	echo "1..0 # SKIP make dist needs git and a git checkout"
 	exit 0
 fi
-echo "1..9"
+echo "1..10"
 
 # META.json against the spec's rules (JSON::PP is part of perl).
 problems=$(perl -MJSON::PP -e '
@@ -100,4 +101,13 @@ if [ "${BK_QUICK:-0}" = 1 ]; then
 else
 	check "$(make -s -C "$tree" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >"$WORK/build.log" 2>&1 && [ -f "$tree/backupkit.so" ] && echo yes)" \
 		"yes" "the module compiles from the tarball alone"
+fi
+
+# sql/backupkit--0.1.sql must stay the install script of version 0.1 (commit 3374c69), byte for byte.
+if git cat-file -e 3374c69^{commit} 2>/dev/null; then
+	for f in $(git ls-tree --name-only 3374c69 sql/install/ | LC_ALL=C sort); do git show "3374c69:$f"; done >"$WORK/0.1.sql"
+	check "$(cmp -s "$WORK/0.1.sql" sql/backupkit--0.1.sql && echo same)" "same" \
+		"sql/backupkit--0.1.sql is the install script of 0.1 (commit 3374c69)"
+else
+	echo "ok 10 # SKIP commit 3374c69 is not in this clone (shallow?)"
 fi
