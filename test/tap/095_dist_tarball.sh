@@ -18,6 +18,10 @@ check() {
 		echo "# got '$1', expected '$2'"
 	fi
 }
+skip() {
+	n=$((n + 1))
+	echo "ok $n # SKIP $1"
+}
 cd "$ROOT" || exit 1
 if ! command -v git >/dev/null || ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	echo "1..0 # SKIP make dist needs git and a git checkout"
@@ -88,8 +92,7 @@ ext_dir="$("$PG_CONFIG" --sharedir)/extension"
 differ=""
 for s in $scripts; do cmp -s "$tree/$s" "$ext_dir/$(basename "$s")" || differ="$differ $(basename "$s")"; done
 if [ -n "$(git status --porcelain -- sql Makefile backupkit.control)" ]; then
-	echo "ok 7 # SKIP uncommitted changes to sql/, Makefile or backupkit.control: the installed scripts are not HEAD's"
-	n=$((n + 1))
+	skip "uncommitted changes to sql/, Makefile or backupkit.control: the installed scripts are not HEAD's"
 else
 	check "$differ" "" "it assembles the install and upgrade scripts installed in the server under test ($(echo $scripts | wc -w) scripts)"
 fi
@@ -97,7 +100,7 @@ check "$(echo " $scripts " | grep -c " sql/backupkit--0.1--$control_version.sql 
 	"the upgrade script from 0.1 to $control_version is among them"
 
 if [ "${BK_QUICK:-0}" = 1 ]; then
-	echo "ok 9 # SKIP BK_QUICK=1: the module is not compiled from the tarball"
+	skip "BK_QUICK=1: the module is not compiled from the tarball"
 else
 	check "$(make -s -C "$tree" -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >"$WORK/build.log" 2>&1 && [ -f "$tree/backupkit.so" ] && echo yes)" \
 		"yes" "the module compiles from the tarball alone"
@@ -109,5 +112,5 @@ if git cat-file -e 3374c69^{commit} 2>/dev/null; then
 	check "$(cmp -s "$WORK/0.1.sql" sql/backupkit--0.1.sql && echo same)" "same" \
 		"sql/backupkit--0.1.sql is the install script of 0.1 (commit 3374c69)"
 else
-	echo "ok 10 # SKIP commit 3374c69 is not in this clone (shallow?)"
+	skip "commit 3374c69 is not in this clone (shallow?)"
 fi
