@@ -4,13 +4,18 @@ EXTENSION = backupkit
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" backupkit.control)
 MODULE_big = backupkit
 OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/pg/*.cpp)))
-DATA_built = sql/backupkit--$(EXTVERSION).sql
-DATA = $(wildcard sql/backupkit--*--*.sql)
+# The install script of the current version is assembled from sql/install/*.sql; the upgrade script from
+# version A to B from sql/update/A--B/*.sql (name order), so that several changes can each add their own file.
+# Released versions' install scripts are frozen, committed files (sql/backupkit--0.1.sql): installing an old
+# version and updating it is what test/tap/090_extension_update.sh checks.
+UPDATE_SCRIPTS = $(patsubst sql/update/%,sql/backupkit--%.sql,$(wildcard sql/update/*--*))
+DATA_built = sql/backupkit--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/backupkit--*.sql))
 # Every sql/*.sql except install and upgrade scripts is a pg_regress test with its expected/*.out.
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
 CONTRIB_TESTDB = backupkit_regression
 REGRESS_OPTS = --inputdir=. --load-extension=backupkit
-EXTRA_CLEAN = build results regression.diffs regression.out src/cli/*.o src/cli/backupkit
+EXTRA_CLEAN = build results regression.diffs regression.out src/cli/*.o src/cli/backupkit $(EXTENSION)-$(EXTVERSION).tar.gz
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
@@ -23,6 +28,15 @@ include $(PGXS)
 
 sql/backupkit--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
+
+# Each upgrade script: its folder's files in name order, then the install script's search_path pinning
+# (sql/install/95_search_path.sql, idempotent), so that every function an upgrade creates runs with the same
+# search_path as after a fresh install. The folder is a prerequisite too: adding or removing a file rebuilds.
+define bk_update_rule
+$(patsubst sql/update/%,sql/backupkit--%.sql,$(1)): $(1) $(sort $(wildcard $(1)/*.sql)) sql/install/95_search_path.sql
+	cat $$(filter %.sql,$$^) > $$@
+endef
+$(foreach d,$(wildcard sql/update/*--*),$(eval $(call bk_update_rule,$(d))))
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 
@@ -52,7 +66,14 @@ install-cli: src/cli/backupkit
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) src/cli/backupkit '$(DESTDIR)$(bindir)/backupkit'
 
-.PHONY: test unit bench demo format
+.PHONY: test unit bench demo format dist
+# The release tarball for PGXN: the committed tree at HEAD (uncommitted changes are not in it), under
+# backupkit-<version>/. DIST_DIR chooses where it is written (test/tap/095_dist_tarball.sh uses that).
+DIST_DIR ?= .
+dist:
+	@git diff --quiet HEAD -- || echo "make dist: uncommitted changes are not in the tarball (it is built from HEAD)" >&2
+	git archive --format=tar.gz --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(DIST_DIR)/$(EXTENSION)-$(EXTVERSION).tar.gz HEAD
+
 test:
 	bash scripts/run-tests.sh
 

@@ -12,6 +12,7 @@ PACKAGES=(
 )
 PACKAGES+=( liblz4-dev libkrb5-dev )  # building Citus 13.2.2 for the Citus test suite (scripts/build-citus.sh)
 PACKAGES+=( libpq-dev libsodium-dev )  # the backupkit command-line client (libpq; Argon2id + XChaCha20-Poly1305 for --encrypt)
+PACKAGES+=( git )  # make dist (git archive) and test/tap/095_dist_tarball.sh
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do
