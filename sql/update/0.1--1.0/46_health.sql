@@ -32,7 +32,9 @@ BEGIN
         RETURN;
     END IF;
     use_bgw := coalesce(use_bgw, coalesce(pg_catalog.current_setting('cron.use_background_workers', true), 'off') = 'on');
-    cron_host := coalesce(cron_host, nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    IF NOT use_bgw THEN
+        cron_host := coalesce(cron_host, nullif(pg_catalog.current_setting('cron.host', true), ''), 'localhost');
+    END IF;
     logs := coalesce(logs, coalesce(pg_catalog.current_setting('cron.log_run', true), 'on') = 'on');
     -- Settings a role may not read (unix_socket_directories is superuser-only) are absent from pg_settings.
     IF listen IS NULL THEN
@@ -89,7 +91,10 @@ RETURNS TABLE (jobid bigint, job_name text, schedule text, tables text[], label 
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 AS $fn$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+    -- Without USAGE on pg_cron's schema a role can have scheduled no job, and may see none.
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_cron')
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                       WHERE n.nspname = 'cron' AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')) THEN
         RETURN;
     END IF;
     -- The command is the one schedule_snapshots wrote: every value went through format('%L').
