@@ -10,7 +10,7 @@ DATA = $(wildcard sql/backupkit--*--*.sql)
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
 CONTRIB_TESTDB = backupkit_regression
 REGRESS_OPTS = --inputdir=. --load-extension=backupkit
-EXTRA_CLEAN = build results regression.diffs regression.out
+EXTRA_CLEAN = build results regression.diffs regression.out .pg-server
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
@@ -24,7 +24,12 @@ include $(PGXS)
 sql/backupkit--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) .pg-server
+
+# The objects are built for one server: a different PG_CONFIG (another major, another install) rebuilds them.
+.pg-server: FORCE
+	@echo '$(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)' | cmp -s - $@ || echo '$(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)' > $@
+FORCE:
 
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY

@@ -17,6 +17,7 @@ extern "C"
 
 #include "../core/export_frame.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "report_json.hpp"

@@ -20,6 +20,7 @@ extern "C"
 
 #include "../core/row_fingerprint.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "chunk_reader.hpp"
 #include "copy_loader.hpp"
 #include "progress.hpp"
@@ -1106,7 +1107,7 @@ bk_restore_clear(BkTablePlan *p)
 	if (!opts->fire_triggers && !opts->dry_run)
 	{
 		p->triggers = enabled_user_triggers(p->relid);
-		if (p->triggers != NIL && !pg_class_ownercheck(p->relid, GetUserId()))
+		if (p->triggers != NIL && !bk_relation_ownercheck(p->relid, GetUserId()))
 		{
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("permission denied to disable triggers of table %s", p->target),

@@ -20,6 +20,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "compat.hpp"
 #include "failure_log.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
@@ -278,7 +279,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			if (!pg_class_ownercheck(relids[fk->child], GetUserId()))
+			if (!bk_relation_ownercheck(relids[fk->child], GetUserId()))
 			{
 				ereport(ERROR,
 				        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -22,6 +22,7 @@ extern "C"
 #include "../core/checksum.hpp"
 #include "../core/tid_runs.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "unchanged_rows.hpp"
 
 // Fewer transactions than this since the capture keep every later xid "following" the capture's xmin in
