@@ -10,6 +10,7 @@
 #   BK_PG_CACHE       cache directory (default /var/cache/backupkit, or ~/.cache/backupkit when that is not
 #                     writable); MAJOR is installed in $BK_PG_CACHE/pg-MAJOR, sources kept in $BK_PG_CACHE/src
 #   BK_PG_CONFIGURE   extra configure options (e.g. --enable-cassert --enable-debug)
+# Exit status 3: the registry does not serve the server's (or pgTAP's) source, so nothing could be built.
 #
 # Then: PG_CONFIG=$BK_PG_CACHE/pg-MAJOR/bin/pg_config bash scripts/run-tests.sh
 #
@@ -32,7 +33,7 @@ for arg in "$@"; do
 	case "$arg" in
 		--print-prefix) print_prefix=1 ;;
 		-h | --help)
-			sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+			sed -n '2,/^[^#]/p' "$0" | sed -n 's/^# \{0,1\}//p'
 			exit 0
 			;;
 		[0-9][0-9]) majors+=("$arg") ;;
@@ -94,7 +95,12 @@ fetch_orig() {
 	upstream=${ver#*:}
 	upstream=${upstream%-*}
 	if ! ls "$srcdir/${pkg}_${upstream}.orig.tar."* >/dev/null 2>&1; then
-		(cd "$srcdir" && apt-get source -q --download-only --tar-only -o APT::Sandbox::User=root "$pkg=$ver" >/dev/null)
+		# --tar-only: the upstream tarball is all that is built (and the registry may serve nothing else).
+		(cd "$srcdir" && apt-get source -q --download-only --tar-only -o APT::Sandbox::User=root "$pkg=$ver" >&2) ||
+			{
+				log "the package registry does not serve the source of $pkg $ver"
+				return 3
+			}
 	fi
 	ls "$srcdir/${pkg}_${upstream}.orig.tar."* | head -n 1
 }
@@ -119,7 +125,7 @@ build_server() { # build_server <major> <prefix>
 		return 0
 	fi
 	start=$(date +%s)
-	tarball=$(fetch_orig "$pkg" "$ver")
+	tarball=$(fetch_orig "$pkg" "$ver") || return
 	tree=$srcdir/build-$major
 	log "building $pkg $ver from $(basename "$tarball") into $prefix"
 	unpack "$tarball" "$tree"
@@ -154,7 +160,7 @@ build_extension() { # build_extension <source package> <prefix>
 		return 0
 	fi
 	start=$(date +%s)
-	tarball=$(fetch_orig "$pkg" "$ver")
+	tarball=$(fetch_orig "$pkg" "$ver") || return
 	tree=$srcdir/build-$pkg-$(basename "$prefix")
 	unpack "$tarball" "$tree"
 	(cd "$tree" && make -s -j"$jobs" PG_CONFIG="$prefix/bin/pg_config" >"$tree/make.out" 2>&1 &&
@@ -173,9 +179,10 @@ for major in "${majors[@]}"; do
 	# One build per prefix at a time (several work trees may share the cache); a second caller waits.
 	exec 9>"$BK_PG_CACHE/pg-$major.lock"
 	flock 9
-	build_server "$major" "$prefix"
-	build_extension pg-cron "$prefix"
-	build_extension pgtap "$prefix"
+	build_server "$major" "$prefix" || exit
+	build_extension pgtap "$prefix" || exit
+	# Without pg_cron only the scheduling tests cannot run (scripts/run-tests.sh says so and skips them).
+	build_extension pg-cron "$prefix" || { [ $? = 3 ] && log "no pg_cron for PostgreSQL $major: scheduling tests will be skipped"; } || exit
 	# The test clusters run as "postgres" when the caller is root: everything must be readable by it.
 	chmod -R a+rX "$prefix"
 	flock -u 9

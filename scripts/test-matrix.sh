@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The whole test suite against every supported PostgreSQL major, one after the other, with a per-version
+# summary (build and suite times). 15 is Debian 12's packaged server; 17, 18 and 19 are built from Debian's
+# source packages by scripts/build-postgres.sh into a cache (built once, then reused).
+#
+#   scripts/test-matrix.sh [--quick] [MAJOR...]      (also: scripts/run-tests.sh --all-versions)
+#     MAJOR            versions to test (default: 15 17 18 19)
+#     --quick          skip the slow TAP scripts on every version
+#   BK_PG_CONFIG_15    pg_config of the 15 server (default: the packaged one)
+#   BK_SLOW_ON         versions that run the slow TAP scripts (default: 15 and the newest tested); the others run
+#                      with --quick, which keeps CI from scratch (three server builds) well under an hour
+#
+# A version whose source the package registry does not serve is reported as "unavailable" with the reason
+# and does not fail the run; a build or suite failure does.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+majors=()
+for arg in "$@"; do
+	case "$arg" in
+		--quick) quick=1 ;;
+		[0-9][0-9]) majors+=("$arg") ;;
+		-h | --help)
+			sed -n '2,/^[^#]/p' "$0" | sed -n 's/^# \{0,1\}//p'
+			exit 0
+			;;
+		*)
+			echo "test-matrix.sh: unrecognized argument: $arg" >&2
+			exit 2
+			;;
+	esac
+done
+[ ${#majors[@]} -gt 0 ] || majors=(15 17 18 19)
+newest=$(printf '%s\n' "${majors[@]}" | sort -n | tail -n 1)
+slow_on=${BK_SLOW_ON:-"15 $newest"}
+
+bash scripts/install-deps.sh --if-missing || {
+	echo "could not install the dependencies" >&2
+	exit 1
+}
+
+declare -A result build_s suite_s detail
+overall=0
+start_all=$(date +%s)
+for major in "${majors[@]}"; do
+	printf '\n######## PostgreSQL %s ########\n' "$major"
+	t0=$(date +%s)
+	pgc=""
+	if [ "$major" = 15 ]; then
+		pgc=${BK_PG_CONFIG_15:-/usr/lib/postgresql/15/bin/pg_config}
+	else
+		pgc=$(bash scripts/build-postgres.sh "$major" | tail -n 1)
+		status=${PIPESTATUS[0]}
+		if [ "$status" = 3 ]; then
+			result[$major]=unavailable
+			detail[$major]="source not served by the package registry (see the build log above)"
+			build_s[$major]=$(($(date +%s) - t0))
+			suite_s[$major]=0
+			continue
+		elif [ "$status" != 0 ]; then
+			result[$major]=FAILED
+			detail[$major]="server build failed"
+			build_s[$major]=$(($(date +%s) - t0))
+			suite_s[$major]=0
+			overall=1
+			continue
+		fi
+	fi
+	t1=$(date +%s)
+	build_s[$major]=$((t1 - t0))
+	args=()
+	if [ $quick = 1 ] || [[ " $slow_on " != *" $major "* ]]; then args+=(--quick); fi
+	PG_CONFIG=$pgc bash scripts/run-tests.sh "${args[@]}" 2>&1 | tee "/tmp/backupkit-matrix-$major.log"
+	status=${PIPESTATUS[0]}
+	suite_s[$major]=$(($(date +%s) - t1))
+	detail[$major]="$("$pgc" --version)${args[*]:+, ${args[*]}}: $(grep -E '^suites: ' "/tmp/backupkit-matrix-$major.log" | tail -n 1)"
+	if [ "$status" = 0 ]; then result[$major]=passed; else
+		result[$major]=FAILED
+		overall=1
+	fi
+done
+
+printf '\n######## summary (total %d s) ########\n' $(($(date +%s) - start_all))
+printf '%-8s %-12s %8s %8s  %s\n' version result build_s suite_s detail
+npass=0
+nfail=0
+for major in "${majors[@]}"; do
+	printf '%-8s %-12s %8s %8s  %s\n' "$major" "${result[$major]}" "${build_s[$major]}" "${suite_s[$major]}" "${detail[$major]}"
+	case "${result[$major]}" in passed) npass=$((npass + 1)) ;; FAILED) nfail=$((nfail + 1)) ;; esac
+done
+echo "versions: $npass passed, $nfail failed"
+exit $overall
