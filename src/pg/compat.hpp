@@ -35,3 +35,15 @@ extern "C"
 #define bk_relation_filenumber(rel) ((rel)->rd_node.relNode)
 #define bk_tuplesort_getdatum(state, forward, val, isnull) tuplesort_getdatum((state), (forward), (val), (isnull), NULL)
 #endif
+
+// Foreign keys declared NOT ENFORCED (18+) are never checked by the server: they impose no restore order, need
+// no deferral, and rows violating them are not defects. Before 18 every foreign key is enforced.
+// BK_SQL_FK_ENFORCED is the same test in a query over pg_constraint (unqualified: the column name is unique
+// among the catalogs joined to pg_constraint).
+#if PG_VERSION_NUM >= 180000
+#define bk_constraint_enforced(con) ((con)->conenforced)
+#define BK_SQL_FK_ENFORCED "conenforced"
+#else
+#define bk_constraint_enforced(con) true
+#define BK_SQL_FK_ENFORCED "true"
+#endif

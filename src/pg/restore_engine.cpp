@@ -234,7 +234,7 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(construct_array(elems, opts->set_count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text FROM pg_constraint c"
-	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0"
+	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0 AND " BK_SQL_FK_ENFORCED
 	            "   AND c.conrelid <> ALL ($2) AND c.conrelid <> $1"
 	            "   AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.conrelid) a WHERE a.relid = ANY ($2))"
 	            " ORDER BY 1, 2",

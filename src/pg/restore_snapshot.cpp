@@ -92,7 +92,7 @@ foreign_keys_in_set(const Oid *relids, int n, int *count)
 	            " c.conname::text, pg_get_constraintdef(c.oid), c.condeferrable"
 	            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
 	            " WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY ($1) AND c.confrelid = ANY ($1)"
-	            " ORDER BY c.conrelid, c.conname",
+	            "   AND " BK_SQL_FK_ENFORCED " ORDER BY c.conrelid, c.conname",
 	            1, argtypes, values, NULL, true, 0);
 	*count = (int) SPI_processed;
 	fks = (SetForeignKey *) palloc0(sizeof(SetForeignKey) * Max(*count, 1));
