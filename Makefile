@@ -26,10 +26,13 @@ sql/backupkit--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) .pg-server
 
-# The objects are built for one server: a different PG_CONFIG (another major, another install) rebuilds them.
-.pg-server: FORCE
-	@echo '$(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)' | cmp -s - $@ || echo '$(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)' > $@
-FORCE:
+# The objects are built for one server: .pg-server names it, and is rewritten (so the objects are rebuilt)
+# when PG_CONFIG points at another installation or version. Done while reading the Makefile, because PGXS
+# marks every target secondary, so a forced rule would never run.
+BK_SERVER := $(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)
+ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
+$(shell echo '$(BK_SERVER)' > .pg-server)
+endif
 
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY

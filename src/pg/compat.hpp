@@ -8,6 +8,7 @@
 extern "C"
 {
 #include "postgres.h"
+#include "nodes/parsenodes.h"
 #if PG_VERSION_NUM >= 160000
 // 16 moved the varlena macros (VARDATA, VARSIZE, SET_VARSIZE...) out of postgres.h.
 #include "varatt.h"
@@ -30,7 +31,15 @@ extern "C"
 // used before the next call.
 #define bk_tuplesort_getdatum(state, forward, val, isnull)                                                             \
 	tuplesort_getdatum((state), (forward), false, (val), (isnull), NULL)
+// The permissions a range-table entry asks for: 16 moved them from RangeTblEntry to RTEPermissionInfo
+// (the same field names), checked by ExecCheckPermissions (executor/executor.h).
+typedef RTEPermissionInfo BkRelPermissions;
+#define bk_nsitem_permissions(nsitem) ((nsitem)->p_perminfo)
+#define bk_check_permissions(pstate, perms) ExecCheckPermissions((pstate)->p_rtable, list_make1(perms), true)
 #else
+typedef RangeTblEntry BkRelPermissions;
+#define bk_nsitem_permissions(nsitem) ((nsitem)->p_rte)
+#define bk_check_permissions(pstate, perms) ExecCheckRTPerms((pstate)->p_rtable, true)
 #define bk_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #define bk_relation_filenumber(rel) ((rel)->rd_node.relNode)
 #define bk_tuplesort_getdatum(state, forward, val, isnull) tuplesort_getdatum((state), (forward), (val), (isnull), NULL)
