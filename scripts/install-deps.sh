@@ -10,6 +10,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     clang-format procps util-linux sudo perl
 )
+PACKAGES+=( dpkg-dev bison flex libreadline-dev zlib1g-dev liblz4-dev libssl-dev libicu-dev libxml2-dev )  # scripts/build-postgres.sh: servers 17-19 from source
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do
