@@ -48,15 +48,20 @@ done
 	exit 2
 }
 
+shared_cache=/var/cache/backupkit
 if [ -z "${BK_PG_CACHE:-}" ]; then
-	BK_PG_CACHE=/var/cache/backupkit
+	BK_PG_CACHE=$shared_cache
 	if ! { mkdir -p "$BK_PG_CACHE" 2>/dev/null && [ -w "$BK_PG_CACHE" ]; }; then
 		BK_PG_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/backupkit
 	fi
 fi
+# A developer who cannot write the shared cache still uses the servers built there (by root, for CI).
+readonly_prefix() { # readonly_prefix <major>: the shared cache's build of major, when it exists and is not ours
+	[ "$BK_PG_CACHE" != "$shared_cache" ] && [ -f "$shared_cache/pg-$1/.bk-server-stamp" ] && echo "$shared_cache/pg-$1"
+}
 
 if [ $print_prefix = 1 ]; then
-	for major in "${majors[@]}"; do echo "$BK_PG_CACHE/pg-$major"; done
+	for major in "${majors[@]}"; do readonly_prefix "$major" || echo "$BK_PG_CACHE/pg-$major"; done
 	exit 0
 fi
 
@@ -175,6 +180,11 @@ build_extension() { # build_extension <source package> <prefix>
 }
 
 for major in "${majors[@]}"; do
+	if prefix=$(readonly_prefix "$major"); then
+		log "using $prefix (built by another user; not refreshed)"
+		echo "$prefix/bin/pg_config"
+		continue
+	fi
 	prefix=$BK_PG_CACHE/pg-$major
 	# One build per prefix at a time (several work trees may share the cache); a second caller waits.
 	exec 9>"$BK_PG_CACHE/pg-$major.lock"
