@@ -34,11 +34,12 @@ static const char *const fk_list_sql =
     " FROM pg_constraint co"
     " JOIN pg_class c ON c.oid = co.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace"
     " JOIN pg_class p ON p.oid = co.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace"
-    " WHERE co.contype = 'f' AND co.conparentid = 0 AND " BK_SQL_FK_ENFORCED "   AND CASE WHEN $1 IS NULL"
+    " WHERE co.contype = 'f' AND co.conparentid = 0"
+    "   AND CASE WHEN $1 IS NULL"
     "       THEN NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
     "                        AND d.objid = co.conrelid AND d.deptype = 'e')"
     "       ELSE co.conrelid = ANY ($1) OR co.confrelid = ANY ($1) END"
-    " ORDER BY 2, 1";
+    "   AND " BK_SQL_FK_ENFORCED " ORDER BY 2, 1";
 
 static char **
 text_elements(Datum d, int *n)

@@ -220,9 +220,11 @@ exec_count(const char *sql)
 	return (int64) SPI_processed;
 }
 
-// Foreign keys of tables outside the restored set that reference relid.
+// Enforced foreign keys of tables outside the restored set that reference relid; *any is set when there is
+// any foreign key at all, NOT ENFORCED ones (18+) included: those have no action and no check, so rows may go
+// from under them, but TRUNCATE still refuses a table they reference once it has triggers.
 static void
-outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
+outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints, bool *any)
 {
 	Oid argtypes[2] = {OIDOID, OIDARRAYOID};
 	Datum values[2];
@@ -233,18 +235,23 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	}
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(construct_array(elems, opts->set_count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text FROM pg_constraint c"
-	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0 AND " BK_SQL_FK_ENFORCED
+	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text, " BK_SQL_FK_ENFORCED " FROM pg_constraint c"
+	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0"
 	            "   AND c.conrelid <> ALL ($2) AND c.conrelid <> $1"
 	            "   AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.conrelid) a WHERE a.relid = ANY ($2))"
 	            " ORDER BY 1, 2",
 	            2, argtypes, values, NULL, true, 0);
 	*children = NIL;
 	*constraints = NIL;
+	*any = SPI_processed > 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		*children = lappend(*children, bk_spi_get_text((int) i, 1));
-		*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
+		bool isnull;
+		if (DatumGetBool(bk_spi_get((int) i, 3, &isnull)))
+		{
+			*children = lappend(*children, bk_spi_get_text((int) i, 1));
+			*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
+		}
 	}
 }
 
@@ -424,8 +431,9 @@ struct BkTablePlan
 	bool keyed;
 	bool replace;
 	bool copy_path;
-	List *children;           // outside tables referencing this one
+	List *children;           // outside tables referencing this one through an enforced foreign key
 	List *constraints;        // their foreign keys
+	bool referenced;          // by any foreign key from outside, NOT ENFORCED ones included
 	List *triggers;           // user triggers disabled for the restore
 	char *stage;              // staging table (staged path)
 	bool stage_differs_only;  // the stage holds only rows absent from the target or (merge) differing from it
@@ -688,7 +696,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 		                          "recorded at capture time."),
 		                errhint("Use mode => 'replace', or add a primary key before taking the snapshot.")));
 	}
-	outside_references(relid, opts, &p->children, &p->constraints);
+	outside_references(relid, opts, &p->children, &p->constraints, &p->referenced);
 	if (p->replace && p->children != NIL && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -701,7 +709,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
 	// COPY ignores rules; a table with rules is loaded with INSERT so they apply as they would to any write.
-	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL && !has_rules(relid);
+	p->copy_path = p->replace && !rls && may_truncate && !p->referenced && !has_rules(relid);
 	return p;
 }
 

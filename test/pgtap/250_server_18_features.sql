@@ -4,7 +4,7 @@
 -- not a restore key (rows are matched on another unique btree index, or the table is keyless). On older
 -- servers every test is skipped with the reason.
 BEGIN;
-SELECT plan(26);
+SELECT plan(31);
 SET LOCAL client_min_messages = warning;
 SELECT current_setting('server_version_num')::int >= 180000 AS pg18 \gset
 \if :pg18
@@ -65,7 +65,7 @@ CREATE TABLE s18.invoice (id int PRIMARY KEY, shop_id int NOT NULL REFERENCES s1
 ALTER TABLE s18.shop ADD CONSTRAINT shop_last_invoice_fkey FOREIGN KEY (last_invoice) REFERENCES s18.invoice NOT ENFORCED;
 INSERT INTO s18.shop SELECT i, i + 1000 FROM generate_series(1, 30) i;  -- every last_invoice is an orphan
 INSERT INTO s18.invoice SELECT i, i % 30 + 1 FROM generate_series(1, 90) i;
-SELECT s18.checksum('s18.shop') || s18.checksum('s18.invoice') AS fk_before \gset
+SELECT s18.checksum('s18.shop') || s18.checksum('s18.invoice') AS fk_before, s18.checksum('s18.invoice') AS fk_before_invoice \gset
 SELECT is(backupkit.get_table_restoration_order('{s18.invoice,s18.shop}'::regclass[]), '{s18.shop,s18.invoice}'::regclass[],
           'only the enforced foreign key orders the tables');
 SELECT is((SELECT count(*)::int FROM backupkit.check_referential_integrity('{s18.shop}')
@@ -86,6 +86,31 @@ ALTER TABLE s18.shop ADD CONSTRAINT shop_enforced FOREIGN KEY (last_invoice) REF
 SELECT is((SELECT orphan_rows::int FROM backupkit.check_referential_integrity('{s18.shop}')
             WHERE constraint_name = 'shop_enforced'), 30, 'control: an enforced NOT VALID key counts the orphans');
 ALTER TABLE s18.shop DROP CONSTRAINT shop_enforced;
+-- A table referenced through a NOT ENFORCED key from outside the restored set: restored, the referencing rows
+-- left alone (TRUNCATE would refuse such a table once it has triggers, so it takes the staged path).
+SELECT backupkit.snapshot_tables('{s18.invoice}') AS is1 \gset
+UPDATE s18.invoice SET shop_id = 1;
+CREATE TABLE s18.invoice_line (id int PRIMARY KEY, invoice_id int REFERENCES s18.invoice NOT ENFORCED);
+INSERT INTO s18.invoice_line SELECT i, i FROM generate_series(1, 50) i;
+SELECT is(backupkit.restore_table_from_snapshot(:is1, 's18.invoice')->>'path', 'staged',
+          'a table referenced NOT ENFORCED from outside is restored (staged path)');
+SELECT is(s18.checksum('s18.invoice') || (SELECT count(*) FROM s18.invoice_line), :'fk_before_invoice' || '50',
+          'identically (checksum), the referencing table untouched');
+-- A keyless table may be replaced although a NOT ENFORCED key from outside references it (no row can be
+-- orphaned against the server's will); an enforced one refuses, as before.
+CREATE TABLE s18.tag (name text UNIQUE, note text);
+INSERT INTO s18.tag SELECT 't' || i, 'n' || i FROM generate_series(1, 10) i;
+CREATE TABLE s18.tagged (id int PRIMARY KEY, tag text REFERENCES s18.tag (name) NOT ENFORCED);
+INSERT INTO s18.tagged SELECT i, 't' || i FROM generate_series(1, 10) i;
+SELECT backupkit.snapshot_tables('{s18.tag}') AS ts \gset
+SELECT s18.checksum('s18.tag') AS tag_before \gset
+UPDATE s18.tag SET note = 'changed';
+SELECT lives_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''s18.tag'')', :ts),
+                'a keyless table referenced only NOT ENFORCED from outside can be replaced');
+SELECT is(s18.checksum('s18.tag'), :'tag_before', 'identically (checksum)');
+ALTER TABLE s18.tagged ADD CONSTRAINT tagged_enforced FOREIGN KEY (tag) REFERENCES s18.tag (name);
+SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''s18.tag'')', :ts), '23503', NULL,
+                 'control: an enforced reference from outside refuses the keyless replace');
 
 -- WITHOUT OVERLAPS keys: not a btree key, so the restore key comes from another unique index or there is none.
 CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -114,7 +139,7 @@ SELECT is((backupkit.restore_table_from_snapshot(:ws, 's18.booking_nokey')->>'ro
           s18.checksum('s18.booking_nokey'), '100:' || :'nk_before', 'replace of the keyless one is identical (checksum)');
 
 \else
-SELECT skip('PostgreSQL 18 features (virtual generated columns, NOT ENFORCED foreign keys, WITHOUT OVERLAPS keys) need server 18 or later; this is ' || current_setting('server_version'), 26);
+SELECT skip('PostgreSQL 18 features (virtual generated columns, NOT ENFORCED foreign keys, WITHOUT OVERLAPS keys) need server 18 or later; this is ' || current_setting('server_version'), 31);
 \endif
 
 SELECT * FROM finish();
