@@ -121,8 +121,8 @@ build_server() { # build_server <major> <prefix>
 	local major=$1 prefix=$2 pkg=postgresql-$1 ver tarball tree start
 	ver=$(newest_version "$pkg")
 	[ -n "$ver" ] || {
-		echo "no source package $pkg in the configured suites" >&2
-		return 1
+		log "no source package $pkg in the configured suites"
+		return 3
 	}
 	local want="$pkg $ver ${BK_PG_CONFIGURE:-}"
 	if [ -f "$prefix/.bk-server-stamp" ] && [ "$(cat "$prefix/.bk-server-stamp")" = "$want" ]; then
@@ -157,8 +157,8 @@ build_extension() { # build_extension <source package> <prefix>
 	local pkg=$1 prefix=$2 ver tarball tree start
 	ver=$(newest_version "$pkg")
 	[ -n "$ver" ] || {
-		echo "no source package $pkg in the configured suites" >&2
-		return 1
+		log "no source package $pkg in the configured suites"
+		return 3
 	}
 	if [ -f "$prefix/.bk-$pkg-ext-stamp" ] && [ "$(cat "$prefix/.bk-$pkg-ext-stamp")" = "$pkg $ver" ]; then
 		log "$pkg $ver already installed in $prefix"
