@@ -87,7 +87,8 @@ section "starting a throwaway cluster"
 cron_conf=("shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" "cron.use_background_workers = on")
 if [ ! -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
 	# A server built from source when the registry did not serve pg_cron's source: the scheduling tests skip.
-	export BK_NO_PG_CRON="pg_cron is not installed for $("$PG_CONFIG" --version)"
+	BK_NO_PG_CRON="pg_cron is not installed for $("$PG_CONFIG" --version)"
+	export BK_NO_PG_CRON
 	echo "$BK_NO_PG_CRON: the tests that need it are skipped"
 	cron_conf=()
 fi

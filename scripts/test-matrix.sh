@@ -13,7 +13,7 @@
 # A version whose source the package registry does not serve is reported as "unavailable" with the reason
 # and does not fail the run; a build or suite failure does.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit
 
 quick=0
 majors=()
