@@ -15,7 +15,7 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/backupkit--*.sql))
 REGRESS = $(sort $(patsubst sql/%.sql,%,$(filter-out sql/backupkit--%,$(wildcard sql/*.sql))))
 CONTRIB_TESTDB = backupkit_regression
 REGRESS_OPTS = --inputdir=. --load-extension=backupkit
-EXTRA_CLEAN = build results regression.diffs regression.out src/cli/*.o src/cli/backupkit $(EXTENSION)-$(EXTVERSION).tar.gz
+EXTRA_CLEAN = build results regression.diffs regression.out .pg-server src/cli/*.o src/cli/backupkit $(EXTENSION)-$(EXTVERSION).tar.gz
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
@@ -38,7 +38,15 @@ $(patsubst sql/update/%,sql/backupkit--%.sql,$(1)): $(1) $(sort $(wildcard $(1)/
 endef
 $(foreach d,$(wildcard sql/update/*--*),$(eval $(call bk_update_rule,$(d))))
 
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
+$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) .pg-server
+
+# The objects are built for one server: .pg-server names it, and is rewritten (so the objects are rebuilt)
+# when PG_CONFIG points at another installation or version. Done while reading the Makefile, because PGXS
+# marks every target secondary, so a forced rule would never run.
+BK_SERVER := $(abspath $(shell command -v $(PG_CONFIG))) $(VERSION)
+ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
+$(shell echo '$(BK_SERVER)' > .pg-server)
+endif
 
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY

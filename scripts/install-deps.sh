@@ -13,6 +13,7 @@ PACKAGES=(
 PACKAGES+=( liblz4-dev libkrb5-dev )  # building Citus 13.2.2 for the Citus test suite (scripts/build-citus.sh)
 PACKAGES+=( libpq-dev libsodium-dev )  # the backupkit command-line client (libpq; Argon2id + XChaCha20-Poly1305 for --encrypt)
 PACKAGES+=( git )  # make dist (git archive) and test/tap/095_dist_tarball.sh
+PACKAGES+=( dpkg-dev bison flex libreadline-dev zlib1g-dev liblz4-dev libssl-dev libicu-dev libxml2-dev )  # scripts/build-postgres.sh: servers 17-19 from source
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do

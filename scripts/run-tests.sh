@@ -5,10 +5,13 @@
 # skipped with the reason when the Citus source tarball is absent). Every suite runs even when an earlier
 # one fails; the exit status is non-zero if any failed, and the clusters are stopped and removed in every case.
 #
-#   scripts/run-tests.sh [--quick] [--keep-cluster]
+#   scripts/run-tests.sh [--quick] [--keep-cluster] [--all-versions [MAJOR...]]
 #     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables); also exports BK_QUICK=1
 #     --keep-cluster  leave the cluster's directory (data and server.log) in place for inspection
-#   PG_CONFIG selects the server (default: /usr/lib/postgresql/15/bin/pg_config, else pg_config on PATH).
+#     --all-versions  run the suite on every supported major (15 17 18 19, or those given), building the
+#                     servers that are missing (scripts/test-matrix.sh), and print a summary per version
+#   PG_CONFIG selects the server (default: /usr/lib/postgresql/15/bin/pg_config, else pg_config on PATH), e.g.
+#   PG_CONFIG=$(scripts/build-postgres.sh 18) scripts/run-tests.sh
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,10 +21,19 @@ export BK_ROOT
 quick=0
 for arg in "$@"; do
 	case "$arg" in
+		--all-versions)
+			args=()
+			for a in "$@"; do [ "$a" = --all-versions ] || args+=("$a"); done
+			exec bash scripts/test-matrix.sh "${args[@]}"
+			;;
+	esac
+done
+for arg in "$@"; do
+	case "$arg" in
 		--quick) quick=1 ;;
 		--keep-cluster) export BK_KEEP_CLUSTER=1 ;;
 		-h | --help)
-			sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+			sed -n '2,/^[^#]/p' "$0" | sed -n 's/^# \{0,1\}//p'
 			exit 0
 			;;
 		*)
@@ -64,15 +76,28 @@ fi
 section "unit tests (GoogleTest via ctest)"
 (
 	set -e
-	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG="$PG_CONFIG" >/dev/null
-	cmake --build build -j"$(nproc)" >/dev/null
-	cd build && ctest --output-on-failure --timeout 300
+	# One build tree per server, so that switching servers does not rebuild everything each time.
+	dir=build/pg$("$PG_CONFIG" --version | sed 's/[^0-9]*\([0-9]*\).*/\1/')
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG="$PG_CONFIG" >/dev/null
+	cmake --build "$dir" -j"$(nproc)" >/dev/null
+	cd "$dir" && ctest --output-on-failure --timeout 300
 )
 record unit $?
 
 section "starting a throwaway cluster"
-if ! bk_cluster_start "shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
-	"cron.use_background_workers = on" "max_worker_processes = 16" "fsync = off"; then
+cron_conf=("shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" "cron.use_background_workers = on")
+if [ ! -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+	# A server built from source when the registry did not serve pg_cron's source: the scheduling tests skip.
+	BK_NO_PG_CRON="pg_cron is not installed for $("$PG_CONFIG" --version)"
+	export BK_NO_PG_CRON
+	echo "$BK_NO_PG_CRON: the tests that need it are skipped"
+	cron_conf=()
+fi
+if [ ! -f "$("$PG_CONFIG" --sharedir)/extension/pgtap.control" ]; then
+	echo "pgTAP is not installed for $("$PG_CONFIG" --version) (scripts/build-postgres.sh installs it)" >&2
+	exit 1
+fi
+if ! bk_cluster_start "${cron_conf[@]}" "max_worker_processes = 16" "fsync = off"; then
 	echo "cluster did not start" >&2
 	exit 1
 fi

@@ -9,6 +9,7 @@ extern "C"
 }
 
 #include "../core/checksum.hpp"
+#include "compat.hpp"
 
 extern "C"
 {

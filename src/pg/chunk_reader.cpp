@@ -10,6 +10,7 @@ extern "C"
 #include "../core/checksum.hpp"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_writer.hpp"
 

@@ -14,6 +14,7 @@ extern "C"
 #include "../core/tid_runs.hpp"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "chunk_writer.hpp"
 #include "storage.hpp"
 

@@ -21,6 +21,7 @@ extern "C"
 
 #include "../core/chunk_codec.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "copy_loader.hpp"
 #include "progress.hpp"
 
@@ -256,15 +257,16 @@ copy_into(Oid relid, List *attnames, ChunkCopySource *shape, bool check_insert_p
 	if (check_insert_privilege)
 	{
 		ParseNamespaceItem *nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
-		RangeTblEntry *rte = nsitem->p_rte;
+		BkRelPermissions *perms = bk_nsitem_permissions(nsitem);
 		List *attnums = CopyGetAttnums(RelationGetDescr(rel), rel, attnames);
 		ListCell *lc;
-		rte->requiredPerms = ACL_INSERT;
+		perms->requiredPerms = ACL_INSERT;
 		foreach (lc, attnums)
 		{
-			rte->insertedCols = bms_add_member(rte->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+			perms->insertedCols =
+			    bms_add_member(perms->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
 		}
-		ExecCheckRTPerms(pstate->p_rtable, true);
+		bk_check_permissions(pstate, perms);
 	}
 	else
 	{

@@ -22,6 +22,7 @@ extern "C"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
 #include "chunk_writer.hpp"
+#include "compat.hpp"
 #include "failure_log.hpp"
 #include "metadata_checksum.hpp"
 #include "operation_log.hpp"
@@ -441,7 +442,8 @@ import_open_table(BkImport *st, int table_no, int chunk_no)
 	}
 }
 
-pg_attribute_noreturn() static void chunk_corrupted(BkImport *st, const char *what, const char *detail)
+[[noreturn]] static void
+chunk_corrupted(BkImport *st, const char *what, const char *detail)
 {
 	import_error(psprintf("export stream is corrupted: chunk %d of table %s %s", st->prefix.chunk_no,
 	                      st->table_list[st->current].name, what),

@@ -11,6 +11,7 @@ extern "C"
 
 #include "../core/chunk_codec.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "key_hash_check.hpp"
 
 typedef struct KeySet
@@ -190,11 +191,7 @@ next_hash(KeySet *k, int64 *value)
 {
 	Datum d;
 	bool isnull;
-#if PG_VERSION_NUM >= 160000
-	bool more = tuplesort_getdatum(k->sort, true, false, &d, &isnull, NULL);
-#else
-	bool more = tuplesort_getdatum(k->sort, true, &d, &isnull, NULL);
-#endif
+	bool more = bk_tuplesort_getdatum(k->sort, true, &d, &isnull);
 	if (more)
 	{
 		*value = DatumGetInt64(d);

@@ -1,4 +1,5 @@
-// backupkit.check_referential_integrity: counts the rows violating each foreign key, NOT VALID ones included.
+// backupkit.check_referential_integrity: counts the rows violating each foreign key, NOT VALID ones included
+// (NOT ENFORCED ones, 18+, promise nothing and are left out).
 extern "C"
 {
 #include "postgres.h"
@@ -11,6 +12,7 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
+#include "compat.hpp"
 #include "storage.hpp"
 
 extern "C"
@@ -37,7 +39,7 @@ static const char *const fk_list_sql =
     "       THEN NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
     "                        AND d.objid = co.conrelid AND d.deptype = 'e')"
     "       ELSE co.conrelid = ANY ($1) OR co.confrelid = ANY ($1) END"
-    " ORDER BY 2, 1";
+    "   AND " BK_SQL_FK_ENFORCED " ORDER BY 2, 1";
 
 static char **
 text_elements(Datum d, int *n)

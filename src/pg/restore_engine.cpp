@@ -20,6 +20,7 @@ extern "C"
 
 #include "../core/row_fingerprint.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "chunk_reader.hpp"
 #include "citus_tables.hpp"
 #include "copy_loader.hpp"
@@ -223,9 +224,11 @@ exec_count(const char *sql)
 	return (int64) SPI_processed;
 }
 
-// Foreign keys of tables outside the restored set that reference relid.
+// Enforced foreign keys of tables outside the restored set that reference relid; *any is set when there is
+// any foreign key at all, NOT ENFORCED ones (18+) included: those have no action and no check, so rows may go
+// from under them, but TRUNCATE still refuses a table they reference once it has triggers.
 static void
-outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
+outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints, bool *any)
 {
 	Oid argtypes[2] = {OIDOID, OIDARRAYOID};
 	Datum values[2];
@@ -236,7 +239,7 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	}
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(construct_array(elems, opts->set_count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text FROM pg_constraint c"
+	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text, " BK_SQL_FK_ENFORCED " FROM pg_constraint c"
 	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0"
 	            "   AND c.conrelid <> ALL ($2) AND c.conrelid <> $1"
 	            "   AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.conrelid) a WHERE a.relid = ANY ($2))"
@@ -244,10 +247,15 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	            2, argtypes, values, NULL, true, 0);
 	*children = NIL;
 	*constraints = NIL;
+	*any = SPI_processed > 0;
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		*children = lappend(*children, bk_spi_get_text((int) i, 1));
-		*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
+		bool isnull;
+		if (DatumGetBool(bk_spi_get((int) i, 3, &isnull)))
+		{
+			*children = lappend(*children, bk_spi_get_text((int) i, 1));
+			*constraints = lappend(*constraints, bk_spi_get_text((int) i, 2));
+		}
 	}
 }
 
@@ -427,8 +435,9 @@ struct BkTablePlan
 	bool keyed;
 	bool replace;
 	bool copy_path;
-	List *children;           // outside tables referencing this one
+	List *children;           // outside tables referencing this one through an enforced foreign key
 	List *constraints;        // their foreign keys
+	bool referenced;          // by any foreign key from outside, NOT ENFORCED ones included
 	List *triggers;           // user triggers disabled for the restore
 	List *rules;              // rules disabled for the restore (restore_rules.hpp)
 	char *stage;              // staging table (staged path)
@@ -696,7 +705,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 		                          "recorded at capture time."),
 		                errhint("Use mode => 'replace', or add a primary key before taking the snapshot.")));
 	}
-	outside_references(relid, opts, &p->children, &p->constraints);
+	outside_references(relid, opts, &p->children, &p->constraints, &p->referenced);
 	if (p->replace && p->children != NIL && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
@@ -709,7 +718,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
 	// Rules play no part: COPY ignores them, and the other paths disable them (restore_rules.hpp).
-	p->copy_path = p->replace && !rls && may_truncate && p->children == NIL;
+	p->copy_path = p->replace && !rls && may_truncate && !p->referenced;
 	return p;
 }
 
@@ -1125,7 +1134,7 @@ bk_restore_clear(BkTablePlan *p)
 	if (!opts->fire_triggers && !opts->dry_run)
 	{
 		p->triggers = enabled_user_triggers(p->relid);
-		if (p->triggers != NIL && !pg_class_ownercheck(p->relid, GetUserId()))
+		if (p->triggers != NIL && !bk_relation_ownercheck(p->relid, GetUserId()))
 		{
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("permission denied to disable triggers of table %s", p->target),

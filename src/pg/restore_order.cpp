@@ -19,6 +19,7 @@ extern "C"
 
 #include "../core/restore_order.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "restore_order.hpp"
 #include "storage.hpp"
 
@@ -106,7 +107,7 @@ bk_relation_fk_edges(const Oid *relids, int n, int *nedges, int **child, int **p
 	{
 		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
 		int c, p;
-		if (con->contype != CONSTRAINT_FOREIGN)
+		if (con->contype != CONSTRAINT_FOREIGN || !bk_constraint_enforced(con))
 		{
 			continue;
 		}

@@ -41,7 +41,7 @@ static const char *const snapshot_edges_sql =
     " LEFT JOIN LATERAL (SELECT p.idx FROM pg_catalog.pg_partition_ancestors((f.fk->>'ref_relid')::oid::regclass)"
     "   WITH ORDINALITY a(relid, depth) JOIN e p ON p.relid = a.relid"
     "   WHERE p1.idx IS NULL AND p2.idx IS NULL ORDER BY a.depth LIMIT 1) p3 ON true"
-    " WHERE coalesce(p1.idx, p2.idx, p3.idx) IS NOT NULL";
+    " WHERE coalesce(p1.idx, p2.idx, p3.idx) IS NOT NULL AND coalesce((f.fk->>'enforced')::boolean, true)";
 
 static Oid *
 checked_table_list(FunctionCallInfo fcinfo, int *n)

@@ -10,6 +10,7 @@ extern "C"
 #include "utils/builtins.h"
 }
 
+#include "compat.hpp"
 #include "restore_rules.hpp"
 #include "storage.hpp"
 
@@ -58,7 +59,7 @@ bk_rules_disable(Oid relid, const char *target, List *rules)
 	{
 		return;
 	}
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!bk_relation_ownercheck(relid, GetUserId()))
 	{
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 		                errmsg("permission denied to disable rules of table %s", target),

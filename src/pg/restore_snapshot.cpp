@@ -21,6 +21,7 @@ extern "C"
 }
 
 #include "citus_tables.hpp"
+#include "compat.hpp"
 #include "failure_log.hpp"
 #include "lock_order.hpp"
 #include "operation_log.hpp"
@@ -95,7 +96,7 @@ foreign_keys_in_set(const Oid *relids, int n, int *count)
 	            " c.conname::text, pg_get_constraintdef(c.oid), c.condeferrable"
 	            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
 	            " WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY ($1) AND c.confrelid = ANY ($1)"
-	            " ORDER BY c.conrelid, c.conname",
+	            "   AND " BK_SQL_FK_ENFORCED " ORDER BY c.conrelid, c.conname",
 	            1, argtypes, values, NULL, true, 0);
 	*count = (int) SPI_processed;
 	fks = (SetForeignKey *) palloc0(sizeof(SetForeignKey) * Max(*count, 1));
@@ -291,7 +292,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			if (!pg_class_ownercheck(relids[fk->child], GetUserId()))
+			if (!bk_relation_ownercheck(relids[fk->child], GetUserId()))
 			{
 				ereport(ERROR,
 				        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -8,9 +8,13 @@ extern "C"
 #include "utils/builtins.h"
 }
 
+#include "compat.hpp"
 #include "storage.hpp"
 #include "table_metadata.hpp"
 
+// The restore key (k) is the primary key, else a unique index on not-null columns, and always a btree index:
+// a WITHOUT OVERLAPS key (18+, GiST) keeps rows apart by range overlap, not by equality, so rows cannot be
+// matched on it; such a table takes its key from another unique index or is keyless.
 static const char *const table_metadata_sql =
     "SELECT n.nspname::text, c.relname::text, c.relkind::text,"
     " coalesce((SELECT jsonb_agg(jsonb_build_object("
@@ -29,6 +33,7 @@ static const char *const table_metadata_sql =
     "   'ref_columns', (SELECT jsonb_agg(a.attname ORDER BY u.ord) FROM unnest(co.confkey) WITH ORDINALITY u(n, ord)"
     "               JOIN pg_attribute a ON a.attrelid = co.confrelid AND a.attnum = u.n),"
     "   'deferrable', co.condeferrable, 'deferred', co.condeferred, 'validated', co.convalidated,"
+    "   'enforced', " BK_SQL_FK_ENFORCED ","
     "   'on_delete', co.confdeltype::text, 'on_update', co.confupdtype::text,"
     "   'definition', pg_get_constraintdef(co.oid)) ORDER BY co.conname)"
     "   FROM pg_constraint co JOIN pg_class rc ON rc.oid = co.confrelid"
@@ -55,6 +60,7 @@ static const char *const table_metadata_sql =
     "   SELECT array_agg(a.attname::text ORDER BY x.ord) AS cols,"
     "          min(CASE WHEN i.indisprimary THEN 'primary key' ELSE 'unique' END) AS kind"
     "   FROM (SELECT i.* FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid"
+    "         JOIN pg_am am ON am.oid = ic.relam AND am.amname = 'btree'"
     "         WHERE i.indrelid = c.oid AND i.indisvalid AND (i.indisprimary OR (i.indisunique AND i.indimmediate"
     "           AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS ("
     "             SELECT FROM unnest(i.indkey::int2[]) u(n) LEFT JOIN pg_attribute a"

@@ -22,6 +22,7 @@ extern "C"
 #include "../core/checksum.hpp"
 #include "../core/tid_runs.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "unchanged_rows.hpp"
 
 // Fewer transactions than this since the capture keep every later xid "following" the capture's xmin in
@@ -44,16 +45,6 @@ struct BkUnchangedRows
 	int64 unchanged;
 	bool incomplete; // a chunk had no valid tuple id list
 };
-
-static Oid
-relfilenode_of(Relation rel)
-{
-#if PG_VERSION_NUM >= 160000
-	return rel->rd_locator.relNumber;
-#else
-	return rel->rd_node.relNode;
-#endif
-}
 
 // A hash of what gives the heap's bytes their meaning: every attribute's number, name, type, typmod and
 // whether it is dropped or generated.
@@ -109,7 +100,7 @@ bk_capture_position(Oid relid, BkCapturePosition *out)
 			epoch--;
 		}
 		out->xmin = (epoch << 32) | snap->xmin;
-		out->relfilenode = relfilenode_of(rel);
+		out->relfilenode = bk_relation_filenumber(rel);
 		out->layout = layout_hash(rel);
 	}
 	table_close(rel, NoLock);
@@ -141,7 +132,7 @@ bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid)
 		return false;
 	}
 	rel = table_open(relid, AccessShareLock);
-	same_heap = is_plain_heap(rel) && relfilenode_of(rel) == entry->capture_relfilenode &&
+	same_heap = is_plain_heap(rel) && bk_relation_filenumber(rel) == entry->capture_relfilenode &&
 	            layout_hash(rel) == entry->capture_layout;
 	table_close(rel, NoLock);
 	return same_heap;

@@ -18,6 +18,7 @@ extern "C"
 #include "../core/chunk_codec.hpp"
 #include "../core/zstd_codec.hpp"
 #include "boundary.hpp"
+#include "compat.hpp"
 #include "chunk_writer.hpp"
 #include "key_hash_check.hpp"
 #include "metadata_checksum.hpp"
@@ -108,7 +109,8 @@ entry_index(BkTableEntry **entries, int count, const char *schema, const char *t
 	return -1;
 }
 
-// The foreign keys between tables captured in the snapshot, with column positions in the chunks.
+// The enforced foreign keys between tables captured in the snapshot, with column positions in the chunks (a
+// NOT ENFORCED key, 18+, promises nothing: rows outside it are no defect of the snapshot).
 static List *
 snapshot_foreign_keys(BkTableEntry **entries, int count)
 {
@@ -120,7 +122,7 @@ snapshot_foreign_keys(BkTableEntry **entries, int count)
 		bk_spi_exec("SELECT fk->>'name', fk->>'ref_schema', fk->>'ref_table',"
 		            " ARRAY(SELECT jsonb_array_elements_text(fk->'columns')),"
 		            " ARRAY(SELECT jsonb_array_elements_text(fk->'ref_columns'))"
-		            " FROM jsonb_array_elements($1) fk",
+		            " FROM jsonb_array_elements($1) fk WHERE coalesce((fk->>'enforced')::boolean, true)",
 		            1, argtypes, values, NULL, true, 0);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{

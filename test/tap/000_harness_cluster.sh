@@ -16,10 +16,17 @@ echo "1..6"
 ok $? "BK_ROOT points at the repository"
 [ "$(psql_q -d postgres -c 'SELECT 1')" = 1 ]
 ok $? "server reachable through PGHOST/PGPORT/PGUSER"
-[ "$(psql_q -d postgres -c 'SHOW shared_preload_libraries')" = pg_cron ]
-ok $? "pg_cron is preloaded"
-psql_q -d postgres -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' >/dev/null 2>&1
-ok $? "pg_cron can be created in the postgres database"
+if [ -n "${BK_NO_PG_CRON:-}" ]; then
+	# scripts/run-tests.sh found no pg_cron for this server: say so rather than pass or fail.
+	n=$((n + 2))
+	echo "ok $((n - 1)) # skip $BK_NO_PG_CRON"
+	echo "ok $n # skip $BK_NO_PG_CRON"
+else
+	[ "$(psql_q -d postgres -c 'SHOW shared_preload_libraries')" = pg_cron ]
+	ok $? "pg_cron is preloaded"
+	psql_q -d postgres -c 'CREATE EXTENSION IF NOT EXISTS pg_cron' >/dev/null 2>&1
+	ok $? "pg_cron can be created in the postgres database"
+fi
 psql_q -d postgres -c "CREATE DATABASE $db" >/dev/null && psql_q -d "$db" -c 'CREATE EXTENSION backupkit' >/dev/null
 ok $? "backupkit installs in a fresh database"
 sid=$(psql_q -d "$db" -c "CREATE TABLE t AS SELECT 1 AS x" -c "SELECT backupkit.snapshot_tables('{t}')")

@@ -24,6 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -n "${BK_NO_PG_CRON:-}" ]; then
+	echo "1..0 # SKIP $BK_NO_PG_CRON"
+	exit 0
+fi
 echo "1..6"
 preload=$("${PSQL[@]}" -c "SHOW shared_preload_libraries")
 bgw=$("${PSQL[@]}" -c "SELECT coalesce(current_setting('cron.use_background_workers', true), 'off')")
