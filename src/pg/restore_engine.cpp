@@ -219,7 +219,10 @@ exec_count(const char *sql)
 	return (int64) SPI_processed;
 }
 
-// Foreign keys of tables outside the restored set that reference relid.
+// Foreign keys of tables outside the restored set that reference relid. A foreign key to a partitioned
+// table has a clone per referenced partition (same referencing table, conparentid set), which is what
+// makes TRUNCATE of that partition fail; clones on the referencing side's partitions are covered by their
+// root's constraint.
 static void
 outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints)
 {
@@ -233,7 +236,8 @@ outside_references(Oid relid, const BkRestoreOptions *opts, List **children, Lis
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = PointerGetDatum(construct_array(elems, opts->set_count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text FROM pg_constraint c"
-	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND c.conparentid = 0"
+	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND (c.conparentid = 0 OR EXISTS (SELECT FROM"
+	            "   pg_constraint p WHERE p.oid = c.conparentid AND p.conrelid = c.conrelid))"
 	            "   AND c.conrelid <> ALL ($2) AND c.conrelid <> $1"
 	            "   AND NOT EXISTS (SELECT FROM pg_partition_ancestors(c.conrelid) a WHERE a.relid = ANY ($2))"
 	            " ORDER BY 1, 2",
