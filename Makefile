@@ -29,9 +29,17 @@ $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
 
-.PHONY: test unit bench demo format
+.PHONY: test unit bench demo format roundtrip fault
 test:
 	bash scripts/run-tests.sh
+
+# Round trip of PostgreSQL's regression database (test/regression-db/README.md) and the fault suite
+# (test/fault/RESULTS.md); each runs on a throwaway cluster of its own. scripts/run-tests.sh runs both too.
+roundtrip: install
+	PG_CONFIG=$(PG_CONFIG) prove --exec bash test/regression-db/roundtrip.sh
+
+fault: install
+	PG_CONFIG=$(PG_CONFIG) prove --exec bash test/fault/[0-9]*.sh
 
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG=$(PG_CONFIG) >/dev/null

@@ -10,6 +10,7 @@ PACKAGES=(
     postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron
     clang-format procps util-linux sudo perl
 )
+PACKAGES+=( bzip2 xz-utils mount e2fsprogs )  # test/regression-db unpacks PostgreSQL's source tarball; test/fault mounts a small file system
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do

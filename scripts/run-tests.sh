@@ -5,7 +5,8 @@
 # failed, and the cluster is stopped and removed in every case.
 #
 #   scripts/run-tests.sh [--quick] [--keep-cluster]
-#     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables); also exports BK_QUICK=1
+#     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables), the regression-database
+#                     round trip and the fault suite (BK_PROOF=0 skips only those two); exports BK_QUICK=1
 #     --keep-cluster  leave the cluster's directory (data and server.log) in place for inspection
 #   PG_CONFIG selects the server (default: /usr/lib/postgresql/15/bin/pg_config, else pg_config on PATH).
 set -uo pipefail
@@ -124,6 +125,21 @@ else
 	status=$?
 	[ $status = 0 ] || server_log_tail
 	record tap $status
+fi
+
+# Each starts a throwaway cluster of its own (kill -9 restarts a whole cluster; the round trip needs a
+# database built by PostgreSQL's regression suite). BK_PROOF=0 leaves them out (e.g. for all but one
+# server version of a multi-version run); --quick does too.
+if [ $quick = 1 ] || [ "${BK_PROOF:-1}" = 0 ]; then
+	section "regression-database round trip and fault suite: skipped (--quick or BK_PROOF=0)"
+else
+	section "round trip of PostgreSQL's regression database (test/regression-db/roundtrip.sh)"
+	prove --exec bash test/regression-db/roundtrip.sh
+	record roundtrip $?
+
+	section "fault suite (test/fault/*.sh)"
+	prove --exec bash test/fault/[0-9]*.sh
+	record fault $?
 fi
 
 section "summary"
