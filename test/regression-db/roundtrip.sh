@@ -115,7 +115,8 @@ sed 's/^/# differs after the whole restore: /' "$work/whole_differs"
 
 count() { awk -F'|' -v v="$1" '$3 == v' "$work/verdicts" | wc -l; }
 tables=$(P -c "SELECT count(*) FROM bk_roundtrip.whole")
-summary="$total tables ($tables not partitions): $(count ok) round-trip, $(count copy-cannot) cannot and COPY cannot either, $(count rules) fail through rules, $(count bug) backupkit defects; whole-database restore: $(($(wc -l <"$work/whole_differs"))) tables differ"
+keyed=$(P -c "SELECT count(*) FROM bk_roundtrip.result WHERE keyed")
+summary="$total tables ($tables not partitions, $keyed with a key, also tried with merge and missing): $(count ok) round-trip, $(count copy-cannot) cannot and COPY cannot either, $(count rules) fail through rules, $(count bug) backupkit defects; whole-database restore: $(($(wc -l <"$work/whole_differs"))) tables differ"
 echo "# $summary"
 echo "# per-table pass ${per_table_s} s, whole-database pass ${whole_s} s"
 
@@ -127,6 +128,8 @@ if [ -n "${BK_ROUNDTRIP_REPORT:-}" ]; then
 		echo "on $(date -u +%Y-%m-%d), server $("$PG_CONFIG" --version), regression tests of postgresql-$("$PG_CONFIG" --version | awk '{print $2}' | cut -d. -f1) $(cat "${BK_REGRESS_CACHE:-/var/cache/backupkit/regress-$("$PG_CONFIG" --version | awk '{print $2}' | cut -d. -f1)}/src/VERSION" 2>/dev/null)."
 		echo
 		echo "$summary."
+		echo
+		echo "Per-table pass ${per_table_s} s, whole-database pass ${whole_s} s."
 		echo
 		echo "| table | verdict | detail |"
 		echo "|---|---|---|"
