@@ -19,7 +19,6 @@ else
 	echo "1..0 # SKIP cannot mount a small file system here (needs root and tmpfs or loop devices)"
 	exit 0
 fi
-trap 'bk_cluster_stop; umount "$MNT"; rm -rf "$OUT"' EXIT
 mkdir "$MNT/ts"
 chown postgres: "$MNT/ts" 2>/dev/null || true
 note "a $(df -h --output=size "$MNT" | tail -1 | tr -d ' ') $how at $MNT"

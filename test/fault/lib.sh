@@ -19,7 +19,13 @@ OUT=$(mktemp -d /tmp/bk_fault.XXXXXX)
 chmod 755 "$OUT"
 n=0
 failures=0
-trap 'bk_cluster_stop; rm -rf "$OUT"' EXIT
+# bk_cluster_start sets its own EXIT trap: fault_cluster_start puts this one back after it.
+fault_cleanup() {
+	bk_cluster_stop
+	[ -z "${MNT:-}" ] || ! mountpoint -q "$MNT" || umount "$MNT"
+	rm -rf "$OUT"
+}
+trap fault_cleanup EXIT
 
 pass() { n=$((n + 1)); echo "ok $n - $1"; }
 fail() {
@@ -35,8 +41,10 @@ note() { printf '%s\n' "$*" | sed 's/^/# /'; }
 Q() { bk_psql -d "$DB" -At -c "$1"; }
 
 fault_cluster_start() { # [postgresql.conf lines...]
-	bk_cluster_start "fsync = off" "restart_after_crash = on" "log_min_messages = log" "$@" >/dev/null ||
-		bail "the cluster did not start"
+	bk_cluster_start "fsync = off" "restart_after_crash = on" "log_min_messages = log" "$@" >/dev/null
+	local rc=$?
+	trap fault_cleanup EXIT
+	[ $rc = 0 ] || bail "the cluster did not start"
 	bk_psql -d postgres -c "CREATE DATABASE $DB" >/dev/null || bail "no database"
 	Q "CREATE EXTENSION backupkit" >/dev/null || bail "CREATE EXTENSION failed"
 }
