@@ -74,7 +74,7 @@ install-cli: src/cli/backupkit
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) src/cli/backupkit '$(DESTDIR)$(bindir)/backupkit'
 
-.PHONY: test unit bench demo format dist
+.PHONY: test unit bench demo format dist roundtrip fault
 # The release tarball for PGXN: the committed tree at HEAD (uncommitted changes are not in it), under
 # backupkit-<version>/. DIST_DIR chooses where it is written (test/tap/095_dist_tarball.sh uses that).
 DIST_DIR ?= .
@@ -84,6 +84,14 @@ dist:
 
 test:
 	bash scripts/run-tests.sh
+
+# Round trip of PostgreSQL's regression database (test/regression-db/README.md) and the fault suite
+# (test/fault/RESULTS.md); each runs on a throwaway cluster of its own. scripts/run-tests.sh runs both too.
+roundtrip: install
+	PG_CONFIG=$(PG_CONFIG) prove --exec bash test/regression-db/roundtrip.sh
+
+fault: install
+	PG_CONFIG=$(PG_CONFIG) prove --exec bash test/fault/[0-9]*.sh
 
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPG_CONFIG=$(PG_CONFIG) >/dev/null

@@ -14,6 +14,7 @@ PACKAGES+=( liblz4-dev libkrb5-dev )  # building Citus 13.2.2 for the Citus test
 PACKAGES+=( libpq-dev libsodium-dev )  # the backupkit command-line client (libpq; Argon2id + XChaCha20-Poly1305 for --encrypt)
 PACKAGES+=( git )  # make dist (git archive) and test/tap/095_dist_tarball.sh
 PACKAGES+=( dpkg-dev bison flex libreadline-dev zlib1g-dev liblz4-dev libssl-dev libicu-dev libxml2-dev )  # scripts/build-postgres.sh: servers 17-19 from source
+PACKAGES+=( bzip2 xz-utils mount e2fsprogs )  # test/regression-db unpacks PostgreSQL's source tarball; test/fault mounts a small file system
 if [ "${1:-}" = --if-missing ]; then
     missing=0
     for p in "${PACKAGES[@]}"; do

@@ -6,7 +6,8 @@
 # one fails; the exit status is non-zero if any failed, and the clusters are stopped and removed in every case.
 #
 #   scripts/run-tests.sh [--quick] [--keep-cluster] [--all-versions [MAJOR...]]
-#     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables); also exports BK_QUICK=1
+#     --quick         skip test/tap/*slow*.sh (long runs: benchmarks, large tables), the regression-database
+#                     round trip and the fault suite (BK_PROOF=0 skips only those two); exports BK_QUICK=1
 #     --keep-cluster  leave the cluster's directory (data and server.log) in place for inspection
 #     --all-versions  run the suite on every supported major (15 17 18 19, or those given), building the
 #                     servers that are missing (scripts/test-matrix.sh), and print a summary per version
@@ -175,6 +176,21 @@ else
 	fi
 	echo "Citus suite: $(($(date +%s) - citus_started)) s (build included when not cached)"
 	record citus $status
+fi
+
+# Each starts a throwaway cluster of its own (kill -9 restarts a whole cluster; the round trip needs a
+# database built by PostgreSQL's regression suite). BK_PROOF=0 leaves them out (e.g. for all but one
+# server version of a multi-version run); --quick does too.
+if [ $quick = 1 ] || [ "${BK_PROOF:-1}" = 0 ]; then
+	section "regression-database round trip and fault suite: skipped (--quick or BK_PROOF=0)"
+else
+	section "round trip of PostgreSQL's regression database (test/regression-db/roundtrip.sh)"
+	prove --exec bash test/regression-db/roundtrip.sh
+	record roundtrip $?
+
+	section "fault suite (test/fault/*.sh)"
+	prove --exec bash test/fault/[0-9]*.sh
+	record fault $?
 fi
 
 section "summary"

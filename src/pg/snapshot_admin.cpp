@@ -33,6 +33,13 @@ bk_drop_snapshot(PG_FUNCTION_ARGS)
 
 	bk_spi_connect();
 	bk_failure_watch_begin("drop", snapshot_id);
+	// Lock the row for its delete before bk_snapshot_fetch reads it FOR KEY SHARE: two drops of one snapshot
+	// that both held KEY SHARE deadlocked, one waiting on the snapshot row, the other on the chunks the
+	// first had deleted (test/fault/040_concurrent.sh). The second drop now waits, then finds no snapshot.
+	bk_owner_begin(&access);
+	bk_spi_exec("SELECT FROM backupkit.snapshot WHERE snapshot_id = $1 FOR UPDATE", 1, argtypes, values, NULL, false,
+	            0);
+	bk_owner_end(&access);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	if (snap.pinned)
 	{
