@@ -40,6 +40,10 @@ $(foreach d,$(wildcard sql/update/*--*),$(eval $(call bk_update_rule,$(d))))
 
 $(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp)
 
+# The library/catalog version guard (src/pg/version_check.cpp) knows the version it was built for.
+src/pg/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
+src/pg/version_check.o: backupkit.control
+
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
 
