@@ -32,7 +32,7 @@ void bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *mess
                        const char *hint) noexcept;
 
 // Raises the captured error with its original SQLSTATE. Never returns.
-pg_attribute_noreturn() void bk_raise(const BkErrorInfo *info);
+[[noreturn]] void bk_raise(const BkErrorInfo *info);
 
 template <typename Fn>
 bool

@@ -6,6 +6,9 @@ extern "C"
 {
 #include "postgres.h"
 #include "fmgr.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h" // VARDATA_ANY: no longer reached through postgres.h on 18
+#endif
 }
 
 #include "../core/checksum.hpp"

@@ -43,4 +43,4 @@ bool bk_chunk_reader_next(BkChunkReader *reader);
 // A grow-only buffer of at least size bytes in the reader's context (the caller's scratch buffers use it too).
 char *bk_chunk_reader_buffer(BkChunkReader *reader, char **buf, size_t *cap, size_t size);
 // Raises XX001 naming the snapshot, table and chunk.
-pg_attribute_noreturn() void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail);
+[[noreturn]] void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail);

@@ -256,15 +256,25 @@ copy_into(Oid relid, List *attnames, ChunkCopySource *shape, bool check_insert_p
 	if (check_insert_privilege)
 	{
 		ParseNamespaceItem *nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
-		RangeTblEntry *rte = nsitem->p_rte;
 		List *attnums = CopyGetAttnums(RelationGetDescr(rel), rel, attnames);
 		ListCell *lc;
-		rte->requiredPerms = ACL_INSERT;
+#if PG_VERSION_NUM >= 160000
+		// 16 moved the permissions of a range table entry into RTEPermissionInfo.
+		RTEPermissionInfo *perms = nsitem->p_perminfo;
+#else
+		RangeTblEntry *perms = nsitem->p_rte;
+#endif
+		perms->requiredPerms = ACL_INSERT;
 		foreach (lc, attnums)
 		{
-			rte->insertedCols = bms_add_member(rte->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
+			perms->insertedCols =
+			    bms_add_member(perms->insertedCols, lfirst_int(lc) - FirstLowInvalidHeapAttributeNumber);
 		}
+#if PG_VERSION_NUM >= 160000
+		ExecCheckPermissions(pstate->p_rtable, pstate->p_rteperminfos, true);
+#else
 		ExecCheckRTPerms(pstate->p_rtable, true);
+#endif
 	}
 	else
 	{

@@ -441,7 +441,8 @@ import_open_table(BkImport *st, int table_no, int chunk_no)
 	}
 }
 
-pg_attribute_noreturn() static void chunk_corrupted(BkImport *st, const char *what, const char *detail)
+[[noreturn]] static void
+chunk_corrupted(BkImport *st, const char *what, const char *detail)
 {
 	import_error(psprintf("export stream is corrupted: chunk %d of table %s %s", st->prefix.chunk_no,
 	                      st->table_list[st->current].name, what),

@@ -281,8 +281,8 @@ seal_problem(const SealRecord *r)
 	return psprintf("Stored fields that differ from those sealed when it was written: %s.", s.data);
 }
 
-pg_attribute_noreturn() static void raise_corrupted(int64 snapshot_id, const SealRecord *r, const char *detail,
-                                                    bool import)
+[[noreturn]] static void
+raise_corrupted(int64 snapshot_id, const SealRecord *r, const char *detail, bool import)
 {
 	if (import)
 	{

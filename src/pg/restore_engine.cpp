@@ -19,6 +19,7 @@ extern "C"
 }
 
 #include "../core/row_fingerprint.hpp"
+#include "pg_compat.hpp"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "citus_tables.hpp"

@@ -10,6 +10,7 @@ extern "C"
 #include "utils/builtins.h"
 }
 
+#include "pg_compat.hpp"
 #include "restore_rules.hpp"
 #include "storage.hpp"
 

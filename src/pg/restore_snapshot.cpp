@@ -20,6 +20,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "pg_compat.hpp"
 #include "citus_tables.hpp"
 #include "failure_log.hpp"
 #include "lock_order.hpp"
