@@ -48,6 +48,10 @@ ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
 $(shell echo '$(BK_SERVER)' > .pg-server)
 endif
 
+# The library/catalog version guard (src/pg/version_check.cpp) knows the version it was built for.
+src/pg/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
+src/pg/version_check.o: backupkit.control
+
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
 src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
 

@@ -24,6 +24,7 @@ extern "C"
 
 #include "rls_scope.hpp"
 #include "storage.hpp"
+#include "version_check.hpp"
 
 static Oid
 extension_oid(void)
@@ -116,6 +117,8 @@ bk_stable_settings_pop(int nest_level)
 void
 bk_spi_connect(void)
 {
+	// Every SQL function that touches backupkit's tables passes here first.
+	bk_check_extension_version();
 	MemoryContext cxt = CurrentMemoryContext;
 	int rc = SPI_connect();
 	if (rc != SPI_OK_CONNECT)

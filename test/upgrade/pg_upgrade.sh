@@ -3,7 +3,9 @@
 #
 # Two chains, each from a PostgreSQL 15 cluster with snapshots of several table shapes (zstd and uncompressed):
 #   chain 1: 15 --copy--> 17 --link--> 19        chain 2: 15 --link--> 17 --copy--> 19
-# Chain 2's cluster has backupkit 0.1, updated by ALTER EXTENSION UPDATE after its first pg_upgrade.
+# Chain 2's cluster has backupkit 0.1, its snapshots taken by 0.1's own library (built from commit 3374c69 by
+# scripts/old-backupkit.sh, cached, installed into the 15 server for that while and then swapped back), and
+# is updated by ALTER EXTENSION UPDATE after its first pg_upgrade (before which backupkit refuses to run).
 # After every hop: the extension equals a fresh install on the new server object for object
 # (test/upgrade/extension_objects.sql), every snapshot validates with unchanged per-table checksums, the
 # tables are unchanged, and restores from the snapshots taken on 15 give back identical tables (whole-table
@@ -81,8 +83,12 @@ chmod 755 "$WORK"
 [ "$(id -u)" = 0 ] && chown postgres: "$WORK"
 as_server() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 STARTED=() # "major data" of every cluster started, stopped on exit
+# shellcheck source=scripts/old-backupkit.sh
+BK_ROOT=$ROOT source "$ROOT/scripts/old-backupkit.sh"
+SAVED_15= # the 15 server's own backupkit while 0.1's library is installed there
 cleanup() {
 	local m d
+	[ -n "$SAVED_15" ] && bk_installed_put "$FROM_CONFIG" "$SAVED_15"
 	for c in "${STARTED[@]}"; do
 		read -r m d <<<"$c"
 		[ -f "$d/postmaster.pid" ] && as_server "${BIN[$m]}/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
@@ -207,7 +213,11 @@ hop() { # hop CHAIN FROM_MAJOR FROM_DATA TO_MAJOR TO_DATA MODE ORDERS_TABLE
 	ok "$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")" "$EXT_VERSION" \
 		"$what: the extension keeps its version ($EXT_VERSION)"
 	if [ "$EXT_VERSION" != "$DEFAULT_VERSION" ]; then
-		# pg_upgrade and backupkit's update at once: the new server has the newer backupkit installed.
+		# pg_upgrade and backupkit's update at once: the new server has the newer backupkit installed, which
+		# refuses to run until the update.
+		ok "$(S "$tm" "$td" -d $DB -c "SELECT backupkit.snapshot_contents($S_ZSTD)" 2>&1 | sed -n 's/^ERROR: *//p')" \
+			"backupkit library version $DEFAULT_VERSION does not match the installed extension version $EXT_VERSION" \
+			"$what: before ALTER EXTENSION UPDATE the new library refuses"
 		S "$tm" "$td" -d $DB -c "ALTER EXTENSION backupkit UPDATE"
 		EXT_VERSION=$(S "$tm" "$td" -d $DB -c "SELECT extversion FROM pg_extension WHERE extname = 'backupkit'")
 		ok "$EXT_VERSION" "$DEFAULT_VERSION" "$what: ALTER EXTENSION backupkit UPDATE after pg_upgrade reaches $DEFAULT_VERSION"
@@ -259,12 +269,27 @@ for chain in 1 2; do
 	d15=$WORK/c$chain-15
 	# chain 2 starts from the first version, 0.1, and updates backupkit after its first pg_upgrade
 	if [ $chain = 1 ]; then EXT_VERSION=$DEFAULT_VERSION; else EXT_VERSION=0.1; fi
+	if [ $chain = 2 ]; then
+		if ! old_lib=$(BK_ROOT=$ROOT bk_old_build 3374c69 "$FROM_CONFIG" 2>"$WORK/old-build.err"); then
+			note "chain 2 skipped: backupkit 0.1 (commit 3374c69) could not be built: $(head -c 300 "$WORK/old-build.err" | tr '\n' ' ')"
+			continue
+		fi
+		bk_installed_save "$FROM_CONFIG" "$WORK/saved-15" && SAVED_15=$WORK/saved-15 &&
+			bk_installed_put "$FROM_CONFIG" "$old_lib" || {
+			ok no yes "chain 2: backupkit 0.1 installs into the 15 server"
+			continue
+		}
+	fi
 	source_cluster "$d15" "$EXT_VERSION" || {
 		ok no yes "chain $chain: the 15 cluster starts"
 		continue
 	}
 	S_ZSTD=$(S 15 "$d15" -d $DB -c "SELECT backupkit.snapshot_tables($ALL, 'on 15')")
 	S_NONE=$(S 15 "$d15" -d $DB -c "SELECT backupkit.snapshot_tables(ARRAY['orders_1', 'tagged', 'keyless']::regclass[], 'on 15, none', 'none')")
+	if [ $chain = 2 ]; then
+		ok "$(S 15 "$d15" -d $DB -c "SELECT count(*) FROM backupkit.snapshots WHERE id IN ($S_ZSTD, $S_NONE)")" 2 \
+			"chain 2: the 0.1 library takes both snapshots on 15"
+	fi
 	CAPTURED=$(fingerprint 15 "$d15" $DB)
 	CONTENTS_15=$(S 15 "$d15" -d $DB -c "$CONTENTS")
 	if [ $chain = 1 ]; then
@@ -273,6 +298,10 @@ for chain in 1 2; do
 		cp "$d15.port" "$WORK/port-15"
 	fi
 	stop_cluster 15 "$d15"
+	if [ -n "$SAVED_15" ]; then
+		bk_installed_put "$FROM_CONFIG" "$SAVED_15" || ok no yes "the 15 server's backupkit is put back"
+		SAVED_15=
+	fi
 	fm=15
 	fd=$d15
 	i=0
