@@ -22,7 +22,10 @@ CREATE TABLE backupkit.snapshot (
     stored_bytes bigint NOT NULL DEFAULT 0,
     duration_ms double precision,
     pinned boolean NOT NULL DEFAULT false,
-    origin jsonb
+    origin jsonb,
+    -- Seal over the fields above that restores rely on and over its entries' seals (src/pg/metadata_checksum.cpp);
+    -- NULL for snapshots taken before backupkit 1.0, which restore as before, with a warning.
+    metadata_checksum bytea
 );
 ALTER SEQUENCE backupkit.snapshot_id_seq OWNED BY backupkit.snapshot.snapshot_id;
 CREATE INDEX snapshot_created_at_idx ON backupkit.snapshot (created_at);
@@ -55,6 +58,8 @@ CREATE TABLE backupkit.snapshot_table (
     capture_xid xid,
     capture_relfilenode oid,
     capture_layout bigint,
+    -- Seal over every field above a restore relies on (src/pg/metadata_checksum.cpp); NULL before 1.0.
+    metadata_checksum bytea,
     PRIMARY KEY (snapshot_id, table_no)
 );
 

@@ -2,6 +2,7 @@
 #include "export_frame.hpp"
 #include "checksum.hpp"
 #include "error.hpp"
+#include "little_endian.hpp"
 
 #include <cstring>
 #include <string>
@@ -13,59 +14,6 @@ namespace
 {
 
 const unsigned char magic[4] = {'B', 'K', 'X', '1'};
-
-void
-put_u16(unsigned char *p, uint16_t v) noexcept
-{
-	p[0] = static_cast<unsigned char>(v);
-	p[1] = static_cast<unsigned char>(v >> 8);
-}
-
-void
-put_u32(unsigned char *p, uint32_t v) noexcept
-{
-	for (int i = 0; i < 4; i++)
-	{
-		p[i] = static_cast<unsigned char>(v >> (8 * i));
-	}
-}
-
-void
-put_u64(unsigned char *p, uint64_t v) noexcept
-{
-	for (int i = 0; i < 8; i++)
-	{
-		p[i] = static_cast<unsigned char>(v >> (8 * i));
-	}
-}
-
-uint16_t
-get_u16(const unsigned char *p) noexcept
-{
-	return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-
-uint32_t
-get_u32(const unsigned char *p) noexcept
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-	{
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
-
-uint64_t
-get_u64(const unsigned char *p) noexcept
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-	{
-		v = (v << 8) | p[i];
-	}
-	return v;
-}
 
 const char *const retry_hint = "Export the snapshot again and copy all its frames, in order, without modification.";
 
@@ -91,7 +39,8 @@ frame_kind_name(FrameKind kind) noexcept
 }
 
 void
-encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t len, unsigned char *out) noexcept
+encode_frame(FrameKind kind, uint32_t sequence, uint64_t export_id, const void *payload, size_t len,
+             unsigned char *out) noexcept
 {
 	std::memcpy(out, magic, 4);
 	put_u16(out + 4, export_format_version);
@@ -99,6 +48,7 @@ encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t len,
 	out[7] = 0;
 	put_u32(out + 8, sequence);
 	put_u32(out + 12, static_cast<uint32_t>(len));
+	put_u64(out + 16, export_id);
 	if (len > 0)
 	{
 		std::memcpy(out + export_frame_header_size, payload, len);
@@ -107,7 +57,7 @@ encode_frame(FrameKind kind, uint32_t sequence, const void *payload, size_t len,
 }
 
 FrameView
-parse_frame(const void *data, size_t len, uint32_t expected_sequence)
+parse_frame(const void *data, size_t len, uint32_t expected_sequence, const uint64_t *expected_export_id)
 {
 	const unsigned char *p = static_cast<const unsigned char *>(data);
 	if (len < 4 || std::memcmp(p, magic, 4) != 0)
@@ -115,13 +65,21 @@ parse_frame(const void *data, size_t len, uint32_t expected_sequence)
 		throw Error(sqlstate::data_corrupted, "value is not a backupkit export frame",
 		            "An export frame starts with the bytes \"BKX1\".", retry_hint);
 	}
+	uint16_t version = len >= 6 ? get_u16(p + 4) : export_format_version;
+	if (version == 1)
+	{
+		throw Error("0A000", "export format version 1 is no longer supported",
+		            "Version 1 streams carry no export id and no metadata checksums, so an import cannot prove that "
+		            "all their frames come from one export and describe the snapshot as it was taken.",
+		            "Update backupkit where the snapshot was exported (ALTER EXTENSION backupkit UPDATE) and export "
+		            "it again.");
+	}
 	if (len < export_frame_header_size + export_frame_checksum_size)
 	{
 		throw Error(sqlstate::data_corrupted, "export frame is truncated",
 		            "The frame has " + std::to_string(len) + " bytes, fewer than a frame header and checksum.",
 		            retry_hint);
 	}
-	uint16_t version = get_u16(p + 4);
 	if (version > export_format_version)
 	{
 		throw Error("0A000", "export format version " + std::to_string(version) + " is not supported",
@@ -152,13 +110,22 @@ parse_frame(const void *data, size_t len, uint32_t expected_sequence)
 		            "unrecognized export frame kind " + std::to_string(p[6]) + " in frame " + std::to_string(sequence),
 		            "", retry_hint);
 	}
+	uint64_t export_id = get_u64(p + 16);
+	if (expected_export_id != nullptr && export_id != *expected_export_id)
+	{
+		throw Error(sqlstate::invalid_parameter_value,
+		            "export frame " + std::to_string(sequence) + " belongs to another export",
+		            "The stream's first frame was written by one export and this frame by another; frames of two "
+		            "exports cannot be mixed.",
+		            "Feed all the frames of one export_snapshot call, and only those.");
+	}
 	if (sequence != expected_sequence)
 	{
 		throw Error(sqlstate::data_corrupted, "export frame " + std::to_string(sequence) + " is out of order",
 		            "Frame " + std::to_string(expected_sequence) + " was expected next.",
 		            "Feed the frames in the order export_snapshot returned them, e.g. ORDER BY their ordinality.");
 	}
-	return FrameView{static_cast<FrameKind>(p[6]), sequence, p + export_frame_header_size, payload_len};
+	return FrameView{static_cast<FrameKind>(p[6]), sequence, export_id, p + export_frame_header_size, payload_len};
 }
 
 void

@@ -22,6 +22,7 @@ extern "C"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
 #include "copy_loader.hpp"
+#include "metadata_checksum.hpp"
 #include "progress.hpp"
 #include "restore_engine.hpp"
 #include "restore_rules.hpp"
@@ -678,6 +679,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	bk_check_table_kind(relid, "restore");
 	bk_read_table_metadata(relid, &live);
 	build_column_map(entry, &live, &p->map);
+	// Before anything relies on the entry: refuse one whose stored metadata changed (metadata_checksum.hpp).
+	bk_metadata_verify(snapshot, entry, &p->map.warnings);
 	p->keyed = key_is_kept(entry, &p->map);
 	if (!p->replace && !p->keyed)
 	{

@@ -32,6 +32,7 @@ extern "C"
 #include "../core/options.hpp"
 #include "boundary.hpp"
 #include "failure_log.hpp"
+#include "metadata_checksum.hpp"
 #include "chunk_writer.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
@@ -357,6 +358,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	{
 		double ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 		finish_snapshot_row(snapshot_id, nrels, total_rows, total_raw, total_stored, ms);
+		bk_metadata_seal(snapshot_id);
 		bk_progress_end();
 		bk_operation_log("snapshot", snapshot_id, "success", total_rows, ms,
 		                 psprintf("{\"tables\": %d, \"stored_bytes\": " INT64_FORMAT "}", nrels, total_stored));

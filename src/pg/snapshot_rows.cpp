@@ -16,6 +16,7 @@ extern "C"
 #include "../core/chunk_codec.hpp"
 #include "boundary.hpp"
 #include "chunk_reader.hpp"
+#include "metadata_checksum.hpp"
 #include "storage.hpp"
 
 extern "C"
@@ -138,6 +139,8 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 			                                                         bk_rel_qualified_name(relid), snapshot_id)));
 		}
 		bk_check_snapshot_readable(&st->snap, relid);
+		// The rows are keyed by the stored column names: refuse them if they changed since capture.
+		bk_metadata_verify(&st->snap, st->entry, NULL);
 		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
 		for (int i = 0; i < st->entry->ncolumns; i++)
 		{

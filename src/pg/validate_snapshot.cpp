@@ -20,6 +20,7 @@ extern "C"
 #include "boundary.hpp"
 #include "chunk_writer.hpp"
 #include "key_hash_check.hpp"
+#include "metadata_checksum.hpp"
 #include "operation_log.hpp"
 #include "report_json.hpp"
 #include "storage.hpp"
@@ -822,6 +823,8 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 	ListCell *lc;
 	bool valid;
 	MemoryContext op_cxt, old_cxt;
+	const char **metadata_status;
+	const char *snapshot_metadata = NULL;
 
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit validate", ALLOCSET_DEFAULT_SIZES);
 	old_cxt = MemoryContextSwitchTo(op_cxt);
@@ -839,6 +842,17 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 		cb->func = free_decompressor;
 		cb->arg = d;
 		MemoryContextRegisterResetCallback(op_cxt, cb);
+	}
+	// Everything below reads the entries: first prove they are the ones written. A restore's quick check
+	// refuses right here, naming the table and the fields that changed.
+	metadata_status = (const char **) palloc0(sizeof(char *) * Max(count, 1));
+	if (json == NULL)
+	{
+		bk_metadata_verify_all(snapshot_id);
+	}
+	else
+	{
+		bk_metadata_check(snapshot_id, count, &st.errors, &st.warnings, &snapshot_metadata, metadata_status);
 	}
 	if (strcmp(snap.status, "complete") != 0)
 	{
@@ -865,6 +879,7 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 	{
 		TableResult *results = (TableResult *) palloc0(sizeof(TableResult) * Max(count, 1));
 		List *snapshot_errors = list_copy(st.errors);
+		List *snapshot_warnings = list_copy(st.warnings);
 		for (int i = 0; i < count; i++)
 		{
 			st.table_index = i;
@@ -881,7 +896,7 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 				// Some key is duplicated or some row orphaned (or, with probability 2^-64, two hashes collided):
 				// read the chunks again into a temporary table, where SQL finds and shows the offending keys.
 				st.errors = snapshot_errors;
-				st.warnings = NIL;
+				st.warnings = snapshot_warnings;
 				total_rows = 0;
 				bk_spi_exec("CREATE TEMP TABLE IF NOT EXISTS backupkit_validate_rows (table_no integer NOT NULL,"
 				            " r text[] NOT NULL)",
@@ -902,6 +917,15 @@ validate_snapshot(int64 snapshot_id, BkJson *json, bool log, char **first_error)
 			bk_json_int(json, "snapshot_id", snapshot_id);
 			bk_json_str(json, "label", snap.label);
 			bk_json_str(json, "checked_at", timestamptz_to_str(started));
+			// One word for the stored metadata of the snapshot and all its entries; errors name the tables.
+			for (int i = 0; i < count; i++)
+			{
+				if (strcmp(metadata_status[i], "mismatch") == 0)
+				{
+					snapshot_metadata = metadata_status[i];
+				}
+			}
+			bk_json_str(json, "metadata", snapshot_metadata);
 			bk_json_begin_array(json, "tables");
 			for (int i = 0; i < count; i++)
 			{

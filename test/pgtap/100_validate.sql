@@ -122,8 +122,9 @@ SELECT vt.snap() AS sid \gset
 UPDATE backupkit.snapshot_table SET row_count = 201 WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'child');
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
 SELECT is((SELECT j->'errors' FROM r),
-          '["Table vt.child holds 200 rows in its readable chunks but its entry records 201."]'::jsonb,
-          'changed row count: the only error');
+          '["The metadata of table vt.child does not match its checksum. Stored fields that differ from those sealed when it was written: row_count.",
+            "Table vt.child holds 200 rows in its readable chunks but its entry records 201."]'::jsonb,
+          'changed row count: the metadata checksum and the chunks both say so, and nothing else');
 DROP TABLE r;
 
 -- a truncated zstd frame, plus a second kind of damage in the other table: both found

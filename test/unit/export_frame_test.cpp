@@ -10,20 +10,23 @@
 namespace
 {
 
+const uint64_t export_id = 0x0123456789abcdefULL;
+
 std::vector<unsigned char>
-frame(bk::FrameKind kind, uint32_t seq, const std::string &payload)
+frame(bk::FrameKind kind, uint32_t seq, const std::string &payload, uint64_t id = export_id)
 {
 	std::vector<unsigned char> out(bk::export_frame_size(payload.size()));
-	bk::encode_frame(kind, seq, payload.data(), payload.size(), out.data());
+	bk::encode_frame(kind, seq, id, payload.data(), payload.size(), out.data());
 	return out;
 }
 
 std::string
-error_of(const std::vector<unsigned char> &f, uint32_t expected, std::string *sqlstate = nullptr)
+error_of(const std::vector<unsigned char> &f, uint32_t expected, std::string *sqlstate = nullptr,
+         const uint64_t *expected_id = nullptr)
 {
 	try
 	{
-		bk::parse_frame(f.data(), f.size(), expected);
+		bk::parse_frame(f.data(), f.size(), expected, expected_id);
 	}
 	catch (const bk::Error &e)
 	{
@@ -41,14 +44,15 @@ error_of(const std::vector<unsigned char> &f, uint32_t expected, std::string *sq
 TEST(ExportFrame, RoundTrip)
 {
 	auto f = frame(bk::FrameKind::table, 7, "{\"a\": 1}");
-	ASSERT_EQ(f.size(), 16u + 8u + 8u);
+	ASSERT_EQ(f.size(), 24u + 8u + 8u);
 	EXPECT_EQ(std::string(f.begin(), f.begin() + 4), "BKX1");
-	bk::FrameView v = bk::parse_frame(f.data(), f.size(), 7);
+	bk::FrameView v = bk::parse_frame(f.data(), f.size(), 7, &export_id);
 	EXPECT_EQ(v.kind, bk::FrameKind::table);
 	EXPECT_EQ(v.sequence, 7u);
+	EXPECT_EQ(v.export_id, export_id);
 	EXPECT_EQ(std::string(reinterpret_cast<const char *>(v.payload), v.payload_len), "{\"a\": 1}");
 	auto empty = frame(bk::FrameKind::trailer, 0, "");
-	EXPECT_EQ(bk::parse_frame(empty.data(), empty.size(), 0).payload_len, 0u);
+	EXPECT_EQ(bk::parse_frame(empty.data(), empty.size(), 0, nullptr).payload_len, 0u);
 }
 
 TEST(ExportFrame, RejectsEveryKindOfDamage)
@@ -65,7 +69,7 @@ TEST(ExportFrame, RejectsEveryKindOfDamage)
 	truncated.resize(10);
 	EXPECT_EQ(error_of(truncated, 3), "export frame is truncated");
 
-	for (size_t pos : {size_t(6), size_t(9), size_t(500), f.size() - 1})
+	for (size_t pos : {size_t(6), size_t(9), size_t(17), size_t(500), f.size() - 1})
 	{
 		auto corrupt = f;
 		corrupt[pos] ^= 0x20;
@@ -84,10 +88,35 @@ TEST(ExportFrame, RejectsEveryKindOfDamage)
 TEST(ExportFrame, FutureVersionIsNotSupported)
 {
 	auto f = frame(bk::FrameKind::header, 0, "{}");
-	f[4] = 2; // version 2; the checksum is checked after the version, so the message names the version
+	f[4] = 3; // version 3; the checksum is checked after the version, so the message names the version
 	std::string code;
-	EXPECT_EQ(error_of(f, 0, &code), "export format version 2 is not supported");
+	EXPECT_EQ(error_of(f, 0, &code), "export format version 3 is not supported");
 	EXPECT_EQ(code, "0A000");
+}
+
+TEST(ExportFrame, VersionOneIsRefusedClearly)
+{
+	// A version 1 frame: 16-byte header (no export id), as backupkit 0.1 wrote it.
+	auto f = frame(bk::FrameKind::header, 0, "{}");
+	f[4] = 1;
+	std::string code;
+	EXPECT_EQ(error_of(f, 0, &code), "export format version 1 is no longer supported");
+	EXPECT_EQ(code, "0A000");
+}
+
+TEST(ExportFrame, FramesOfAnotherExportAreRefused)
+{
+	auto mine = frame(bk::FrameKind::table, 4, "{}");
+	auto theirs = frame(bk::FrameKind::table, 4, "{}", export_id ^ 1);
+	std::string code;
+	EXPECT_EQ(error_of(mine, 4, &code, &export_id), "");
+	EXPECT_EQ(error_of(theirs, 4, &code, &export_id), "export frame 4 belongs to another export");
+	EXPECT_EQ(code, "22023");
+	// Changing the id without resealing is damage, caught by the frame checksum first.
+	auto forged = mine;
+	forged[16] ^= 1;
+	EXPECT_EQ(error_of(forged, 4, &code, &export_id), "checksum mismatch in export frame 4");
+	EXPECT_EQ(code, "XX001");
 }
 
 TEST(ExportFrame, ChunkPrefixRoundTrip)
