@@ -196,11 +196,11 @@ static void
 store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w,
                   const BkCapturePosition *pos)
 {
-	Oid argtypes[20] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
+	Oid argtypes[21] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
 	                    TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID,
-	                    INT8OID,      TEXTOID, INT8OID,  XIDOID,   OIDOID,  INT8OID};
-	Datum values[20];
-	char nulls[20];
+	                    INT8OID,      TEXTOID, INT8OID,  XIDOID,   OIDOID,  INT8OID, JSONBOID};
+	Datum values[21];
+	char nulls[21];
 	BkOwnerAccess access;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -243,13 +243,15 @@ store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, 
 	{
 		memset(nulls + 16, 'n', 4);
 	}
+	values[20] = meta->definition;
 
 	bk_owner_begin(&access);
 	bk_spi_exec("INSERT INTO backupkit.snapshot_table (snapshot_id, table_no, schema_name, table_name, relid, "
 	            "relkind, columns, key_columns, key_kind, foreign_keys, sequences, row_count, chunk_count, "
-	            "raw_bytes, stored_bytes, checksum, capture_xmin, capture_xid, capture_relfilenode, capture_layout) "
-	            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-	            20, argtypes, values, nulls, false, 0);
+	            "raw_bytes, stored_bytes, checksum, capture_xmin, capture_xid, capture_relfilenode, capture_layout, "
+	            "definition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+	            "$19, $20, $21)",
+	            21, argtypes, values, nulls, false, 0);
 	bk_owner_end(&access);
 }
 
