@@ -103,6 +103,9 @@ typedef struct BkTableEntry
 BkTableEntry **bk_table_entries(int64 snapshot_id, int *count);
 // The entry of live table relid: same oid first, then same schema-qualified name. NULL when absent.
 BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid);
+// The entry captured under name, schema-qualified as format('%I.%I') writes it or as plain schema.table
+// (the table may no longer exist). NULL when absent.
+BkTableEntry *bk_table_entry_named(int64 snapshot_id, const char *name);
 char *bk_entry_qualified_name(const BkTableEntry *entry);
 // The live table an entry stands for: its captured oid while that names a table of the same kind, else the
 // table of the same schema-qualified name; InvalidOid when neither exists.
