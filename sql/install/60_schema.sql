@@ -157,6 +157,26 @@ BEGIN
         END LOOP;
     END LOOP;
 
+    -- Functions whose signature uses a captured table's row type (DROP TABLE ... CASCADE drops them).
+    done := '{}';
+    FOREACH d IN ARRAY defs LOOP
+        FOR x IN SELECT e FROM backupkit.json_list(d->'functions') e LOOP
+            t := pg_catalog.format('%I.%I(%s)', x->>'schema', x->>'name', x->>'arguments');
+            CONTINUE WHEN t = ANY (done);
+            done := done || t;
+            RETURN NEXT pg_catalog.rtrim(x->>'definition', E'\n');
+            RETURN NEXT pg_catalog.format('ALTER %s %s OWNER TO %I', CASE WHEN x->>'kind' = 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, t, x->>'owner');
+            IF x->>'comment' IS NOT NULL THEN
+                RETURN NEXT pg_catalog.format('COMMENT ON %s %s IS %L', CASE WHEN x->>'kind' = 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, t, x->>'comment');
+            END IF;
+            IF jsonb_typeof(x->'acl') = 'array' THEN
+                RETURN NEXT pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', t);
+                RETURN NEXT pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM %I', t, x->>'owner');
+                RETURN QUERY SELECT backupkit.grant_statements(x->'grants', 'ROUTINE ' || t);
+            END IF;
+        END LOOP;
+    END LOOP;
+
     -- 3. Partitions attached to their parents.
     FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b WHERE b.rel->'parent' <> 'null' ORDER BY (b.rel->>'level')::int, b.ord LOOP
         RETURN NEXT pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %I.%I %s', r->'parent'->>'schema', r->'parent'->>'name',

@@ -1,7 +1,7 @@
 -- A rich set of table definitions for the schema capture tests (test/tap/400_schema_ddl_roundtrip.sh and
 -- test/pgtap/400_schema_capture.sql): every kind of object snapshot_ddl must reproduce, with awkward names.
 CREATE SCHEMA "sch ema;x";
-CREATE ROLE bk_rich_reader NOLOGIN;
+DO $$BEGIN CREATE ROLE bk_rich_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$;
 CREATE SEQUENCE "sch ema;x".free_seq START 5 INCREMENT 3;
 CREATE FUNCTION "sch ema;x".touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.note := coalesce(NEW.note, 't'); RETURN NEW; END$$;
 
