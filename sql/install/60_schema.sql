@@ -350,3 +350,181 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION backupkit.snapshot_ddl(bigint, text) IS 'The captured definitions of a snapshot (or of one table, named as captured) as runnable DDL, one statement per row, in dependency order';
+
+-- A name in schema nsp for a new index or sequence: wanted, or wanted_1, wanted_2... when a relation of that
+-- name exists (index names share the namespace with tables).
+CREATE FUNCTION backupkit.free_relation_name(nsp text, wanted text)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+    candidate text := pg_catalog.left(wanted, 63);
+    i integer := 0;
+BEGIN
+    WHILE EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                   WHERE n.nspname = nsp AND c.relname = candidate) LOOP
+        i := i + 1;
+        candidate := pg_catalog.left(wanted, 63 - pg_catalog.length(i::text) - 1) || '_' || i;
+    END LOOP;
+    RETURN candidate;
+END
+$$;
+COMMENT ON FUNCTION backupkit.free_relation_name(text, text) IS 'Internal: a relation name not taken in the schema';
+
+CREATE FUNCTION backupkit.recreate_table(snapshot_id bigint, table_name text, new_name text DEFAULT NULL, with_data boolean DEFAULT true)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+    d jsonb;
+    r jsonb;
+    c jsonb;
+    x jsonb;
+    parts text[];
+    nsp text;
+    rel text;
+    t text;
+    cols text;
+    col text;
+    ins_cols text;
+    sel text;
+    seq text;
+    nm text;
+    prefix text;
+    created_seqs jsonb := '[]';
+BEGIN
+    IF table_name IS NULL THEN
+        RAISE EXCEPTION 'table_name must not be null' USING ERRCODE = '22004';
+    END IF;
+    SELECT s.definition INTO d FROM backupkit.snapshot_definitions(recreate_table.snapshot_id, recreate_table.table_name) s
+     ORDER BY s.table_no LIMIT 1;
+    r := d->'relations'->0;
+    IF new_name IS NULL THEN
+        nsp := r->>'schema';
+        rel := r->>'name';
+    ELSE
+        parts := pg_catalog.parse_ident(new_name);
+        IF pg_catalog.array_length(parts, 1) = 1 THEN
+            nsp := r->>'schema';
+            rel := parts[1];
+        ELSIF pg_catalog.array_length(parts, 1) = 2 THEN
+            nsp := parts[1];
+            rel := parts[2];
+        ELSE
+            RAISE EXCEPTION 'invalid table name "%"', new_name USING ERRCODE = '42602',
+                DETAIL = 'A new table name is a name or a schema-qualified name.';
+        END IF;
+    END IF;
+    t := pg_catalog.format('%I.%I', nsp, rel);
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = nsp) THEN
+        RAISE EXCEPTION 'schema "%" does not exist', nsp USING ERRCODE = '3F000';
+    END IF;
+    IF NOT pg_catalog.has_schema_privilege(nsp, 'CREATE') THEN
+        RAISE EXCEPTION 'permission denied for schema %', pg_catalog.quote_ident(nsp) USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Re-creating table %s needs the CREATE privilege on its schema.', t);
+    END IF;
+    IF pg_catalog.to_regclass(t) IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already exists', t USING ERRCODE = '42P07',
+            HINT = 'Pass new_name to re-create the table under another name.';
+    END IF;
+
+    -- Columns, with their own new sequences for serial and identity columns.
+    FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
+        col := pg_catalog.format('%I %s', c->>'name', c->>'type');
+        IF jsonb_typeof(c->'collation') = 'object' THEN
+            col := col || pg_catalog.format(' COLLATE %I.%I', c->'collation'->>'schema', c->'collation'->>'name');
+        END IF;
+        SELECT e INTO x FROM backupkit.json_list(d->'sequences') e
+         WHERE NOT (e->>'identity')::boolean AND e->>'column' = c->>'name' AND e->'table'->>'name' = r->>'name' LIMIT 1;
+        IF jsonb_typeof(c->'generated') = 'object' THEN
+            col := col || pg_catalog.format(' GENERATED ALWAYS AS (%s) STORED', c->'generated'->>'expression');
+        ELSIF jsonb_typeof(c->'identity') = 'object' THEN
+            col := col || pg_catalog.format(' GENERATED %s AS IDENTITY (%s)',
+                                            CASE WHEN c->'identity'->>'kind' = 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END,
+                                            backupkit.sequence_options(c->'identity'->'sequence', false));
+        ELSIF x IS NOT NULL THEN
+            seq := pg_catalog.format('%I.%I', nsp, backupkit.free_relation_name(nsp, rel || '_' || (c->>'name') || '_seq'));
+            EXECUTE pg_catalog.format('CREATE SEQUENCE %s %s', seq, backupkit.sequence_options(x));
+            created_seqs := created_seqs || jsonb_build_object('seq', seq, 'column', c->>'name', 'last_value', x->'last_value');
+            col := col || pg_catalog.format(' DEFAULT pg_catalog.nextval(%L::regclass)', seq);
+        ELSIF c->>'default' IS NOT NULL THEN
+            col := col || ' DEFAULT ' || (c->>'default');
+        END IF;
+        IF (c->>'not_null')::boolean THEN
+            col := col || ' NOT NULL';
+        END IF;
+        cols := CASE WHEN cols IS NULL THEN col ELSE cols || ', ' || col END;
+        IF c->'generated' IS NULL OR jsonb_typeof(c->'generated') <> 'object' THEN
+            ins_cols := CASE WHEN ins_cols IS NULL THEN '' ELSE ins_cols || ', ' END || pg_catalog.format('%I', c->>'name');
+            sel := CASE WHEN sel IS NULL THEN '' ELSE sel || ', ' END || pg_catalog.format('(j->>%L)::%s', c->>'name', c->>'type');
+        END IF;
+    END LOOP;
+    EXECUTE pg_catalog.format('CREATE %sTABLE %s (%s)', CASE WHEN r->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END, t, coalesce(cols, ''));
+    FOR x IN SELECT e FROM pg_catalog.jsonb_array_elements(created_seqs) e LOOP
+        EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNED BY %s.%I', x->>'seq', t, x->>'column');
+        IF x->>'last_value' IS NOT NULL THEN
+            PERFORM pg_catalog.setval(x->>'seq', (x->>'last_value')::bigint, true);
+        END IF;
+    END LOOP;
+    FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'identity') = 'object' LOOP
+        IF c->'identity'->'sequence'->>'last_value' IS NOT NULL THEN
+            PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence(t, pg_catalog.quote_ident(c->>'name')),
+                                      (c->'identity'->'sequence'->>'last_value')::bigint, true);
+        END IF;
+    END LOOP;
+
+    -- The captured rows, before the constraints: a NOT VALID check need not hold for them.
+    IF with_data AND ins_cols IS NOT NULL THEN
+        EXECUTE pg_catalog.format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM backupkit.snapshot_table_rows($1, $2) j',
+                                  t, ins_cols, sel)
+          USING snapshot_id, table_name;
+    END IF;
+
+    -- Check, primary key, unique and exclusion constraints; index-backed ones get names free in the schema.
+    FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' IN ('c', 'p', 'u', 'x') ORDER BY e->>'kind' DESC LOOP
+        nm := x->>'name';
+        IF rel <> r->>'name' AND pg_catalog.starts_with(nm, r->>'name') THEN
+            nm := rel || pg_catalog.substr(nm, pg_catalog.length(r->>'name') + 1);
+        END IF;
+        IF x->>'kind' <> 'c' THEN
+            nm := backupkit.free_relation_name(nsp, nm);
+        END IF;
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', t, nm, x->>'definition');
+        IF x->>'comment' IS NOT NULL THEN
+            EXECUTE pg_catalog.format('COMMENT ON CONSTRAINT %I ON %s IS %L', nm, t, x->>'comment');
+        END IF;
+    END LOOP;
+    -- Other indexes: the captured text after "USING", under a free name, on the new table.
+    FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE NOT (e->>'constraint')::boolean LOOP
+        nm := x->>'name';
+        IF rel <> r->>'name' AND pg_catalog.starts_with(nm, r->>'name') THEN
+            nm := rel || pg_catalog.substr(nm, pg_catalog.length(r->>'name') + 1);
+        END IF;
+        nm := backupkit.free_relation_name(nsp, nm);
+        prefix := pg_catalog.format('INDEX %s ON %s%s USING ', pg_catalog.quote_ident(x->>'name'),
+                                    CASE WHEN r->>'relkind' = 'p' THEN 'ONLY ' ELSE '' END,
+                                    pg_catalog.format('%I.%I', r->>'schema', r->>'name'));
+        IF pg_catalog.starts_with(x->>'definition', 'CREATE UNIQUE ' || prefix) THEN
+            EXECUTE pg_catalog.format('CREATE UNIQUE INDEX %I ON %s USING %s', nm, t,
+                                      pg_catalog.substr(x->>'definition', pg_catalog.length('CREATE UNIQUE ' || prefix) + 1));
+        ELSIF pg_catalog.starts_with(x->>'definition', 'CREATE ' || prefix) THEN
+            EXECUTE pg_catalog.format('CREATE INDEX %I ON %s USING %s', nm, t,
+                                      pg_catalog.substr(x->>'definition', pg_catalog.length('CREATE ' || prefix) + 1));
+        ELSE
+            RAISE EXCEPTION 'captured definition of index "%" has an unexpected form', x->>'name' USING ERRCODE = 'XX000';
+        END IF;
+        IF x->>'comment' IS NOT NULL THEN
+            EXECUTE pg_catalog.format('COMMENT ON INDEX %I.%I IS %L', nsp, nm, x->>'comment');
+        END IF;
+    END LOOP;
+
+    IF r->>'comment' IS NOT NULL THEN
+        EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', t, r->>'comment');
+    END IF;
+    FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE e->>'comment' IS NOT NULL LOOP
+        EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', t, c->>'name', c->>'comment');
+    END LOOP;
+    RETURN t::regclass;
+END
+$$;
+COMMENT ON FUNCTION backupkit.recreate_table(bigint, text, text, boolean) IS 'Creates a side copy of a captured table from its captured definition (columns, defaults, own sequences, check/unique/primary-key/exclusion constraints, indexes, comments; no foreign keys, triggers, policies or grants), owned by the caller, and loads the captured rows';
