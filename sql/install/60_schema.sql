@@ -80,20 +80,19 @@ DECLARE
     parts text[];
     done text[] := '{}';
     captured text[];
+    rels jsonb := '[]';
 BEGIN
     SELECT pg_catalog.array_agg(s.definition ORDER BY s.table_no) INTO defs
       FROM backupkit.snapshot_definitions(snapshot_ddl.snapshot_id, snapshot_ddl.table_name) s;
     IF defs IS NULL THEN
         RETURN;
     END IF;
-    -- Every relation of the definitions, once (a view over two captured tables is in both).
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.bk_ddl_rel (ord serial, key text, d jsonb, rel jsonb) ON COMMIT DROP;
-    TRUNCATE pg_temp.bk_ddl_rel;
+    -- Every relation of the definitions, once, in capture order (no temporary table: this runs on a standby too).
     FOREACH d IN ARRAY defs LOOP
         FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements(d->'relations') e LOOP
             IF NOT pg_catalog.format('%I.%I', r->>'schema', r->>'name') = ANY (done) THEN
                 done := done || pg_catalog.format('%I.%I', r->>'schema', r->>'name');
-                INSERT INTO pg_temp.bk_ddl_rel (key, d, rel) VALUES (pg_catalog.format('%I.%I', r->>'schema', r->>'name'), d, r);
+                rels := rels || jsonb_build_array(r);
             END IF;
         END LOOP;
     END LOOP;
@@ -108,7 +107,7 @@ BEGIN
     END LOOP;
 
     -- 2. Tables with their columns, parents before partitions.
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         cols := NULL;
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
             col := pg_catalog.format('%I %s', c->>'name', c->>'type');
@@ -178,7 +177,7 @@ BEGIN
     END LOOP;
 
     -- 3. Partitions attached to their parents.
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b WHERE b.rel->'parent' <> 'null' ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) WHERE b.rel->'parent' <> 'null' ORDER BY (b.rel->>'level')::int, b.ord LOOP
         RETURN NEXT pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %I.%I %s', r->'parent'->>'schema', r->'parent'->>'name',
                                       r->>'schema', r->>'name', r->>'partition_bound');
     END LOOP;
@@ -191,23 +190,23 @@ BEGIN
     END LOOP;
 
     -- 5. Primary key, unique and exclusion constraints, then the other indexes, then index partitions.
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' IN ('p', 'u', 'x') LOOP
             RETURN NEXT pg_catalog.format('ALTER TABLE ONLY %I.%I ADD CONSTRAINT %I %s', r->>'schema', r->>'name', x->>'name', x->>'definition');
         END LOOP;
     END LOOP;
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE NOT (e->>'constraint')::boolean LOOP
             RETURN NEXT x->>'definition';
         END LOOP;
     END LOOP;
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY (b.rel->>'level')::int DESC, b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int DESC, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE e->'parent_index' <> 'null' LOOP
             RETURN NEXT pg_catalog.format('ALTER INDEX %I.%I ATTACH PARTITION %I.%I', x->'parent_index'->>'schema', x->'parent_index'->>'name',
                                           r->>'schema', x->>'name');
         END LOOP;
     END LOOP;
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY b.ord LOOP
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e LOOP
             IF (x->>'replica_identity')::boolean THEN
@@ -223,7 +222,7 @@ BEGIN
     END LOOP;
 
     -- 6. Foreign keys of the captured tables (a partition's come from its parent).
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' = 'f' AND NOT (e->>'from_parent')::boolean LOOP
             RETURN NEXT pg_catalog.format('ALTER TABLE %s%I.%I ADD CONSTRAINT %I %s', CASE WHEN r->>'relkind' = 'p' THEN '' ELSE 'ONLY ' END,
                                           r->>'schema', r->>'name', x->>'name', x->>'definition');
@@ -231,7 +230,7 @@ BEGIN
     END LOOP;
 
     -- 7. Triggers and their firing state; row-level security and policies.
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY b.ord LOOP
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR x IN SELECT e FROM backupkit.json_list(r->'triggers') e LOOP
             RETURN NEXT x->>'definition';
@@ -258,7 +257,7 @@ BEGIN
     END LOOP;
 
     -- 8. Comments, owners, privileges, sequence ownership.
-    FOR r IN SELECT b.rel FROM pg_temp.bk_ddl_rel b ORDER BY b.ord LOOP
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY b.ord LOOP
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         IF r->>'comment' IS NOT NULL THEN
             RETURN NEXT pg_catalog.format('COMMENT ON TABLE %s IS %L', t, r->>'comment');
