@@ -37,6 +37,7 @@ extern "C"
 #include "operation_log.hpp"
 #include "progress.hpp"
 #include "storage.hpp"
+#include "table_definition.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
 #include "unchanged_rows.hpp"
@@ -193,8 +194,8 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer, bool with_tid)
 }
 
 static void
-store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w,
-                  const BkCapturePosition *pos)
+store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, Datum definition,
+                  const BkChunkWriter *w, const BkCapturePosition *pos)
 {
 	Oid argtypes[21] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
 	                    TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID,
@@ -243,7 +244,7 @@ store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, 
 	{
 		memset(nulls + 16, 'n', 4);
 	}
-	values[20] = meta->definition;
+	values[20] = definition;
 
 	bk_owner_begin(&access);
 	bk_spi_exec("INSERT INTO backupkit.snapshot_table (snapshot_id, table_no, schema_name, table_name, relid, "
@@ -343,14 +344,17 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		BkTableMetadata meta;
 		BkCapturePosition pos;
 		bool with_tid;
+		Datum definition;
 		MemoryContext table_cxt = AllocSetContextCreate(op_cxt, "backupkit snapshot table", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
+		// Read with the metadata, under the same MVCC snapshot as the rows.
+		definition = bk_read_table_definition(relids[i]);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
 		with_tid = bk_capture_position(relids[i], &pos);
 		bk_chunk_writer_start_table(writer, i, with_tid);
 		capture_rows(&meta, writer, with_tid);
-		store_table_entry(snapshot_id, i, &meta, writer, with_tid ? &pos : NULL);
+		store_table_entry(snapshot_id, i, &meta, definition, writer, with_tid ? &pos : NULL);
 		total_rows += writer->rows;
 		total_raw += writer->raw_bytes;
 		total_stored += writer->stored_bytes;

@@ -9,7 +9,6 @@ extern "C"
 }
 
 #include "storage.hpp"
-#include "table_definition.hpp"
 #include "table_metadata.hpp"
 
 static const char *const table_metadata_sql =
@@ -93,7 +92,6 @@ bk_read_table_metadata(Oid relid, BkTableMetadata *out)
 	out->key_kind = SPI_getvalue(tt->vals[0], tt->tupdesc, 6);
 	out->foreign_keys = SPI_datumTransfer(SPI_getbinval(tt->vals[0], tt->tupdesc, 7, &isnull), false, -1);
 	out->sequences = SPI_datumTransfer(SPI_getbinval(tt->vals[0], tt->tupdesc, 8, &isnull), false, -1);
-	out->definition = bk_read_table_definition(relid);
 
 	bk_spi_exec(column_list_sql, 1, argtypes, values, NULL, true, 0);
 	tt = SPI_tuptable;

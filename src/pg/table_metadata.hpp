@@ -27,7 +27,6 @@ typedef struct BkTableMetadata
 	char *key_kind;     // "primary key", "unique" or NULL
 	Datum foreign_keys; // jsonb
 	Datum sequences;    // jsonb
-	Datum definition;   // jsonb, the complete definition (table_definition.hpp)
 	int ncolumns;
 	BkLiveColumn *column_list; // captured and generated columns, attnum order
 } BkTableMetadata;
