@@ -52,6 +52,10 @@ UPDATE backupkit.snapshot_table SET definition = NULL, metadata_checksum = NULL 
 UPDATE backupkit.snapshot SET metadata_checksum = NULL WHERE snapshot_id = :old;
 SELECT se.show(format('SELECT count(*) FROM backupkit.snapshot_ddl(%s)', :old));
 SELECT se.show(format('SELECT backupkit.recreate_table(%s, %L, %L)', :old, 'se.t', 'se.copy2'));
+SELECT se.show(format('SELECT count(*) FROM backupkit.schema_diff(%s)', :old));
+-- table_definition describes tables only.
+CREATE VIEW se.tv AS SELECT * FROM se.t;
+SELECT se.show('SELECT backupkit.table_definition(''se.tv'')');
 -- and it still restores its rows.
 DELETE FROM se.t WHERE id > 5;
 SET client_min_messages = error;

@@ -1,6 +1,6 @@
-// backupkit.snapshot_definitions: the captured table definitions of a snapshot (see table_definition.hpp),
-// after checking that the caller may use the snapshot and that every definition is the sealed one. The
-// SQL functions that turn definitions into DDL (snapshot_ddl, recreate_table) read them only through it.
+// backupkit.snapshot_definitions and backupkit.table_definition: the captured table definitions of a snapshot (see
+// table_definition.hpp), after checking that the caller may use the snapshot and that every definition is the sealed
+// one. The SQL functions that turn definitions into DDL (snapshot_ddl, recreate_table) read them only through it.
 extern "C"
 {
 #include "postgres.h"
@@ -12,10 +12,13 @@ extern "C"
 
 #include "metadata_checksum.hpp"
 #include "storage.hpp"
+#include "table_definition.hpp"
+#include "table_list.hpp"
 
 extern "C"
 {
 	PG_FUNCTION_INFO_V1(bk_snapshot_definitions);
+	PG_FUNCTION_INFO_V1(bk_table_definition);
 }
 
 Datum
@@ -72,4 +75,25 @@ bk_snapshot_definitions(PG_FUNCTION_ARGS)
 	bk_stable_settings_pop(guc_level);
 	bk_spi_finish();
 	return (Datum) 0;
+}
+
+// backupkit.table_definition: the definition a snapshot would record for a live table now (the same query,
+// the same pinned settings), so that captured and current definitions compare field by field.
+Datum
+bk_table_definition(PG_FUNCTION_ARGS)
+{
+	Oid relid = PG_GETARG_OID(0);
+	int guc_level;
+	Datum d;
+	MemoryContext caller = CurrentMemoryContext;
+
+	bk_check_table_kind(relid, "describe");
+	bk_spi_connect();
+	guc_level = bk_stable_settings_push();
+	d = bk_read_table_definition(relid);
+	MemoryContextSwitchTo(caller);
+	d = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	bk_stable_settings_pop(guc_level);
+	bk_spi_finish();
+	PG_RETURN_DATUM(d);
 }

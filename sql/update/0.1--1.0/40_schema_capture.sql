@@ -1,5 +1,5 @@
 -- Schema-aware snapshots, first phase (issue 10): every captured table's complete definition, sealed by the
--- metadata checksum (seal version 2 appends it); snapshot_definitions, snapshot_ddl and recreate_table.
+-- metadata checksum (seal version 2 appends it); snapshot_definitions, snapshot_ddl, recreate_table, table_definition and schema_diff.
 -- Entries captured before keep definition NULL and their version 1 seals, which verify as before.
 ALTER TABLE backupkit.snapshot_table ADD COLUMN definition jsonb;
 
@@ -528,6 +528,199 @@ END
 $$;
 COMMENT ON FUNCTION backupkit.recreate_table(bigint, text, text, boolean) IS 'Creates a side copy of a captured table from its captured definition (columns, defaults, own sequences, check/unique/primary-key/exclusion constraints, indexes, comments; no foreign keys, triggers, policies or grants), owned by the caller, and loads the captured rows';
 
+CREATE FUNCTION backupkit.table_definition(table_name regclass)
+RETURNS jsonb
+LANGUAGE c STABLE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'bk_table_definition';
+COMMENT ON FUNCTION backupkit.table_definition(regclass) IS 'The definition a snapshot would record for the table now (the format of snapshot_table.definition)';
+
+-- What follows "USING " in an index definition, i.e. the definition without the index's and table's names.
+CREATE FUNCTION backupkit.index_body(index_def text, index_name text, rel jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE WHEN pg_catalog.starts_with(index_def, p1) THEN pg_catalog.substr(index_def, pg_catalog.length(p1) + 1)
+            WHEN pg_catalog.starts_with(index_def, p2) THEN 'UNIQUE ' || pg_catalog.substr(index_def, pg_catalog.length(p2) + 1)
+            ELSE index_def END
+  FROM (SELECT 'CREATE ' || p AS p1, 'CREATE UNIQUE ' || p AS p2
+          FROM (SELECT pg_catalog.format('INDEX %s ON %s%s USING ', pg_catalog.quote_ident(index_name),
+                                         CASE WHEN rel->>'relkind' = 'p' THEN 'ONLY ' ELSE '' END,
+                                         pg_catalog.format('%I.%I', rel->>'schema', rel->>'name')) AS p) x) y
+$$;
+COMMENT ON FUNCTION backupkit.index_body(text, text, jsonb) IS 'Internal: an index definition without its own and its table''s names';
+
+-- Differences between two lists of named objects (constraints, indexes, triggers, policies), matched by OID
+-- first (a rename shows as a rename), then by name: one row per object dropped, added, renamed or changed.
+CREATE FUNCTION backupkit.diff_objects(captured jsonb, current jsonb, cap_rel jsonb, cur_rel jsonb)
+RETURNS TABLE (object_name text, change text, captured_value text, current_value text)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+AS $$
+DECLARE
+    c jsonb;
+    l jsonb;
+    seen text[] := '{}';
+    a text;
+    b text;
+BEGIN
+    FOR c IN SELECT e FROM backupkit.json_list(captured) e LOOP
+        SELECT e INTO l FROM backupkit.json_list(current) e WHERE e->>'oid' = c->>'oid';
+        IF l IS NULL THEN
+            SELECT e INTO l FROM backupkit.json_list(current) e WHERE e->>'name' = c->>'name';
+        END IF;
+        IF l IS NULL THEN
+            RETURN QUERY SELECT c->>'name', 'dropped', c->>'definition', NULL::text;
+            CONTINUE;
+        END IF;
+        seen := seen || (l->>'oid');
+        IF l->>'name' <> c->>'name' THEN
+            RETURN QUERY SELECT c->>'name', 'renamed', c->>'name', l->>'name';
+        END IF;
+        -- Definitions compared without the object's and table's own names (a rename is not a change).
+        a := CASE WHEN c ? 'permissive' THEN (c - 'oid' - 'name' - 'comment')::text
+                  WHEN c ? 'enabled' THEN pg_catalog.replace(c->>'definition', pg_catalog.quote_ident(c->>'name'), '') || ' ' || (c->>'enabled')
+                  WHEN c ? 'constraint' THEN backupkit.index_body(c->>'definition', c->>'name', cap_rel)
+                  ELSE c->>'definition' END;
+        b := CASE WHEN l ? 'permissive' THEN (l - 'oid' - 'name' - 'comment')::text
+                  WHEN l ? 'enabled' THEN pg_catalog.replace(l->>'definition', pg_catalog.quote_ident(l->>'name'), '') || ' ' || (l->>'enabled')
+                  WHEN l ? 'constraint' THEN backupkit.index_body(l->>'definition', l->>'name', cur_rel)
+                  ELSE l->>'definition' END;
+        IF c ? 'enabled' AND (cap_rel->>'schema' <> cur_rel->>'schema' OR cap_rel->>'name' <> cur_rel->>'name') THEN
+            a := pg_catalog.replace(a, pg_catalog.format('%I.%I', cap_rel->>'schema', cap_rel->>'name'), '');
+            b := pg_catalog.replace(b, pg_catalog.format('%I.%I', cur_rel->>'schema', cur_rel->>'name'), '');
+        END IF;
+        IF a IS DISTINCT FROM b THEN
+            RETURN QUERY SELECT c->>'name', 'changed', c->>'definition', l->>'definition';
+        END IF;
+        IF (c->>'comment') IS DISTINCT FROM (l->>'comment') THEN
+            RETURN QUERY SELECT c->>'name', 'comment changed', c->>'comment', l->>'comment';
+        END IF;
+    END LOOP;
+    FOR l IN SELECT e FROM backupkit.json_list(current) e WHERE NOT (e->>'oid' = ANY (seen)) LOOP
+        RETURN QUERY SELECT l->>'name', 'added', NULL::text, l->>'definition';
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backupkit.diff_objects(jsonb, jsonb, jsonb, jsonb) IS 'Internal: differences between two stored lists of constraints, indexes, triggers or policies';
+
+CREATE FUNCTION backupkit.schema_diff(snapshot_id bigint)
+RETURNS TABLE (table_name text, object_kind text, object_name text, change text, captured text, current text)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+    e record;
+    r jsonb;       -- captured relation
+    l jsonb;       -- live relation
+    c jsonb;
+    lc jsonb;
+    v jsonb;
+    live oid;
+    qname text;
+    seen text[];
+    k text;
+    kinds text[] := ARRAY['constraints', 'indexes', 'triggers', 'policies'];
+    kind_names text[] := ARRAY['constraint', 'index', 'trigger', 'policy'];
+BEGIN
+    FOR e IN SELECT s.table_name AS tname, s.definition AS d FROM backupkit.snapshot_definitions(schema_diff.snapshot_id) s ORDER BY s.table_no LOOP
+        table_name := e.tname;
+        FOR r IN SELECT x FROM pg_catalog.jsonb_array_elements(e.d->'relations') x LOOP
+            qname := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
+            object_kind := CASE WHEN (r->>'level')::int > 0 THEN 'partition' ELSE 'table' END;
+            -- By OID first (renamed or moved since), then by name.
+            SELECT cl.oid INTO live FROM pg_catalog.pg_class cl WHERE cl.oid = (r->>'relid')::oid AND cl.relkind::text = r->>'relkind';
+            IF live IS NULL THEN
+                SELECT cl.oid INTO live FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
+                 WHERE n.nspname = r->>'schema' AND cl.relname = r->>'name' AND cl.relkind IN ('r', 'p');
+            END IF;
+            IF live IS NULL THEN
+                RETURN QUERY SELECT e.tname, object_kind, qname, 'dropped'::text, qname, NULL::text;
+                CONTINUE;
+            END IF;
+            SELECT x INTO l FROM pg_catalog.jsonb_array_elements(backupkit.table_definition(live)->'relations') x WHERE (x->>'relid')::oid = live;
+            IF pg_catalog.format('%I.%I', l->>'schema', l->>'name') <> qname THEN
+                RETURN QUERY SELECT e.tname, object_kind, qname, 'renamed'::text, qname, pg_catalog.format('%I.%I', l->>'schema', l->>'name');
+            END IF;
+            FOREACH k IN ARRAY ARRAY['owner', 'persistence', 'tablespace', 'access_method', 'reloptions', 'replica_identity', 'rls',
+                                     'rls_forced', 'comment', 'acl', 'partition_key', 'partition_bound'] LOOP
+                IF (r->k) IS DISTINCT FROM (l->k) THEN
+                    RETURN QUERY SELECT e.tname, CASE k WHEN 'comment' THEN 'comment' WHEN 'acl' THEN 'privilege' ELSE object_kind END,
+                                        qname, CASE WHEN k IN ('comment', 'acl') THEN 'changed' ELSE k || ' changed' END,
+                                        r->>k, l->>k;
+                END IF;
+            END LOOP;
+            -- Columns: the same attnum is the same column (a rename keeps it); a column dropped and added
+            -- again under its old name is another column.
+            seen := '{}';
+            FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(r->'columns') x ORDER BY (x->>'attnum')::int LOOP
+                SELECT x INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') x WHERE x->>'attnum' = c->>'attnum';
+                IF lc IS NULL THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'dropped'::text, c->>'type', NULL::text;
+                    CONTINUE;
+                END IF;
+                seen := seen || (lc->>'attnum');
+                IF lc->>'name' <> c->>'name' THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'renamed'::text, c->>'name', lc->>'name';
+                END IF;
+                IF lc->>'type' <> c->>'type' OR (lc->'collation') IS DISTINCT FROM (c->'collation') THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'retyped'::text, c->>'type', lc->>'type';
+                END IF;
+                IF (lc->>'default') IS DISTINCT FROM (c->>'default') THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'default changed'::text, c->>'default', lc->>'default';
+                END IF;
+                IF lc->>'not_null' <> c->>'not_null' THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'not null changed'::text, c->>'not_null', lc->>'not_null';
+                END IF;
+                IF (lc->'generated') IS DISTINCT FROM (c->'generated') OR (lc->'identity'->>'kind') IS DISTINCT FROM (c->'identity'->>'kind')
+                   OR (lc->>'type' = c->>'type' AND lc->>'storage' <> c->>'storage')
+                   OR (lc->>'compression') IS DISTINCT FROM (c->>'compression')
+                   OR lc->>'statistics' <> c->>'statistics' THEN
+                    RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'changed'::text,
+                                        (c - 'comment' - 'acl' - 'grants')::text, (lc - 'comment' - 'acl' - 'grants')::text;
+                END IF;
+                IF (lc->>'comment') IS DISTINCT FROM (c->>'comment') THEN
+                    RETURN QUERY SELECT e.tname, 'comment'::text, c->>'name', 'changed'::text, c->>'comment', lc->>'comment';
+                END IF;
+                IF (lc->'acl') IS DISTINCT FROM (c->'acl') THEN
+                    RETURN QUERY SELECT e.tname, 'privilege'::text, c->>'name', 'changed'::text, c->>'acl', lc->>'acl';
+                END IF;
+            END LOOP;
+            FOR lc IN SELECT x FROM pg_catalog.jsonb_array_elements(l->'columns') x WHERE NOT (x->>'attnum' = ANY (seen)) ORDER BY (x->>'attnum')::int LOOP
+                RETURN QUERY SELECT e.tname, 'column'::text, lc->>'name', 'added'::text, NULL::text, lc->>'type';
+            END LOOP;
+            FOR i IN 1 .. 4 LOOP
+                RETURN QUERY SELECT e.tname, kind_names[i], o.object_name, o.change, o.captured_value, o.current_value
+                               FROM backupkit.diff_objects(r->kinds[i], l->kinds[i], r, l) o;
+            END LOOP;
+        END LOOP;
+        -- Partitions added since.
+        SELECT cl.oid INTO live FROM pg_catalog.pg_class cl WHERE cl.oid = (e.d->'relations'->0->>'relid')::oid AND cl.relkind = 'p';
+        IF live IS NOT NULL THEN
+            FOR l IN SELECT x FROM pg_catalog.jsonb_array_elements(backupkit.table_definition(live)->'relations') x
+                      WHERE NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(e.d->'relations') y WHERE y->>'relid' = x->>'relid') LOOP
+                RETURN QUERY SELECT e.tname, 'partition'::text, pg_catalog.format('%I.%I', l->>'schema', l->>'name'), 'added'::text,
+                                    NULL::text, l->>'partition_bound';
+            END LOOP;
+        END IF;
+        -- Dependent views: by OID, then by name.
+        FOR v IN SELECT x FROM backupkit.json_list(e.d->'views') x LOOP
+            qname := pg_catalog.format('%I.%I', v->>'schema', v->>'name');
+            SELECT cl.oid INTO live FROM pg_catalog.pg_class cl WHERE cl.oid = (v->>'relid')::oid AND cl.relkind::text = v->>'relkind';
+            IF live IS NULL THEN
+                live := pg_catalog.to_regclass(qname);
+            END IF;
+            IF live IS NULL THEN
+                RETURN QUERY SELECT e.tname, 'view'::text, qname, 'dropped'::text, v->>'definition', NULL::text;
+            ELSIF pg_catalog.format('%I.%I', (SELECT nspname FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_class cl ON cl.relnamespace = n.oid WHERE cl.oid = live),
+                                    (SELECT relname FROM pg_catalog.pg_class WHERE oid = live)) <> qname THEN
+                RETURN QUERY SELECT e.tname, 'view'::text, qname, 'renamed'::text, qname, live::regclass::text;
+            ELSIF pg_catalog.pg_get_viewdef(live) IS DISTINCT FROM v->>'definition' THEN
+                RETURN QUERY SELECT e.tname, 'view'::text, qname, 'changed'::text, v->>'definition', pg_catalog.pg_get_viewdef(live);
+            END IF;
+        END LOOP;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backupkit.schema_diff(bigint) IS 'Every difference between the captured table definitions of a snapshot and the live catalog (objects matched by OID first, so a rename shows as a rename)';
+
 -- As the install script does for every backupkit function (95_search_path.sql).
 ALTER FUNCTION backupkit.snapshot_definitions(bigint, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.snapshot_table_rows(bigint, text) SET search_path = pg_catalog, pg_temp;
@@ -538,3 +731,7 @@ ALTER FUNCTION backupkit.sequence_options(jsonb, boolean) SET search_path = pg_c
 ALTER FUNCTION backupkit.snapshot_ddl(bigint, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.free_relation_name(text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.recreate_table(bigint, text, text, boolean) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.table_definition(regclass) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.index_body(text, text, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.diff_objects(jsonb, jsonb, jsonb, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.schema_diff(bigint) SET search_path = pg_catalog, pg_temp;
