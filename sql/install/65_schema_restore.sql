@@ -1,0 +1,55 @@
+-- Undoing a migration (second phase of issue 10): restore_snapshot(..., schema => 'missing') first runs what
+-- backupkit.definitions_ddl(defs, true) generates from the captured definitions, then restores the contents.
+
+-- Whether the live catalog lacks an object of a captured definition. rel is a quoted qualified name (a routine:
+-- its quoted signature); an object of a table that does not exist is missing.
+CREATE FUNCTION backupkit.object_missing(kind text, rel text, object_name text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT CASE kind
+       WHEN 'relation' THEN pg_catalog.to_regclass(rel) IS NULL
+       WHEN 'routine' THEN pg_catalog.to_regprocedure(rel) IS NULL
+       WHEN 'column' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                       WHERE a.attrelid = pg_catalog.to_regclass(rel) AND a.attname = object_name
+                                         AND a.attnum > 0 AND NOT a.attisdropped)
+       WHEN 'constraint' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c
+                                           WHERE c.conrelid = pg_catalog.to_regclass(rel) AND c.conname = object_name)
+       WHEN 'trigger' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                                        WHERE t.tgrelid = pg_catalog.to_regclass(rel) AND t.tgname = object_name)
+       WHEN 'policy' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                                       WHERE p.polrelid = pg_catalog.to_regclass(rel) AND p.polname = object_name)
+       WHEN 'table_comment' THEN pg_catalog.obj_description(pg_catalog.to_regclass(rel), 'pg_class') IS NULL
+       WHEN 'column_comment' THEN pg_catalog.col_description(pg_catalog.to_regclass(rel),
+                                      (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                                        WHERE a.attrelid = pg_catalog.to_regclass(rel) AND a.attname = object_name
+                                          AND NOT a.attisdropped)) IS NULL
+       END
+$$;
+COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whether the live catalog lacks an object of a captured definition';
+
+-- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
+-- included, when tables is NULL): definitions_ddl(defs, true) of their definitions.
+CREATE FUNCTION backupkit.schema_restore_ddl(snapshot_id bigint, tables regclass[])
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+AS $$
+DECLARE
+    defs jsonb[];
+    missing text;
+BEGIN
+    SELECT pg_catalog.array_agg(s.definition ORDER BY s.table_no),
+           pg_catalog.min(s.table_name) FILTER (WHERE s.definition IS NULL)
+      INTO defs, missing
+      FROM backupkit.snapshot_definitions(schema_restore_ddl.snapshot_id) s
+     WHERE schema_restore_ddl.tables IS NULL OR pg_catalog.to_regclass(s.table_name) = ANY (schema_restore_ddl.tables);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'snapshot % has no definition of table %', schema_restore_ddl.snapshot_id, missing
+              USING ERRCODE = 'feature_not_supported',
+                    DETAIL = 'The snapshot was taken before backupkit captured table definitions.',
+                    HINT = 'Restore its contents with schema => ''keep''.';
+    END IF;
+    RETURN QUERY SELECT backupkit.definitions_ddl(defs, true);
+END
+$$;
+COMMENT ON FUNCTION backupkit.schema_restore_ddl(bigint, regclass[]) IS 'Internal: the DDL restore_snapshot runs for schema => ''missing'' (NULL rows separate the statements run before the contents, after them, and the warnings)';
