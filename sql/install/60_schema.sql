@@ -181,7 +181,8 @@ BEGIN
     FOREACH d IN ARRAY defs LOOP
         FOR x IN SELECT e FROM backupkit.json_list(d->'functions') e LOOP
             t := pg_catalog.format('%I.%I(%s)', x->>'schema', x->>'name', x->>'arguments');
-            CONTINUE WHEN t = ANY (done) OR (m AND NOT backupkit.object_missing('routine', t, NULL));
+            CONTINUE WHEN t = ANY (done)
+                          OR (m AND NOT backupkit.object_missing('routine', pg_catalog.format('%I.%I', x->>'schema', x->>'name'), x->>'arguments'));
             done := done || t;
             RETURN NEXT pg_catalog.rtrim(x->>'definition', E'\n');
             RETURN NEXT pg_catalog.format('ALTER %s %s OWNER TO %I', CASE WHEN x->>'kind' = 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, t, x->>'owner');
@@ -356,6 +357,14 @@ BEGIN
             CONTINUE WHEN t = ANY (captured) OR (t || '.' || pg_catalog.quote_ident(x->>'name')) = ANY (done)
                           OR (m AND NOT backupkit.object_missing('constraint', t, x->>'name'));
             done := done || (t || '.' || pg_catalog.quote_ident(x->>'name'));
+            IF m THEN
+                -- Checked once the referenced table holds its rows again.
+                after := after || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
+                IF x->>'comment' IS NOT NULL THEN
+                    after := after || pg_catalog.format('COMMENT ON CONSTRAINT %I ON %s IS %L', x->>'name', t, x->>'comment');
+                END IF;
+                CONTINUE;
+            END IF;
             RETURN NEXT pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
             IF x->>'comment' IS NOT NULL THEN
                 RETURN NEXT pg_catalog.format('COMMENT ON CONSTRAINT %I ON %s IS %L', x->>'name', t, x->>'comment');

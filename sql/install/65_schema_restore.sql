@@ -1,15 +1,17 @@
 -- Undoing a migration (second phase of issue 10): restore_snapshot(..., schema => 'missing') first runs what
 -- backupkit.definitions_ddl(defs, true) generates from the captured definitions, then restores the contents.
 
--- Whether the live catalog lacks an object of a captured definition. rel is a quoted qualified name (a routine:
--- its quoted signature); an object of a table that does not exist is missing.
+-- Whether the live catalog lacks an object of a captured definition. rel is a quoted qualified name (a routine's
+-- object_name: its identity arguments); an object of a table that does not exist is missing.
 CREATE FUNCTION backupkit.object_missing(kind text, rel text, object_name text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 SELECT CASE kind
        WHEN 'relation' THEN pg_catalog.to_regclass(rel) IS NULL
-       WHEN 'routine' THEN pg_catalog.to_regprocedure(rel) IS NULL
+       WHEN 'routine' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                                        WHERE pg_catalog.format('%I.%I', n.nspname, p.proname) = rel
+                                          AND pg_catalog.pg_get_function_identity_arguments(p.oid) = object_name)
        WHEN 'column' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                                        WHERE a.attrelid = pg_catalog.to_regclass(rel) AND a.attname = object_name
                                          AND a.attnum > 0 AND NOT a.attisdropped)

@@ -124,7 +124,8 @@ BEGIN
     FOREACH d IN ARRAY defs LOOP
         FOR x IN SELECT e FROM backupkit.json_list(d->'functions') e LOOP
             t := pg_catalog.format('%I.%I(%s)', x->>'schema', x->>'name', x->>'arguments');
-            CONTINUE WHEN t = ANY (done) OR (m AND NOT backupkit.object_missing('routine', t, NULL));
+            CONTINUE WHEN t = ANY (done)
+                          OR (m AND NOT backupkit.object_missing('routine', pg_catalog.format('%I.%I', x->>'schema', x->>'name'), x->>'arguments'));
             done := done || t;
             RETURN NEXT pg_catalog.rtrim(x->>'definition', E'\n');
             RETURN NEXT pg_catalog.format('ALTER %s %s OWNER TO %I', CASE WHEN x->>'kind' = 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, t, x->>'owner');
@@ -299,6 +300,14 @@ BEGIN
             CONTINUE WHEN t = ANY (captured) OR (t || '.' || pg_catalog.quote_ident(x->>'name')) = ANY (done)
                           OR (m AND NOT backupkit.object_missing('constraint', t, x->>'name'));
             done := done || (t || '.' || pg_catalog.quote_ident(x->>'name'));
+            IF m THEN
+                -- Checked once the referenced table holds its rows again.
+                after := after || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
+                IF x->>'comment' IS NOT NULL THEN
+                    after := after || pg_catalog.format('COMMENT ON CONSTRAINT %I ON %s IS %L', x->>'name', t, x->>'comment');
+                END IF;
+                CONTINUE;
+            END IF;
             RETURN NEXT pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
             IF x->>'comment' IS NOT NULL THEN
                 RETURN NEXT pg_catalog.format('COMMENT ON CONSTRAINT %I ON %s IS %L', x->>'name', t, x->>'comment');
@@ -363,15 +372,17 @@ SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
 $$;
 COMMENT ON FUNCTION backupkit.snapshot_ddl(bigint, text) IS 'The captured definitions of a snapshot (or of one table, named as captured) as runnable DDL, one statement per row, in dependency order';
 
--- Whether the live catalog lacks an object of a captured definition. rel is a quoted qualified name (a routine:
--- its quoted signature); an object of a table that does not exist is missing.
+-- Whether the live catalog lacks an object of a captured definition. rel is a quoted qualified name (a routine's
+-- object_name: its identity arguments); an object of a table that does not exist is missing.
 CREATE FUNCTION backupkit.object_missing(kind text, rel text, object_name text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 SELECT CASE kind
        WHEN 'relation' THEN pg_catalog.to_regclass(rel) IS NULL
-       WHEN 'routine' THEN pg_catalog.to_regprocedure(rel) IS NULL
+       WHEN 'routine' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                                        WHERE pg_catalog.format('%I.%I', n.nspname, p.proname) = rel
+                                          AND pg_catalog.pg_get_function_identity_arguments(p.oid) = object_name)
        WHEN 'column' THEN NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                                        WHERE a.attrelid = pg_catalog.to_regclass(rel) AND a.attname = object_name
                                          AND a.attnum > 0 AND NOT a.attisdropped)
