@@ -402,28 +402,17 @@ $$;
 COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whether the live catalog lacks an object of a captured definition';
 
 -- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
--- included, when tables is NULL): definitions_ddl(defs, true) of their definitions.
+-- included, when tables is NULL): definitions_ddl(defs, true) of their definitions (snapshot_definitions
+-- refuses a snapshot taken before definitions were recorded).
 CREATE FUNCTION backupkit.schema_restore_ddl(snapshot_id bigint, tables regclass[])
 RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
 AS $$
-DECLARE
-    defs jsonb[];
-    missing text;
-BEGIN
-    SELECT pg_catalog.array_agg(s.definition ORDER BY s.table_no),
-           pg_catalog.min(s.table_name) FILTER (WHERE s.definition IS NULL)
-      INTO defs, missing
-      FROM backupkit.snapshot_definitions(schema_restore_ddl.snapshot_id) s
-     WHERE schema_restore_ddl.tables IS NULL OR pg_catalog.to_regclass(s.table_name) = ANY (schema_restore_ddl.tables);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'snapshot % has no definition of table %', schema_restore_ddl.snapshot_id, missing
-              USING ERRCODE = 'feature_not_supported',
-                    DETAIL = 'The snapshot was taken before backupkit captured table definitions.',
-                    HINT = 'Restore its contents with schema => ''keep''.';
-    END IF;
-    RETURN QUERY SELECT backupkit.definitions_ddl(defs, true);
-END
+SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
+                                         FROM backupkit.snapshot_definitions(schema_restore_ddl.snapshot_id) s
+                                        WHERE schema_restore_ddl.tables IS NULL
+                                           OR pg_catalog.to_regclass(s.table_name) = ANY (schema_restore_ddl.tables)
+                                        ORDER BY s.table_no), true)
 $$;
 COMMENT ON FUNCTION backupkit.schema_restore_ddl(bigint, regclass[]) IS 'Internal: the DDL restore_snapshot runs for schema => ''missing'' (NULL rows separate the statements run before the contents, after them, and the warnings)';
 
