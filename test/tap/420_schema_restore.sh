@@ -27,7 +27,7 @@ state() { # state <db> <name>: the dump of the application's tables and their ch
 	fingerprint "$1" >"$WORK/$2.fp"
 }
 
-echo "1..18"
+echo "1..19"
 "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $R" 2>/dev/null
 "$BIN/createdb" "$A"
 P -d "$A" >/dev/null <<'SQL'
@@ -87,6 +87,13 @@ check "$out" "missing" "DROP TABLE: restored with schema => 'missing' (tables NU
 state "$A" restored
 same "DROP TABLE: pg_dump --schema-only is as before (table, sequence, keys, outside foreign key, view, comment)" "$WORK/before.sql" "$WORK/restored.sql"
 same "DROP TABLE: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
+
+# 2b. ALTER COLUMN TYPE (keep mode): the failed conversion names the column and both types.
+P -d "$A" -c "DROP VIEW order_totals" -c "ALTER TABLE orders ALTER COLUMN amount TYPE integer USING amount::integer" >/dev/null
+err=$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid)" 2>&1)
+check "$(echo "$err" | grep -c 'column "amount" changed type from numeric(10,2) at capture to integer now')" 1 \
+	"ALTER COLUMN TYPE: the failed type input names the column, its captured and its current type"
+echo "$err" | sed 's/^/# /'
 
 # 3. Pagila: every table dropped with CASCADE, one restore brings back every table, view and row.
 "$BIN/createdb" "$G"
