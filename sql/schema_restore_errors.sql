@@ -64,6 +64,15 @@ SELECT backupkit.restore_snapshot(:dsid, schema => 'missing')->'schema_warnings'
 RESET ROLE;
 SELECT pg_get_userbyid(relowner) AS owner, (SELECT count(*) FROM sr.d) AS rows_back FROM pg_class WHERE oid = 'sr.d'::regclass;
 
+-- A table renamed since is left as it is (a warning says so); its rows are restored into it, found by OID.
+CREATE TABLE sr.r (id integer PRIMARY KEY);
+INSERT INTO sr.r SELECT generate_series(1, 3);
+SELECT backupkit.snapshot_tables('{sr.r}', 'renamed') AS rsid \gset
+ALTER TABLE sr.r RENAME TO r2;
+DELETE FROM sr.r2;
+SELECT r->'ddl' AS ddl, r->'schema_warnings' AS warnings FROM backupkit.restore_snapshot(:rsid, schema => 'missing') r;
+SELECT to_regclass('sr.r') IS NULL AS not_recreated, (SELECT count(*) FROM sr.r2) AS rows_back;
+
 -- A statement that fails: the trigger function went with the migration. Nothing changes.
 SET client_min_messages = warning;
 DROP TABLE sr.t;

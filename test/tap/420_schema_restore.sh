@@ -20,7 +20,8 @@ dump() { "$BIN/pg_dump" --schema-only "$@" | grep -v '^--' | grep -v '^SET \|^SE
 fingerprint() { P -d "$1" -f "$ROOT/test/datasets/fingerprint.sql" | grep -v '^backupkit\.'; }
 same() { # same <label> <file a> <file b>
 	local d
-	d=$(diff "$2" "$3"); check "$?" 0 "$1"; [ -n "$d" ] && echo "$d" | head -30 | sed 's/^/# /'
+	d=$(diff "$2" "$3"); check "$?" 0 "$1"
+	if [ -n "$d" ]; then echo "$d" | head -30 | sed 's/^/# /'; fi
 }
 state() { # state <db> <name>: the dump of the application's tables and their checksums
 	dump -d "$1" -N backupkit >"$WORK/$2.sql"
