@@ -232,7 +232,8 @@ BEGIN
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' IN ('p', 'u', 'x')
-                   AND (NOT m OR backupkit.object_missing('constraint', pg_catalog.format('%I.%I', r->>'schema', r->>'name'), e->>'name')) LOOP
+                   AND (NOT m OR backupkit.object_missing('constraint', pg_catalog.format('%I.%I', r->>'schema', r->>'name'), e->>'name'))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             IF x->>'kind' = 'p' AND NOT t = ANY (fresh) THEN
                 -- Its columns may be re-added ones, NULL until the contents are restored.
                 after := after || pg_catalog.format('ALTER TABLE ONLY %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
@@ -243,13 +244,15 @@ BEGIN
     END LOOP;
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE NOT (e->>'constraint')::boolean
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name')))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             RETURN NEXT x->>'definition';
         END LOOP;
     END LOOP;
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int DESC, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE e->'parent_index' <> 'null'
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name')))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             RETURN NEXT pg_catalog.format('ALTER INDEX %I.%I ATTACH PARTITION %I.%I', x->'parent_index'->>'schema', x->'parent_index'->>'name',
                                           r->>'schema', x->>'name');
         END LOOP;

@@ -30,6 +30,18 @@ SELECT CASE kind
 $$;
 COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whether the live catalog lacks an object of a captured definition';
 
+-- Whether index_name of a captured relation is a partition's index whose parent index exists: ATTACH PARTITION
+-- creates (or adopts) it, so schema => 'missing' neither creates nor attaches it.
+CREATE FUNCTION backupkit.index_from_live_parent(rel jsonb, index_name text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT EXISTS (SELECT FROM backupkit.json_list(rel->'indexes') i
+                WHERE i->>'name' = index_name AND pg_catalog.jsonb_typeof(i->'parent_index') = 'object'
+                  AND NOT backupkit.object_missing('relation', pg_catalog.format('%I.%I', i->'parent_index'->>'schema', i->'parent_index'->>'name')))
+$$;
+COMMENT ON FUNCTION backupkit.index_from_live_parent(jsonb, text) IS 'Internal: whether a captured partition index comes with ATTACH PARTITION onto a live parent index';
+
 -- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
 -- included, when tables is NULL): definitions_ddl(defs, true) of their definitions (snapshot_definitions
 -- refuses a snapshot taken before definitions were recorded).

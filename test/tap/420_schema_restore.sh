@@ -28,7 +28,7 @@ state() { # state <db> <name>: the dump of the application's tables and their ch
 	fingerprint "$1" >"$WORK/$2.fp"
 }
 
-echo "1..19"
+echo "1..22"
 "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $R" 2>/dev/null
 "$BIN/createdb" "$A"
 P -d "$A" >/dev/null <<'SQL'
@@ -95,6 +95,23 @@ err=$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid)" 2>&1)
 check "$(echo "$err" | grep -c 'column "amount" changed type from numeric(10,2) at capture to integer now')" 1 \
 	"ALTER COLUMN TYPE: the failed type input names the column, its captured and its current type"
 echo "$err" | sed 's/^/# /'
+
+# 2c. A partitioned table: a partition dropped and a column dropped from the parent (so from every partition).
+P -d "$A" >/dev/null <<'SQL'
+CREATE TABLE m (id integer, at date NOT NULL, v text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+CREATE TABLE m2 PARTITION OF m FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+CREATE INDEX m_v ON m (v);
+INSERT INTO m SELECT g, '2024-01-01'::date + (g % 59), 'v' || g FROM generate_series(1, 500) g;
+SQL
+msid=$(P -d "$A" -c "SELECT backupkit.snapshot_tables('{m}')")
+state "$A" mbefore
+P -d "$A" -c "DROP TABLE m2" -c "ALTER TABLE m DROP COLUMN v" >/dev/null
+out=$(P -d "$A" -c "SELECT backupkit.restore_snapshot($msid, schema => 'missing')->>'schema'" 2>&1)
+check "$out" "missing" "partitioned: a dropped partition and a dropped column restored with schema => 'missing'"
+state "$A" mrestored
+same "partitioned: pg_dump --schema-only is as before (partition attached, column, partition indexes)" "$WORK/mbefore.sql" "$WORK/mrestored.sql"
+same "partitioned: whole-table checksums are as before" "$WORK/mbefore.fp" "$WORK/mrestored.fp"
 
 # 3. Pagila: every table dropped with CASCADE, one restore brings back every table, view and row.
 "$BIN/createdb" "$G"

@@ -175,7 +175,8 @@ BEGIN
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' IN ('p', 'u', 'x')
-                   AND (NOT m OR backupkit.object_missing('constraint', pg_catalog.format('%I.%I', r->>'schema', r->>'name'), e->>'name')) LOOP
+                   AND (NOT m OR backupkit.object_missing('constraint', pg_catalog.format('%I.%I', r->>'schema', r->>'name'), e->>'name'))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             IF x->>'kind' = 'p' AND NOT t = ANY (fresh) THEN
                 -- Its columns may be re-added ones, NULL until the contents are restored.
                 after := after || pg_catalog.format('ALTER TABLE ONLY %s ADD CONSTRAINT %I %s', t, x->>'name', x->>'definition');
@@ -186,13 +187,15 @@ BEGIN
     END LOOP;
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE NOT (e->>'constraint')::boolean
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name')))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             RETURN NEXT x->>'definition';
         END LOOP;
     END LOOP;
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int DESC, b.ord LOOP
         FOR x IN SELECT e FROM backupkit.json_list(r->'indexes') e WHERE e->'parent_index' <> 'null'
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', r->>'schema', e->>'name')))
+                   AND NOT (m AND backupkit.index_from_live_parent(r, e->>'name')) LOOP
             RETURN NEXT pg_catalog.format('ALTER INDEX %I.%I ATTACH PARTITION %I.%I', x->'parent_index'->>'schema', x->'parent_index'->>'name',
                                           r->>'schema', x->>'name');
         END LOOP;
@@ -417,6 +420,18 @@ SELECT CASE kind
 $$;
 COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whether the live catalog lacks an object of a captured definition';
 
+-- Whether index_name of a captured relation is a partition's index whose parent index exists: ATTACH PARTITION
+-- creates (or adopts) it, so schema => 'missing' neither creates nor attaches it.
+CREATE FUNCTION backupkit.index_from_live_parent(rel jsonb, index_name text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT EXISTS (SELECT FROM backupkit.json_list(rel->'indexes') i
+                WHERE i->>'name' = index_name AND pg_catalog.jsonb_typeof(i->'parent_index') = 'object'
+                  AND NOT backupkit.object_missing('relation', pg_catalog.format('%I.%I', i->'parent_index'->>'schema', i->'parent_index'->>'name')))
+$$;
+COMMENT ON FUNCTION backupkit.index_from_live_parent(jsonb, text) IS 'Internal: whether a captured partition index comes with ATTACH PARTITION onto a live parent index';
+
 -- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
 -- included, when tables is NULL): definitions_ddl(defs, true) of their definitions (snapshot_definitions
 -- refuses a snapshot taken before definitions were recorded).
@@ -438,3 +453,4 @@ ALTER FUNCTION backupkit.definitions_ddl(jsonb[], boolean) SET search_path = pg_
 ALTER FUNCTION backupkit.snapshot_ddl(bigint, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.object_missing(text, text, text) SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION backupkit.schema_restore_ddl(bigint, regclass[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION backupkit.index_from_live_parent(jsonb, text) SET search_path = pg_catalog, pg_temp;
