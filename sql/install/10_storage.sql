@@ -60,6 +60,11 @@ CREATE TABLE backupkit.snapshot_table (
     capture_layout bigint,
     -- Seal over every field above a restore relies on (src/pg/metadata_checksum.cpp); NULL before 1.0.
     metadata_checksum bytea,
+    -- The table's complete definition at capture (columns, constraints, indexes, partitions, options,
+    -- triggers, policies, owner, privileges, comments, owned sequences, outside foreign keys, dependent
+    -- views) as versioned jsonb (doc/table-definition.md); covered by metadata_checksum from seal version 2.
+    -- NULL for tables captured before schema-aware snapshots.
+    definition jsonb,
     PRIMARY KEY (snapshot_id, table_no)
 );
 

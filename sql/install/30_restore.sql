@@ -23,11 +23,11 @@ SELECT h.restore_id,
 COMMENT ON VIEW backupkit.restores IS 'Completed restores and dry runs the current role may see';
 GRANT SELECT ON backupkit.restores TO PUBLIC;
 
-CREATE FUNCTION backupkit.restore_snapshot(snapshot_id bigint, tables regclass[] DEFAULT NULL, mode text DEFAULT 'replace', dry_run boolean DEFAULT false, fire_triggers boolean DEFAULT false, validate boolean DEFAULT true)
+CREATE FUNCTION backupkit.restore_snapshot(snapshot_id bigint, tables regclass[] DEFAULT NULL, mode text DEFAULT 'replace', dry_run boolean DEFAULT false, fire_triggers boolean DEFAULT false, validate boolean DEFAULT true, schema text DEFAULT 'keep')
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'bk_restore_snapshot';
-COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; returns a report';
+COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean, text) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; schema => ''missing'' first re-creates what a migration removed; returns a report';
 
 CREATE FUNCTION backupkit.diff(snapshot_id bigint, table_name regclass)
 RETURNS TABLE (change text, key jsonb, snapshot_row jsonb, current_row jsonb)

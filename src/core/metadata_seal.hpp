@@ -24,7 +24,8 @@
 namespace bk
 {
 
-constexpr uint8_t metadata_seal_version = 1;
+// 1: backupkit 1.0 fields; 2: a table entry's definition appended (schema-aware snapshots).
+constexpr uint8_t metadata_seal_version = 2;
 
 struct MetadataField
 {

@@ -18,33 +18,35 @@ typedef struct SealField
 	const char *name; // as named in errors: the storage column, or table_entries
 	const char *expr; // text expression over t (snapshot_table) or s (snapshot)
 	bool local;       // means something only in this database: not in the seals an export carries
+	uint8 since;      // first seal version that covers the field (fields are only ever appended)
 } SealField;
 
 // What a restore relies on in a table entry: where the table was and what it looked like (names, kind,
 // columns with their types, order and flags, key, foreign keys, sequences), the totals and checksum that
 // prove its chunks whole, and the capture position that lets merge and missing skip rows still in place.
-// Version 1 of the seal; a later version appends fields (e.g. the table's full definition).
+// Version 1 of the seal; version 2 appends the table's complete definition (schema-aware snapshots).
 static const SealField table_fields[] = {
-    {"snapshot_id", "t.snapshot_id::text", true},
-    {"table_no", "t.table_no::text", false},
-    {"schema_name", "t.schema_name::text", false},
-    {"table_name", "t.table_name::text", false},
-    {"relid", "t.relid::text", false},
-    {"relkind", "t.relkind::text", false},
-    {"columns", "t.columns::text", false},
-    {"key_columns", "pg_catalog.to_jsonb(t.key_columns)::text", false},
-    {"key_kind", "t.key_kind", false},
-    {"foreign_keys", "t.foreign_keys::text", false},
-    {"sequences", "t.sequences::text", false},
-    {"row_count", "t.row_count::text", false},
-    {"chunk_count", "t.chunk_count::text", false},
-    {"raw_bytes", "t.raw_bytes::text", false},
-    {"stored_bytes", "t.stored_bytes::text", false},
-    {"checksum", "t.checksum", false},
-    {"capture_xmin", "t.capture_xmin::text", true},
-    {"capture_xid", "t.capture_xid::text", true},
-    {"capture_relfilenode", "t.capture_relfilenode::text", true},
-    {"capture_layout", "t.capture_layout::text", true},
+    {"snapshot_id", "t.snapshot_id::text", true, 1},
+    {"table_no", "t.table_no::text", false, 1},
+    {"schema_name", "t.schema_name::text", false, 1},
+    {"table_name", "t.table_name::text", false, 1},
+    {"relid", "t.relid::text", false, 1},
+    {"relkind", "t.relkind::text", false, 1},
+    {"columns", "t.columns::text", false, 1},
+    {"key_columns", "pg_catalog.to_jsonb(t.key_columns)::text", false, 1},
+    {"key_kind", "t.key_kind", false, 1},
+    {"foreign_keys", "t.foreign_keys::text", false, 1},
+    {"sequences", "t.sequences::text", false, 1},
+    {"row_count", "t.row_count::text", false, 1},
+    {"chunk_count", "t.chunk_count::text", false, 1},
+    {"raw_bytes", "t.raw_bytes::text", false, 1},
+    {"stored_bytes", "t.stored_bytes::text", false, 1},
+    {"checksum", "t.checksum", false, 1},
+    {"capture_xmin", "t.capture_xmin::text", true, 1},
+    {"capture_xid", "t.capture_xid::text", true, 1},
+    {"capture_relfilenode", "t.capture_relfilenode::text", true, 1},
+    {"capture_layout", "t.capture_layout::text", true, 1},
+    {"definition", "t.definition::text", false, 2},
 };
 #define N_TABLE_FIELDS ((int) lengthof(table_fields))
 
@@ -52,26 +54,26 @@ static const SealField table_fields[] = {
 // totals; table_entries chains the seals of its entries in table_no order, so an entry removed, added,
 // moved or re-sealed shows. Not covered: pinned (pin_snapshot changes it) and duration_ms (informative).
 static const SealField snapshot_fields[] = {
-    {"snapshot_id", "s.snapshot_id::text", true},
-    {"label", "s.label", false},
-    {"created_at", "pg_catalog.to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')", false},
-    {"created_by", "s.created_by::text", true},
-    {"created_by_name", "s.created_by_name::text", true},
-    {"status", "s.status", false},
-    {"compression", "s.compression", false},
-    {"format_version", "s.format_version::text", false},
-    {"server_version_num", "s.server_version_num::text", false},
-    {"server_version", "s.server_version", false},
-    {"database_name", "s.database_name::text", false},
-    {"table_count", "s.table_count::text", false},
-    {"row_count", "s.row_count::text", false},
-    {"raw_bytes", "s.raw_bytes::text", false},
-    {"stored_bytes", "s.stored_bytes::text", false},
-    {"origin", "s.origin::text", true},
+    {"snapshot_id", "s.snapshot_id::text", true, 1},
+    {"label", "s.label", false, 1},
+    {"created_at", "pg_catalog.to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')", false, 1},
+    {"created_by", "s.created_by::text", true, 1},
+    {"created_by_name", "s.created_by_name::text", true, 1},
+    {"status", "s.status", false, 1},
+    {"compression", "s.compression", false, 1},
+    {"format_version", "s.format_version::text", false, 1},
+    {"server_version_num", "s.server_version_num::text", false, 1},
+    {"server_version", "s.server_version", false, 1},
+    {"database_name", "s.database_name::text", false, 1},
+    {"table_count", "s.table_count::text", false, 1},
+    {"row_count", "s.row_count::text", false, 1},
+    {"raw_bytes", "s.raw_bytes::text", false, 1},
+    {"stored_bytes", "s.stored_bytes::text", false, 1},
+    {"origin", "s.origin::text", true, 1},
     {"table_entries",
      "(SELECT pg_catalog.string_agg(x.table_no::text || ':' || coalesce(pg_catalog.encode(x.metadata_checksum, "
      "'hex'), 'null'), ',' ORDER BY x.table_no) FROM backupkit.snapshot_table x WHERE x.snapshot_id = s.snapshot_id)",
-     false},
+     false, 1},
 };
 #define N_SNAPSHOT_FIELDS ((int) lengthof(snapshot_fields))
 
@@ -87,6 +89,7 @@ typedef struct SealRecord
 	bytea *current; // seal of the fields as they are now
 	int nfields;
 	bk::MetadataField *fields;
+	uint8 *since; // per field, the first seal version covering it
 } SealRecord;
 
 static const char *
@@ -111,6 +114,7 @@ static void
 read_fields(SealRecord *r, const SealField *defs, int ndefs, int row, int first_col, bool portable)
 {
 	r->fields = (bk::MetadataField *) palloc0(sizeof(bk::MetadataField) * ndefs);
+	r->since = (uint8 *) palloc0(sizeof(uint8) * ndefs);
 	r->nfields = 0;
 	for (int f = 0; f < ndefs; f++)
 	{
@@ -119,6 +123,7 @@ read_fields(SealRecord *r, const SealField *defs, int ndefs, int row, int first_
 		{
 			continue;
 		}
+		r->since[r->nfields] = defs[f].since;
 		mf = &r->fields[r->nfields++];
 		mf->name = defs[f].name;
 		mf->value = defs[f].expr ? bk_spi_get_text(row, first_col + f) : NULL;
@@ -246,6 +251,7 @@ seal_problem(const SealRecord *r)
 	size_t len;
 	uint8 version;
 	bool *differs;
+	int nsealed;
 	StringInfoData s;
 
 	if (r->stored == NULL)
@@ -260,8 +266,28 @@ seal_problem(const SealRecord *r)
 		return psprintf("Its metadata checksum has version %d; this backupkit knows versions up to %d.", version,
 		                bk::metadata_seal_version);
 	}
+	if (version == 0)
+	{
+		return pstrdup("The metadata checksum itself is damaged.");
+	}
+	// A seal of an older version covers the fields of that version; a field it does not cover must still be
+	// empty (NULL), or someone added it after the seal was written (e.g. a definition forged onto an entry).
+	nsealed = 0;
+	while (nsealed < r->nfields && r->since[nsealed] <= version)
+	{
+		nsealed++;
+	}
+	for (int f = nsealed; f < r->nfields; f++)
+	{
+		if (r->fields[f].value != NULL)
+		{
+			return psprintf("Stored fields that differ from those sealed when it was written: %s (absent when "
+			                "its version %d checksum was written).",
+			                r->fields[f].name, version);
+		}
+	}
 	differs = (bool *) palloc0(sizeof(bool) * Max(r->nfields, 1));
-	switch (bk::metadata_seal_verify(record_kind(r), r->fields, (size_t) r->nfields, seal, len, differs))
+	switch (bk::metadata_seal_verify(record_kind(r), r->fields, (size_t) nsealed, seal, len, differs))
 	{
 		case bk::SealVerdict::intact:
 			return NULL;

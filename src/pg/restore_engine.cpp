@@ -42,6 +42,7 @@ typedef struct ColumnMap
 	int nkept;
 	bool has_identity_always;
 	List *warnings; // char *
+	char *retyped;  // kept columns whose type changed since the capture, for error contexts (NULL: none)
 } ColumnMap;
 
 typedef struct UserTrigger
@@ -77,8 +78,10 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 		}
 		if (match == NULL)
 		{
-			map->warnings = lappend(
-			    map->warnings, psprintf("column \"%s\" no longer exists; its captured values were skipped", col->name));
+			map->warnings =
+			    lappend(map->warnings, psprintf("column \"%s\" (%s at capture) no longer exists; its captured values "
+			                                    "were skipped (schema => 'missing' re-creates it)",
+			                                    col->name, col->type_name));
 		}
 		else if (!match->captured)
 		{
@@ -94,9 +97,10 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 			if (strcmp(match->type_oid == InvalidOid ? "" : format_type_with_typemod(match->type_oid, match->typmod),
 			           col->type_name) != 0)
 			{
-				map->warnings = lappend(map->warnings,
-				                        psprintf("column \"%s\" changed type from %s to %s", col->name, col->type_name,
-				                                 format_type_with_typemod(match->type_oid, match->typmod)));
+				char *change = psprintf("column \"%s\" changed type from %s at capture to %s now", col->name,
+				                        col->type_name, format_type_with_typemod(match->type_oid, match->typmod));
+				map->warnings = lappend(map->warnings, change);
+				map->retyped = map->retyped == NULL ? change : psprintf("%s; %s", map->retyped, change);
 			}
 		}
 		ci++;
@@ -1119,8 +1123,47 @@ direct_missing_eligible(const BkTablePlan *p)
 	return DatumGetBool(bk_spi_get(0, 1, &isnull)) && key_index_exists(p, true);
 }
 
+// A captured value the live type does not accept: say which columns changed type since the capture.
+static void
+retyped_context(void *arg)
+{
+	errcontext("%s (the captured values are converted to the current types)", (const char *) arg);
+}
+
+static void
+with_retyped_context(BkTablePlan *p, void (*step)(BkTablePlan *))
+{
+	ErrorContextCallback cb;
+	if (p->map.retyped == NULL)
+	{
+		step(p);
+		return;
+	}
+	cb.callback = retyped_context;
+	cb.arg = p->map.retyped;
+	cb.previous = error_context_stack;
+	error_context_stack = &cb;
+	step(p);
+	error_context_stack = cb.previous;
+}
+
+static void clear_rows(BkTablePlan *p);
+static void load_rows(BkTablePlan *p);
+
 void
 bk_restore_clear(BkTablePlan *p)
+{
+	with_retyped_context(p, clear_rows);
+}
+
+void
+bk_restore_load(BkTablePlan *p)
+{
+	with_retyped_context(p, load_rows);
+}
+
+static void
+clear_rows(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 
@@ -1232,8 +1275,8 @@ bk_restore_clear(BkTablePlan *p)
 	}
 }
 
-void
-bk_restore_load(BkTablePlan *p)
+static void
+load_rows(BkTablePlan *p)
 {
 	const BkRestoreOptions *opts = p->opts;
 	const BkTableEntry *entry = p->entry;

@@ -40,6 +40,7 @@ extern "C"
 #include "progress.hpp"
 #include "snapshot_label.hpp"
 #include "storage.hpp"
+#include "table_definition.hpp"
 #include "table_list.hpp"
 #include "table_metadata.hpp"
 #include "unchanged_rows.hpp"
@@ -196,14 +197,14 @@ capture_rows(const BkTableMetadata *meta, BkChunkWriter *writer, bool with_tid)
 }
 
 static void
-store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, const BkChunkWriter *w,
-                  const BkCapturePosition *pos)
+store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, Datum definition,
+                  const BkChunkWriter *w, const BkCapturePosition *pos)
 {
-	Oid argtypes[20] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
+	Oid argtypes[21] = {INT8OID,      INT4OID, NAMEOID,  NAMEOID,  OIDOID,  CHAROID, JSONBOID,
 	                    TEXTARRAYOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, INT8OID,
-	                    INT8OID,      TEXTOID, INT8OID,  XIDOID,   OIDOID,  INT8OID};
-	Datum values[20];
-	char nulls[20];
+	                    INT8OID,      TEXTOID, INT8OID,  XIDOID,   OIDOID,  INT8OID, JSONBOID};
+	Datum values[21];
+	char nulls[21];
 	BkOwnerAccess access;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -246,13 +247,15 @@ store_table_entry(int64 snapshot_id, int table_no, const BkTableMetadata *meta, 
 	{
 		memset(nulls + 16, 'n', 4);
 	}
+	values[20] = definition;
 
 	bk_owner_begin(&access);
 	bk_spi_exec("INSERT INTO backupkit.snapshot_table (snapshot_id, table_no, schema_name, table_name, relid, "
 	            "relkind, columns, key_columns, key_kind, foreign_keys, sequences, row_count, chunk_count, "
-	            "raw_bytes, stored_bytes, checksum, capture_xmin, capture_xid, capture_relfilenode, capture_layout) "
-	            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-	            20, argtypes, values, nulls, false, 0);
+	            "raw_bytes, stored_bytes, checksum, capture_xmin, capture_xid, capture_relfilenode, capture_layout, "
+	            "definition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+	            "$19, $20, $21)",
+	            21, argtypes, values, nulls, false, 0);
 	bk_owner_end(&access);
 }
 
@@ -347,14 +350,17 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		BkTableMetadata meta;
 		BkCapturePosition pos;
 		bool with_tid;
+		Datum definition;
 		MemoryContext table_cxt = AllocSetContextCreate(op_cxt, "backupkit snapshot table", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
+		// Read with the metadata, under the same MVCC snapshot as the rows.
+		definition = bk_read_table_definition(relids[i]);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
 		with_tid = bk_capture_position(relids[i], &pos);
 		bk_chunk_writer_start_table(writer, i, with_tid);
 		capture_rows(&meta, writer, with_tid);
-		store_table_entry(snapshot_id, i, &meta, writer, with_tid ? &pos : NULL);
+		store_table_entry(snapshot_id, i, &meta, definition, writer, with_tid ? &pos : NULL);
 		total_rows += writer->rows;
 		total_raw += writer->raw_bytes;
 		total_stored += writer->stored_bytes;

@@ -23,6 +23,7 @@ extern "C"
 extern "C"
 {
 	PG_FUNCTION_INFO_V1(bk_snapshot_rows);
+	PG_FUNCTION_INFO_V1(bk_snapshot_table_rows);
 }
 
 typedef struct RowsState
@@ -105,34 +106,36 @@ row_to_jsonb(RowsState *st, int row)
 	return JsonbPGetDatum(JsonbValueToJsonb(res));
 }
 
-Datum
-bk_snapshot_rows(PG_FUNCTION_ARGS)
+// Looks up the entry (by live oid, or by captured name when by_name is set), checks access and the seals,
+// and opens the chunk reader; fills st in the current (multi-call) memory context.
+static void
+open_rows(FunctionCallInfo fcinfo, RowsState *st, int64 snapshot_id, bool by_name)
 {
-	FuncCallContext *fctx;
-	RowsState *st;
-
-	if (SRF_IS_FIRSTCALL())
+	int ci = 0;
+	bk_snapshot_fetch(snapshot_id, &st->snap);
+	if (by_name)
 	{
-		int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
-		Oid relid;
-		bool by_oid;
-		MemoryContext old;
-		int ci = 0;
-		int guc_level;
-
-		if (PG_ARGISNULL(1))
+		char *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		Oid live;
+		st->entry = bk_table_entry_named(snapshot_id, name);
+		if (st->entry == NULL)
 		{
-			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+			                errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, name, snapshot_id)));
 		}
-		relid = PG_GETARG_OID(1);
-		fctx = SRF_FIRSTCALL_INIT();
-		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		st = (RowsState *) palloc0(sizeof(RowsState));
-		bk_spi_connect();
-		// The caller's search_path must not resolve the names in backupkit's own queries.
-		guc_level = bk_stable_settings_push();
-		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		bk_snapshot_fetch(snapshot_id, &st->snap);
+		// While the table exists, whoever may read it now may read its captured rows; a dropped table's rows
+		// are readable by the roles that may use the snapshot (bk_snapshot_fetch checked that).
+		live = bk_entry_live_relid(st->entry);
+		if (OidIsValid(live))
+		{
+			bk_check_not_system(live, "read captured rows of");
+			bk_check_snapshot_readable(&st->snap, live);
+		}
+	}
+	else
+	{
+		Oid relid = PG_GETARG_OID(1);
+		bool by_oid;
 		bk_check_not_system(relid, "read captured rows of");
 		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 		if (st->entry == NULL)
@@ -141,17 +144,44 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 			                                                         bk_rel_qualified_name(relid), snapshot_id)));
 		}
 		bk_check_snapshot_readable(&st->snap, relid);
-		// The rows are keyed by the stored column names: refuse them if they changed since capture.
-		bk_metadata_verify(&st->snap, st->entry, NULL);
-		st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
-		for (int i = 0; i < st->entry->ncolumns; i++)
+	}
+	// The rows are keyed by the stored column names: refuse them if they changed since capture.
+	bk_metadata_verify(&st->snap, st->entry, NULL);
+	st->names = (char **) palloc(sizeof(char *) * Max(st->entry->ncaptured, 1));
+	for (int i = 0; i < st->entry->ncolumns; i++)
+	{
+		if (st->entry->columns[i].captured)
 		{
-			if (st->entry->columns[i].captured)
-			{
-				st->names[ci++] = st->entry->columns[i].name;
-			}
+			st->names[ci++] = st->entry->columns[i].name;
 		}
-		st->reader = bk_chunk_reader_open(st->entry, strcmp(st->snap.compression, "zstd") == 0);
+	}
+	st->reader = bk_chunk_reader_open(st->entry, strcmp(st->snap.compression, "zstd") == 0);
+}
+
+static Datum
+rows_srf(FunctionCallInfo fcinfo, bool by_name)
+{
+	FuncCallContext *fctx;
+	RowsState *st;
+
+	if (SRF_IS_FIRSTCALL())
+	{
+		int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
+		MemoryContext old;
+		int guc_level;
+
+		if (PG_ARGISNULL(1))
+		{
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
+		}
+		fctx = SRF_FIRSTCALL_INIT();
+		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		st = (RowsState *) palloc0(sizeof(RowsState));
+		bk_spi_connect();
+		// The caller's search_path must not resolve the names in backupkit's own queries.
+		guc_level = bk_stable_settings_push();
+		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
+		open_rows(fcinfo, st, snapshot_id, by_name);
 		bk_stable_settings_pop(guc_level);
 		bk_spi_finish();
 		fctx->user_fctx = st;
@@ -176,4 +206,16 @@ bk_snapshot_rows(PG_FUNCTION_ARGS)
 		SRF_RETURN_DONE(fctx);
 	}
 	SRF_RETURN_NEXT(fctx, row_to_jsonb(st, st->next_row++));
+}
+
+Datum
+bk_snapshot_rows(PG_FUNCTION_ARGS)
+{
+	return rows_srf(fcinfo, false);
+}
+
+Datum
+bk_snapshot_table_rows(PG_FUNCTION_ARGS)
+{
+	return rows_srf(fcinfo, true);
 }

@@ -423,6 +423,20 @@ bk_captured_position(const BkTableEntry *e, const char *name)
 	return 0;
 }
 
+BkTableEntry *
+bk_table_entry_named(int64 snapshot_id, const char *name)
+{
+	Oid argtypes[2] = {INT8OID, TEXTOID};
+	Datum values[2] = {Int64GetDatum(snapshot_id), CStringGetTextDatum(name)};
+	BkTableEntry **entries;
+	int n;
+
+	entries = load_entries("snapshot_id = $1 AND (pg_catalog.format('%I.%I', schema_name, table_name) = $2"
+	                       " OR schema_name::text || '.' || table_name::text = $2) ORDER BY table_no LIMIT 1",
+	                       2, argtypes, values, &n);
+	return n == 0 ? NULL : entries[0];
+}
+
 char *
 bk_entry_qualified_name(const BkTableEntry *entry)
 {

@@ -105,6 +105,10 @@ BkTableEntry **bk_table_entries(int64 snapshot_id, int *count);
 BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid);
 // Position (1-based) of a column among the captured columns of an entry; 0 when it was not captured.
 int bk_captured_position(const BkTableEntry *e, const char *name);
+
+// The entry captured under name, schema-qualified as format('%I.%I') writes it or as plain schema.table
+// (the table may no longer exist). NULL when absent.
+BkTableEntry *bk_table_entry_named(int64 snapshot_id, const char *name);
 char *bk_entry_qualified_name(const BkTableEntry *entry);
 // The live table an entry stands for: its captured oid while that names a table of the same kind, else the
 // table of the same schema-qualified name; InvalidOid when neither exists.

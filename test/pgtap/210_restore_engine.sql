@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(57);
+SELECT plan(58);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -206,7 +206,8 @@ DELETE FROM drift;
 SELECT backupkit.restore_table_from_snapshot(:dr, 'drift') AS drift_report \gset
 SELECT is((SELECT sum(small)::int FROM drift), 15, 'int -> bigint converts');
 SELECT is((SELECT min(added) FROM drift), 42, 'an added column gets its default');
-SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"gone\" no longer exists; its captured values were skipped"]', 'a dropped column is reported');
+SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"gone\" (text at capture) no longer exists; its captured values were skipped (schema => ''missing'' re-creates it)"]', 'a dropped column is reported with its captured type and the schema mode that re-creates it');
+SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"small\" changed type from integer at capture to bigint now"]', 'a retyped column is reported with both types');
 ALTER TABLE drift RENAME TO drift_renamed;
 CREATE SCHEMA moved_here;
 ALTER TABLE drift_renamed SET SCHEMA moved_here;
