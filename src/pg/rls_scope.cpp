@@ -9,6 +9,7 @@ extern "C"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/rls.h"
 #include "utils/syscache.h"
 }
@@ -55,12 +56,56 @@ capturing_role(const BkSnapshot *snapshot)
 	return get_role_oid(original, true);
 }
 
+Datum
+bk_definition_with_capture_rls(Datum definition, Oid relid)
+{
+	// noError: with row_security = off the capture itself fails for a role the policies apply to.
+	bool active = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
+	Datum flag = DirectFunctionCall1(
+	    jsonb_in, CStringGetDatum(active ? "{\"capture_rls_active\": true}" : "{\"capture_rls_active\": false}"));
+	return DirectFunctionCall2(jsonb_concat, definition, flag);
+}
+
+// 1 when the capture recorded that row-level security filtered it, 0 when it recorded that it did not, -1 when
+// it recorded nothing (snapshots taken before definitions were captured, or a table not in the snapshot).
+static int
+capture_was_filtered(const BkSnapshot *snapshot, Oid relid)
+{
+	Oid argtypes[2] = {INT8OID, INT4OID};
+	Datum values[2];
+	BkOwnerAccess access;
+	bool by_oid;
+	bool isnull = true;
+	Datum flag = (Datum) 0;
+	BkTableEntry *entry = bk_table_entry_for(snapshot->snapshot_id, relid, &by_oid);
+
+	if (entry == NULL)
+	{
+		return -1;
+	}
+	values[0] = Int64GetDatum(snapshot->snapshot_id);
+	values[1] = Int32GetDatum(entry->table_no);
+	bk_owner_begin(&access);
+	bk_spi_exec("SELECT (definition->>'capture_rls_active')::boolean FROM backupkit.snapshot_table"
+	            " WHERE snapshot_id = $1 AND table_no = $2",
+	            2, argtypes, values, NULL, true, 1);
+	if (SPI_processed == 1)
+	{
+		flag = bk_spi_get(0, 1, &isnull);
+	}
+	bk_owner_end(&access);
+	return isnull ? -1 : (DatumGetBool(flag) ? 1 : 0);
+}
+
 bool
 bk_capture_policies_allow(const BkSnapshot *snapshot, Oid relid)
 {
 	Oid capturer;
+	int filtered = capture_was_filtered(snapshot, relid);
 
-	if (!rls_enabled_on(relid))
+	// A filtered capture holds only what its role saw: only that role may use it, even once the table's
+	// policies have changed or row-level security is off (anyone else would take the missing rows for deleted).
+	if (filtered != 1 && !rls_enabled_on(relid))
 	{
 		return true;
 	}
@@ -72,6 +117,10 @@ bk_capture_policies_allow(const BkSnapshot *snapshot, Oid relid)
 	if (GetUserId() == capturer)
 	{
 		return true;
+	}
+	if (filtered == 1)
+	{
+		return false;
 	}
 	// noError: with row_security = off, check_enable_rls would raise for a role RLS applies to; it is asked only
 	// whether the policies apply.

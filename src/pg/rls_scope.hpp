@@ -11,8 +11,14 @@ extern "C"
 
 #include "storage.hpp"
 
+// The table's definition as captured, with "capture_rls_active": whether row-level security filtered the rows
+// the calling role captured (read under the capture's snapshot, recorded under the definition's seal). It lets
+// the rule below hold after the policies change or RLS is switched off.
+Datum bk_definition_with_capture_rls(Datum definition, Oid relid);
+
 // Whether the caller may use the captured rows of relid: always when the table has no row-level security, and
-// the role that took the capture always may; anyone else only when RLS applies neither to that role (its
+// the role that took the capture always may; when the capture recorded that RLS filtered it, nobody else may
+// (whatever the table's policies are now); otherwise anyone else only when RLS applies neither to that role (its
 // capture was not filtered) nor to the caller (whose policies would filter what the snapshot holds). For a
 // snapshot imported from another role's export, the role that took the capture is the original creator (by
 // name; when no role has that name here, nobody may).

@@ -38,6 +38,7 @@ extern "C"
 #include "citus_tables.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
+#include "rls_scope.hpp"
 #include "snapshot_label.hpp"
 #include "storage.hpp"
 #include "table_definition.hpp"
@@ -355,7 +356,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
 		// Read with the metadata, under the same MVCC snapshot as the rows.
-		definition = bk_read_table_definition(relids[i]);
+		definition = bk_definition_with_capture_rls(bk_read_table_definition(relids[i]), relids[i]);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
 		with_tid = bk_capture_position(relids[i], &pos);
 		bk_chunk_writer_start_table(writer, i, with_tid);

@@ -3,7 +3,7 @@
 -- captured under; every function works on 51 and 1,600 columns; a caught error leaves no progress behind;
 -- labels are bounded so that every snapshot exports; validate warns about rows a CHECK constraint now rejects.
 BEGIN;
-SELECT plan(67);
+SELECT plan(71);
 
 CREATE SCHEMA rel;
 CREATE FUNCTION rel.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -102,6 +102,22 @@ SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''rel.
                  'permission denied to read captured rows of table rel.r', 'RLS: nor read it');
 RESET ROLE;
 SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table kept every row');
+-- The capture records that the policies filtered it: switching row-level security off afterwards does not let
+-- the member replace from it (which would delete the ten rows alice never saw).
+RESET ROLE;
+SELECT is((SELECT (definition->>'capture_rls_active')::boolean FROM backupkit.snapshot_table
+            WHERE snapshot_id = :alice_sid), true, 'RLS: the capture recorded that the policies filtered it');
+ALTER TABLE rel.r DISABLE ROW LEVEL SECURITY;
+SET LOCAL ROLE rel_owner;
+SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'')', :alice_sid), '42501',
+                 'permission denied to restore captured rows of table rel.r',
+                 'RLS: with row-level security switched off since, the member still cannot replace from it');
+SELECT throws_ok(format('SELECT count(*) FROM backupkit.diff(%s, ''rel.r'')', :alice_sid), '42501',
+                 'permission denied to read captured rows of table rel.r', 'RLS: nor diff it');
+RESET ROLE;
+ALTER TABLE rel.r ENABLE ROW LEVEL SECURITY;
+SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table still has its 20 rows');
+SET LOCAL ROLE rel_owner;
 -- The creator exports its capture; a member imports it as his own: it stays alice's capture.
 SET LOCAL ROLE rel_alice;
 CREATE TEMP TABLE rel_alice_frames AS
