@@ -77,7 +77,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	elif [[ $err_a$err_b == *deadlock* ]]; then
 		deadlocks=$((deadlocks + 1))
 		n=$((n + 1))
-		echo "not ok $n - round $round, two restore_snapshot calls: no deadlock # TODO lock order (issue 15)"
+		echo "not ok $n - round $round, two restore_snapshot calls: no deadlock"
 	else
 		fail "round $round, two restore_snapshot calls: both succeed" "$(said $rc_a "$err_a"), $(said $rc_b "$err_b")"
 	fi
@@ -133,7 +133,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	if [[ $err_a$err_b == *deadlock* ]]; then
 		deadlocks=$((deadlocks + 1))
 		n=$((n + 1))
-		echo "not ok $n - round $round, snapshot against restore of the same tables: no deadlock # TODO lock order (issue 15)"
+		echo "not ok $n - round $round, snapshot against restore of the same tables: no deadlock"
 	elif [ $rc_a = 0 ] && [ $rc_b = 0 ]; then
 		pass "round $round, snapshot against restore of the same tables: both succeed"
 	else
