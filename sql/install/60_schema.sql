@@ -150,10 +150,14 @@ BEGIN
             ELSIF c->>'default' IS NOT NULL THEN
                 col := col || ' DEFAULT ' || (c->>'default');
             END IF;
+            -- From PostgreSQL 18 on a NOT NULL constraint has a name (a partition's is its parent's): kept.
             IF (c->>'not_null')::boolean AND t = ANY (fresh) THEN
-                col := col || ' NOT NULL';
-            ELSIF (c->>'not_null')::boolean THEN
+                col := col || CASE WHEN c->>'not_null_name' IS NULL THEN ' NOT NULL'
+                                   ELSE pg_catalog.format(' CONSTRAINT %I NOT NULL', c->>'not_null_name') END;
+            ELSIF (c->>'not_null')::boolean AND c->>'not_null_name' IS NOT NULL THEN
                 -- Set once the column holds its captured values.
+                after := after || pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I NOT NULL %I', t, c->>'not_null_name', c->>'name');
+            ELSIF (c->>'not_null')::boolean THEN
                 after := after || pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET NOT NULL', t, c->>'name');
             END IF;
             IF t = ANY (fresh) THEN
