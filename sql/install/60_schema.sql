@@ -150,7 +150,11 @@ BEGIN
             ELSIF c->>'default' IS NOT NULL THEN
                 col := col || ' DEFAULT ' || (c->>'default');
             END IF;
-            -- From PostgreSQL 18 on a NOT NULL constraint has a name (a partition's is its parent's): kept.
+            -- From PostgreSQL 18 on a NOT NULL constraint has a name (a partition's is its parent's): kept
+            -- when it is not the one PostgreSQL would choose anyway.
+            IF c->>'not_null_name' = pg_catalog.format('%s_%s_not_null', r->>'name', c->>'name') THEN
+                c := c - 'not_null_name';
+            END IF;
             IF (c->>'not_null')::boolean AND t = ANY (fresh) THEN
                 col := col || CASE WHEN c->>'not_null_name' IS NULL THEN ' NOT NULL'
                                    ELSE pg_catalog.format(' CONSTRAINT %I NOT NULL', c->>'not_null_name') END;
