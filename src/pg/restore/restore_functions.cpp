@@ -18,6 +18,7 @@ extern "C"
 #include "pg/support/progress.hpp"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/restore/restore_functions.hpp"
+#include "pg/restore/restore_history.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
 

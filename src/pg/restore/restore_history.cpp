@@ -7,7 +7,7 @@ extern "C"
 #include "utils/builtins.h"
 }
 
-#include "pg/restore/restore_functions.hpp"
+#include "pg/restore/restore_history.hpp"
 #include "pg/storage/storage.hpp"
 
 void
