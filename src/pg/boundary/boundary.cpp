@@ -39,3 +39,12 @@ bk_raise(const BkErrorInfo *info)
 	                info->hint[0] ? errhint("%s", info->hint) : 0));
 	pg_unreachable();
 }
+
+void
+bk_raise_unless_corrupted(const BkErrorInfo *info)
+{
+	if (strcmp(info->sqlstate, bk::sqlstate::data_corrupted) != 0)
+	{
+		bk_raise(info);
+	}
+}

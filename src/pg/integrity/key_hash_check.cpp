@@ -153,6 +153,7 @@ bk_key_check_rows(BkKeyCheck *kc, int table, int ncols, const char *json, size_t
 	MemoryContextSwitchTo(old);
 	if (!ok)
 	{
+		bk_raise_unless_corrupted(&err);
 		*error = psprintf("%s", err.message);
 		return false;
 	}

@@ -178,6 +178,7 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			char *out = (char *) MemoryContextAlloc(st->chunk_cxt, expected + 1);
 			if (!bk_try([&]() { dec->decompress(src, srclen, out, expected); }, &err))
 			{
+				bk_raise_unless_corrupted(&err);
 				st->errors = lappend(st->errors, psprintf("Chunk %d of table %s cannot be decompressed: %s.", nos[i],
 				                                          name, err.message));
 				res->decodable = false;
@@ -214,6 +215,7 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			size_t srclen = len;
 			if (!bk_try([&]() { decoded = bk::chunk_count_rows(src, srclen, ncols); }, &err))
 			{
+				bk_raise_unless_corrupted(&err);
 				st->errors = lappend(st->errors,
 				                     psprintf("Chunk %d of table %s does not decode: %s.", nos[i], name, err.message));
 				res->decodable = false;

@@ -117,6 +117,7 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 		bytea *b;
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
+			bk_raise_unless_corrupted(&err);
 			chunk_corrupted(st, "cannot be decompressed", err.message);
 		}
 		text = out;

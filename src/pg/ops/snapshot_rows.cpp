@@ -62,7 +62,7 @@ load_chunk(RowsState *st)
 		size_t len = r->len;
 		if (!bk_try([&]() { rows = bk::chunk_decode(json, len, ncols, strings, offsets, cap); }, &err))
 		{
-			bk_chunk_corrupted(st->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+			bk_chunk_core_failure(st->entry, r->chunk_no, &err);
 		}
 	}
 	if (rows != (size_t) r->rows)

@@ -128,7 +128,7 @@ load_next_chunk(ChunkCopySource *src)
 		}
 		if (!ok)
 		{
-			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+			bk_chunk_core_failure(r->entry, r->chunk_no, &err);
 		}
 	}
 	if (rows != (size_t) r->rows)

@@ -297,6 +297,10 @@ bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_kee
 		// A chunk without a (valid) tuple id list just takes the normal path: the list is a hint, not data.
 		if (data == NULL || !bk_try([&]() { bk::tid_runs_decode(data, len, n, blocks, offsets); }, &err))
 		{
+			if (data != NULL)
+			{
+				bk_raise_unless_corrupted(&err);
+			}
 			memset(row_keep, true, (size_t) rows);
 			u->incomplete = true;
 			return rows;

@@ -42,6 +42,26 @@ bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail)
 	                        entry->snapshot_id)));
 }
 
+void
+bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo *err)
+{
+	if (strcmp(err->sqlstate, bk::sqlstate::data_corrupted) != 0)
+	{
+		bk_raise(err);
+	}
+	if (err->detail[0] == '\0')
+	{
+		bk_chunk_corrupted(entry, chunk_no, err->message);
+	}
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+	                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table %s", entry->snapshot_id, chunk_no,
+	                       bk_entry_qualified_name(entry)),
+	                errdetail_internal("%s", err->detail), errcontext("%s", err->message),
+	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
+	                        entry->snapshot_id)));
+	pg_unreachable();
+}
+
 BkChunkReader *
 bk_chunk_reader_open(const BkTableEntry *entry, bool compressed)
 {
@@ -193,7 +213,7 @@ bk_chunk_reader_next(BkChunkReader *r)
 		size_t expected = (size_t) raw_bytes;
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
-			bk_chunk_corrupted(e, r->chunk_no, err.message);
+			bk_chunk_core_failure(e, r->chunk_no, &err);
 		}
 		out[raw_bytes] = '\0';
 		r->json = out;

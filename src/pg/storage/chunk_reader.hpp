@@ -7,6 +7,7 @@ extern "C"
 #include "postgres.h"
 }
 
+#include "pg/boundary/boundary.hpp"
 #include "pg/storage/storage.hpp"
 
 namespace bk
@@ -44,3 +45,7 @@ bool bk_chunk_reader_next(BkChunkReader *reader);
 char *bk_chunk_reader_buffer(BkChunkReader *reader, char **buf, size_t *cap, size_t size);
 // Raises XX001 naming the snapshot, table and chunk.
 [[noreturn]] void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail);
+// A src/core call on a chunk failed: corruption (XX001) is raised as the chunk's corruption, the core's detail
+// kept apart from its message (detail and context line); any other error (out of memory, a bad argument) is
+// raised as the core reported it, with its own SQLSTATE.
+[[noreturn]] void bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo *err);
