@@ -42,42 +42,37 @@ typedef struct BkPruneRow
 static const char *const count_names[5] = {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"};
 
 // Runs the rules of src/core over rows (any order); writes keep/reason into rows and returns the order
-// (indexes into rows) newest first. C++ objects live only inside the BK_CORE call.
+// (indexes into rows) newest first, through the plain-array entry point of src/core.
 static int *
 decide(BkPruneRow *rows, int nrows, const bool *has_count, const int *counts, bool has_cutoff, int64 cutoff_us)
 {
 	int *order = (int *) palloc(sizeof(int) * Max(nrows, 1));
-	BK_CORE({
-		bk::RetentionPolicy policy;
-		std::optional<int> *fields[5] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
-		                                 &policy.keep_monthly, &policy.keep_yearly};
-		for (int r = 0; r < 5; r++)
-		{
-			if (has_count[r])
-			{
-				*fields[r] = counts[r];
-			}
-		}
-		if (has_cutoff)
-		{
-			policy.older_than_cutoff_us = cutoff_us;
-		}
-		std::vector<bk::RetentionSnapshot> snaps;
-		snaps.reserve(nrows);
-		for (int i = 0; i < nrows; i++)
-		{
-			// The index stands in for the id so that the result maps back to rows directly.
-			snaps.push_back(bk::RetentionSnapshot{i, rows[i].created_at + BK_UNIX_EPOCH_OFFSET_US, rows[i].pinned});
-		}
-		std::vector<bk::RetentionDecision> decisions = bk::apply_retention(std::move(snaps), policy);
-		for (size_t k = 0; k < decisions.size(); k++)
-		{
-			BkPruneRow *row = &rows[decisions[k].id];
-			order[k] = static_cast<int>(decisions[k].id);
-			row->keep = decisions[k].keep;
-			strlcpy(row->reason, decisions[k].reason.c_str(), BK_REASON_MAX);
-		}
-	});
+	int64 *created_at_us = (int64 *) palloc(sizeof(int64) * Max(nrows, 1));
+	bool *pinned = (bool *) palloc(sizeof(bool) * Max(nrows, 1));
+	bool *keep = (bool *) palloc0(sizeof(bool) * Max(nrows, 1));
+	char *reasons = (char *) palloc0((size_t) BK_REASON_MAX * Max(nrows, 1));
+	bk::RetentionCounts policy;
+
+	memset(&policy, 0, sizeof(policy));
+	for (int r = 0; r < bk::retention_count_rules; r++)
+	{
+		policy.has[r] = has_count[r];
+		policy.count[r] = counts[r];
+	}
+	policy.has_cutoff = has_cutoff;
+	policy.cutoff_us = cutoff_us;
+	for (int i = 0; i < nrows; i++)
+	{
+		// The index stands in for the id so that the result maps back to rows directly.
+		created_at_us[i] = rows[i].created_at + BK_UNIX_EPOCH_OFFSET_US;
+		pinned[i] = rows[i].pinned;
+	}
+	BK_CORE(bk::apply_retention_arrays(policy, nrows, created_at_us, pinned, order, keep, reasons, BK_REASON_MAX));
+	for (int i = 0; i < nrows; i++)
+	{
+		rows[i].keep = keep[i];
+		strlcpy(rows[i].reason, reasons + (size_t) i * BK_REASON_MAX, BK_REASON_MAX);
+	}
 	return order;
 }
 

@@ -125,19 +125,14 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	// Reject counts the scheduled prune would reject, now rather than at every run.
 	if (any_rule)
 	{
-		BK_CORE({
-			bk::RetentionPolicy policy;
-			std::optional<int> *fields[4] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
-			                                 &policy.keep_monthly};
-			for (int r = 0; r < 4; r++)
-			{
-				if (has_count[r])
-				{
-					*fields[r] = counts[r];
-				}
-			}
-			(void) bk::apply_retention({}, policy);
-		});
+		bk::RetentionCounts policy;
+		memset(&policy, 0, sizeof(policy));
+		for (int r = 0; r < 4; r++)
+		{
+			policy.has[r] = has_count[r];
+			policy.count[r] = counts[r];
+		}
+		BK_CORE(bk::apply_retention_arrays(policy, 0, NULL, NULL, NULL, NULL, NULL, 0));
 	}
 
 	bk_spi_connect();
