@@ -1,6 +1,6 @@
 // Re-raising of errors caught at the C++ boundary (see boundary.hpp).
 #include <cstring>
-
+#include "core/error.hpp"
 #include "pg/boundary/boundary.hpp"
 
 static void

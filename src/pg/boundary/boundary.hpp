@@ -10,6 +10,11 @@
 //  * noexcept functions of src/core (hashing, escaping) may be called directly.
 #pragma once
 
+// Like every C++ header, included before postgres.h (see src/core/core_only.hpp).
+#if defined(POSTGRES_H)
+#error "include pg/boundary/boundary.hpp before the extern \"C\" block with postgres.h"
+#endif
+
 #include <exception>
 #include <new>
 

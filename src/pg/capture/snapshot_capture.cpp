@@ -4,6 +4,10 @@
 // runs under the calling statement's snapshot, so every table is read at the same instant. The cursor is
 // drained in batches into a DestReceiver that formats each row straight into the chunk text; chunks are
 // written between batches, so memory holds at most one chunk and one batch whatever the table size.
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -29,8 +33,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/plan/options.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/lock_order.hpp"
 #include "pg/storage/metadata_checksum.hpp"

@@ -1,6 +1,12 @@
 // Validation's chunk check: every chunk of a captured table read and verified (presence, duplicates, size, zstd
 // frame, checksum, row counts, table totals), each problem recorded as one sentence, never raised; the rows of
 // intact chunks are loaded or hashed for the key checks.
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/integrity/validate_internal.hpp"
 
 void

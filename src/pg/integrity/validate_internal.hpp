@@ -3,6 +3,11 @@
 // validate_snapshot.hpp.
 #pragma once
 
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -18,10 +23,6 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/chunk_codec.hpp"
-#include "core/codec/zstd_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_writer.hpp"
 #include "pg/integrity/key_hash_check.hpp"

@@ -1,5 +1,11 @@
 // Validation's key checks: primary-key uniqueness and foreign-key closure among the tables of a snapshot, through
 // the hashed checks of key_hash_check.hpp when they apply and over the loaded rows otherwise.
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/integrity/validate_internal.hpp"
 
 typedef struct ForeignKey

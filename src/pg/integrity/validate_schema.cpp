@@ -1,4 +1,10 @@
 // Validation's schema check: the captured shape of a table compared with the live table of the same name.
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/integrity/validate_internal.hpp"
 
 void

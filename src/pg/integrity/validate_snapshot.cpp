@@ -1,6 +1,12 @@
 // backupkit.validate_snapshot_integrity, backupkit.validate_all_snapshots and the quick chunk check restores run:
 // the validation itself (validate_snapshot), which runs the chunk check (validate_chunks.cpp), the schema check
 // (validate_schema.cpp) and the key checks (validate_keys.cpp) and writes the report.
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/integrity/validate_internal.hpp"
 
 extern "C"

@@ -2,6 +2,11 @@
 // and the checks its frames go through. Format: src/core/codec/export_frame.hpp and doc/export-format.md.
 #pragma once
 
+#include "core/codec/checksum.hpp"
+#include "core/codec/export_frame.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -18,10 +23,6 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/export_frame.hpp"
-#include "core/codec/zstd_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/storage/chunk_writer.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"

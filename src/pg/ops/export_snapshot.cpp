@@ -1,5 +1,11 @@
 // backupkit.export_snapshot: a snapshot as a stream of checksummed frames (header, tables, chunks split into parts,
 // trailer). Format: src/core/codec/export_frame.hpp and doc/export-format.md.
+#include "core/codec/checksum.hpp"
+#include "core/codec/export_frame.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/ops/export_import_internal.hpp"
 
 extern "C"

@@ -1,6 +1,12 @@
 // The chunks of backupkit.import_snapshot: each chunk reassembled from its frames, verified (its own checksum over
 // the payload as captured, its size, its place in its table) and written to backupkit.snapshot_chunk; the table it
 // belongs to is opened and closed (totals checked) as its chunks arrive.
+#include "core/codec/checksum.hpp"
+#include "core/codec/export_frame.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/ops/export_import_internal.hpp"
 
 void

@@ -1,5 +1,11 @@
 // The aggregate backupkit.import_snapshot: writes an exported snapshot back as its frames arrive, in order
 // (header, tables, chunks in import_chunks.cpp, trailer), and refuses anything out of place.
+#include "core/codec/checksum.hpp"
+#include "core/codec/export_frame.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/ops/export_import_internal.hpp"
 
 extern "C"

@@ -1,4 +1,9 @@
 // Finding pg_cron's schema and whether its job table can be read (pg_cron_access.hpp).
+#include "core/error.hpp"
+#include "core/ops/cron_interval.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -12,9 +17,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/ops/cron_interval.hpp"
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"

@@ -2,6 +2,10 @@
 // by the schedule functions and backupkit.info.
 #pragma once
 
+#include "core/ops/cron_interval.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -15,9 +19,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/ops/cron_interval.hpp"
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"

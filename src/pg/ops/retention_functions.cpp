@@ -1,4 +1,8 @@
 // backupkit.prune_snapshots and backupkit.pin_snapshot: retention by policy (rules in src/core/ops/retention.hpp).
+#include "core/error.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,8 +17,6 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/operation_log.hpp"
 #include "pg/support/report_json.hpp"

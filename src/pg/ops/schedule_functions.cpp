@@ -1,5 +1,10 @@
 // backupkit.schedule_snapshots / unschedule_snapshots (pg_cron jobs, reached only through dynamic SQL so
 // that backupkit never depends on pg_cron) and backupkit.cron_interval.
+#include "core/error.hpp"
+#include "core/ops/cron_interval.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,9 +18,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/ops/cron_interval.hpp"
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"

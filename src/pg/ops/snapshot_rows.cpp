@@ -1,5 +1,9 @@
 // backupkit.snapshot_rows: the captured rows of one table as jsonb objects keyed by column name, produced
 // one chunk at a time (value-per-call), so LIMIT stops reading after the first chunk.
+#include "core/codec/chunk_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,8 +17,6 @@ extern "C"
 #include "utils/memutils.h"
 }
 
-#include "core/codec/chunk_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/storage.hpp"

@@ -1,4 +1,8 @@
 // backupkit.get_table_restoration_order (live tables or a snapshot) and backupkit.restoration_plan.
+#include "core/error.hpp"
+#include "core/plan/dependency_order.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -15,8 +19,6 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/plan/dependency_order.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/order/restore_order.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"

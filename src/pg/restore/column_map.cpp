@@ -1,5 +1,10 @@
 // How a captured table's columns meet the live table's (restore_engine_internal.hpp): which captured columns are
 // kept, their live types, and the warnings a restore reports about dropped, generated or retyped columns.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 void

@@ -1,6 +1,11 @@
 // Rows merge and missing set aside instead of failing: staged rows a CHECK constraint rejects or that collide
 // with another row on a unique index other than the key. They are removed from the stage (dry run or not, so
 // both count the same) and listed in the report, up to conflict_report_limit of them.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 static const int conflict_report_limit = 100;

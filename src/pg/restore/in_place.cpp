@@ -1,5 +1,10 @@
 // The in-place shortcuts (unchanged_rows.hpp): merge after a bulk change stages only the rows not proven
 // unchanged in place, and missing may copy absent rows straight into the table when no row could be set aside.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 bool

@@ -3,6 +3,11 @@
 // the ordinals of rows that are absent (or, for merge, whose live fingerprint differs); a second pass loads just
 // those rows into the full stage. An unchanged table thus costs a scan of each side and no write, where staging
 // every row cost a full COPY.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 static int stage_counter = 0;

@@ -1,6 +1,11 @@
 // Foreign keys from tables outside the restored set: which ones reference a restored table (they decide the
 // path and forbid replacing an unkeyed table), and the check that a keyed replace deletes no row they still
 // reference.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 void

@@ -1,5 +1,10 @@
 // The clear and truncate phases of a restore: rules and triggers put aside, the stage filled (or the direct copy
 // of missing rows prepared), and the rows that go deleted; copy-path tables are emptied by one TRUNCATE.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 // A captured value the live type does not accept: say which columns changed type since the capture.

@@ -1,5 +1,10 @@
 // backupkit.diff's query: the snapshot's rows that differ from the live table, staged as merge stages them
 // (only absent or differing rows when the key stage applies), joined with the table by key.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 char *

@@ -3,6 +3,9 @@
 // interface is restore_engine.hpp.
 #pragma once
 
+#include "core/codec/row_fingerprint.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -22,8 +25,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/codec/row_fingerprint.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/citus/citus_tables.hpp"

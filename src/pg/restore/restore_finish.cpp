@@ -1,5 +1,10 @@
 // The finish phase of a restore: the stage dropped, sequences, triggers and rules given back, and the table's
 // report written.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 void

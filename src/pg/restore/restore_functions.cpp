@@ -1,4 +1,8 @@
 // SQL entry points of restores: backupkit.restore_table_from_snapshot (one table).
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -10,7 +14,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/lock_order.hpp"

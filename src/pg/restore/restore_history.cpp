@@ -1,4 +1,6 @@
 // backupkit.restore_history: one row per completed restore or dry run.
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"

@@ -1,5 +1,10 @@
 // The load phase of a restore: COPY straight into the table (copy path, missing's direct copy), or UPDATE and
 // INSERT from the stage by key, setting conflicting rows aside (conflicts.cpp).
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 static void load_rows(BkTablePlan *p);

@@ -1,5 +1,10 @@
 // The plan of one table's restore (restore_engine.hpp): the checks made before anything changes (table kind,
 // Citus, metadata seal, key, outside references) and the choice between the copy path and the staged path.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 BkTablePlan *

@@ -1,5 +1,10 @@
 // Sequences owned by a restored table's columns: replace puts them back to the captured value (or higher when
 // the restored rows need it); merge and missing never move a sequence backwards.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 void

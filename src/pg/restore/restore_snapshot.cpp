@@ -4,6 +4,8 @@
 // cycle are deferred when they are DEFERRABLE; otherwise they are dropped and re-created inside the
 // transaction (the table owner may do this; re-creating re-checks every row, so nothing violating them
 // can commit). No session_replication_role, no disabling of the system's constraint triggers.
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"

@@ -1,6 +1,11 @@
 // The SQL text the restore engine writes, gathered in one file so that its quoting can be audited in one place:
 // every identifier goes through quote_identifier, every literal through quote_literal_cstr or a parameter, every
 // operator is schema-qualified (OPERATOR(pg_catalog.=)) so that the caller's search_path cannot redirect it.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 char *

@@ -1,5 +1,10 @@
 // User triggers during a restore: the ones enabled on the table and its partitions are disabled for the restore
 // (unless fire_triggers) and given back their previous state (ENABLE, ALWAYS or REPLICA) when it finishes.
+#include "core/codec/row_fingerprint.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 #include "pg/restore/restore_engine_internal.hpp"
 
 typedef struct UserTrigger

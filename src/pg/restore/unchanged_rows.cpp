@@ -1,4 +1,9 @@
 // See unchanged_rows.hpp for why a tuple id and an xmin prove a row unchanged.
+#include "core/codec/checksum.hpp"
+#include "core/codec/tid_runs.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -19,9 +24,6 @@ extern "C"
 #include "utils/snapmgr.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/tid_runs.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/restore/unchanged_rows.hpp"
 

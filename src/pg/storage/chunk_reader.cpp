@@ -1,4 +1,9 @@
 // Chunk reading and verification.
+#include "core/codec/checksum.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -7,9 +12,6 @@ extern "C"
 #include "utils/memutils.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/zstd_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/chunk_writer.hpp"

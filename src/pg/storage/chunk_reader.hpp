@@ -2,12 +2,13 @@
 // the end, the table's totals: a restore never applies a byte that was not proven to be what was captured.
 #pragma once
 
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
 }
 
-#include "pg/boundary/boundary.hpp"
 #include "pg/storage/storage.hpp"
 
 namespace bk

@@ -1,6 +1,8 @@
 // Metadata checksums over backupkit.snapshot_table entries and backupkit.snapshot rows (see
 // metadata_checksum.hpp): sealing a snapshot, verifying it before a restore, reporting it to validation and
 // import. The records and how they are read back and hashed are in metadata_seal_records.cpp.
+#include "core/codec/metadata_seal.hpp"
+
 #include "pg/storage/metadata_seal_records.hpp"
 
 #define CHECK_HINT "Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report."

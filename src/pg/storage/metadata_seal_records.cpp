@@ -1,6 +1,8 @@
 // Reading sealed records back (metadata_seal_records.hpp): every field as text by one SQL expression, so what is
 // hashed is exactly what is stored, whoever wrote it (capture, import, pg_dump); the seal computed over it
 // (src/core/codec/metadata_seal.hpp) and compared with the stored one.
+#include "core/codec/metadata_seal.hpp"
+
 #include "pg/storage/metadata_seal_records.hpp"
 
 typedef struct SealField

@@ -3,6 +3,8 @@
 // reads and hashes them, and metadata_checksum.cpp, which writes, verifies and reports.
 #pragma once
 
+#include "core/codec/metadata_seal.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -12,7 +14,6 @@ extern "C"
 #include "utils/builtins.h"
 }
 
-#include "core/codec/metadata_seal.hpp"
 #include "pg/storage/metadata_checksum.hpp"
 
 // One sealed record as read back: its fields as text and the seal stored with it.
