@@ -8,6 +8,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -226,10 +227,9 @@ bk_validate_snapshot_integrity(PG_FUNCTION_ARGS)
 	char *first_error;
 	bool valid;
 	Datum result;
-	int guc_level;
+	BkOperation op;
 
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "validate_snapshot_integrity", 0, 0, NULL);
 	bk_json_init(&json);
 	bk_json_begin_object(&json, NULL);
 	valid = validate_snapshot(snapshot_id, &json, true, &first_error);
@@ -243,9 +243,7 @@ bk_validate_snapshot_integrity(PG_FUNCTION_ARGS)
 		bk_spi_exec("SELECT jsonb_set($1, '{valid}', to_jsonb($2))", 2, argtypes, values, NULL, true, 1);
 		result = SPI_datumTransfer(bk_spi_get(0, 1, &isnull), false, -1);
 	}
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	PG_RETURN_DATUM(result);
+	return bk_operation_end(&op, result, BK_OP_RESULT_AS_IS);
 }
 
 Datum
@@ -259,11 +257,10 @@ bk_validate_all_snapshots(PG_FUNCTION_ARGS)
 	int64 *ids;
 	char **labels;
 	Datum *created;
-	int guc_level;
+	BkOperation op;
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "validate_all_snapshots", 0, 0, NULL);
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT snapshot_id, label, created_at FROM backupkit.snapshot"
 	            " WHERE pg_has_role($1, created_by, 'MEMBER') ORDER BY snapshot_id",
@@ -302,7 +299,5 @@ bk_validate_all_snapshots(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 		pfree(json.buf.data);
 	}
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

@@ -7,6 +7,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/ops/export_import_internal.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -86,8 +87,7 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	int64 tables = 0;
 	int64 chunks = 0;
 	int64 rows = 0;
-	int level;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 	Oid seal_types[3] = {INT8OID, BYTEAOID, BYTEAARRAYOID};
 	Datum seal_args[3];
 	bytea *snapshot_seal;
@@ -95,13 +95,12 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	int *seal_nos;
 	int nseals;
 
-	bk_failure_watch_begin("export", snapshot_id);
+	bk_operation_watch(&op, "export", snapshot_id);
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	ex.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ex.sequence = 0;
 
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "export", snapshot_id, BK_OP_WATCHED, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap); // FOR KEY SHARE: a prune leaves the snapshot alone meanwhile
 	bk_check_snapshot_policies(&snap, "export");
 
@@ -214,15 +213,11 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 	bk_json_end_object(&trailer);
 	emit_json_frame(&ex, bk::FrameKind::trailer, trailer.buf.data);
 
-	bk_stable_settings_pop(level);
 	bk_json_init(&trailer);
 	bk_json_begin_object(&trailer, NULL);
 	bk_json_int(&trailer, "frames", ex.sequence);
 	bk_json_int(&trailer, "chunks", chunks);
 	bk_json_end_object(&trailer);
-	bk_operation_log("export", snapshot_id, "success", rows, (double) (GetCurrentTimestamp() - started) / 1000.0,
-	                 trailer.buf.data);
-	bk_spi_finish();
-	bk_failure_watch_end();
-	return (Datum) 0;
+	bk_operation_log_success(&op, rows, trailer.buf.data);
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

@@ -7,6 +7,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/ops/export_import_internal.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -145,7 +146,7 @@ bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	bytea *frame;
 	bk::FrameView view;
 	char *json = NULL;
-	int level;
+	BkOperation op;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 	{
@@ -201,8 +202,7 @@ bk_import_snapshot_step(PG_FUNCTION_ARGS)
 		json = pnstrdup((const char *) view.payload, view.payload_len);
 	}
 
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "import_snapshot_step", 0, 0, NULL);
 	switch (view.kind)
 	{
 		case bk::FrameKind::header:
@@ -239,8 +239,7 @@ bk_import_snapshot_step(PG_FUNCTION_ARGS)
 			import_trailer(st, json);
 			break;
 	}
-	bk_stable_settings_pop(level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_POINTER(st);
 }
 
@@ -254,7 +253,7 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	bool isnull;
 	int64 bad_tables;
 	int64 orphan_chunks;
-	int level;
+	BkOperation op;
 	BkJson details;
 
 	if (!AggCheckCallContext(fcinfo, NULL))
@@ -272,8 +271,9 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 		                psprintf("The trailer frame never arrived: %u frames were given.", st->next_sequence));
 	}
 	values[0] = Int64GetDatum(st->snapshot_id);
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	// The watch began with the first frame (bk_import_snapshot_step); it ends here.
+	bk_operation_begin(&op, "import", st->snapshot_id, BK_OP_WATCHED, NULL);
+	op.started = st->started;
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT (SELECT count(*) FROM backupkit.snapshot_table t, LATERAL (SELECT count(*) AS chunks, "
 	            "   coalesce(sum(c.row_count), 0) AS rows FROM backupkit.snapshot_chunk c "
@@ -297,16 +297,13 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	// The rows as written must be the ones the stream's seals cover; then they get this database's seals.
 	bk_metadata_verify_import(st->snapshot_id);
 	bk_metadata_seal(st->snapshot_id);
-	bk_stable_settings_pop(level);
 	bk_json_init(&details);
 	bk_json_begin_object(&details, NULL);
 	bk_json_int(&details, "frames", st->next_sequence);
 	bk_json_int(&details, "tables", st->tables);
 	bk_json_int(&details, "chunks", st->chunks);
 	bk_json_end_object(&details);
-	bk_operation_log("import", st->snapshot_id, "success", st->rows,
-	                 (double) (GetCurrentTimestamp() - st->started) / 1000.0, details.buf.data);
-	bk_spi_finish();
-	bk_failure_watch_end();
+	bk_operation_log_success(&op, st->rows, details.buf.data);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_INT64(st->snapshot_id);
 }

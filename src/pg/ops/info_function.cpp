@@ -26,6 +26,7 @@ extern "C"
 #include "pg/storage/storage.hpp"
 #include "pg/capture/snapshot_label.hpp"
 #include "pg/ops/pg_cron_access.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -41,10 +42,9 @@ bk_info(PG_FUNCTION_ARGS)
 	Jsonb *result;
 	char *schema;
 	bool isnull;
-	int level;
+	BkOperation op;
 
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "info", 0, 0, NULL);
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT jsonb_build_object("
 	            " 'extension_version', (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'backupkit'),"
@@ -97,7 +97,6 @@ bk_info(PG_FUNCTION_ARGS)
 	            " FROM backupkit.check() c WHERE $1 IS NOT NULL",
 	            2, argtypes, values, NULL, true, 1);
 	result = DatumGetJsonbPCopy(bk_spi_get(0, 1, &isnull));
-	bk_stable_settings_pop(level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_JSONB_P(result);
 }

@@ -21,6 +21,7 @@ extern "C"
 #include "pg/support/operation_log.hpp"
 #include "pg/support/report_json.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -108,7 +109,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	int64 cutoff_us = 0;
 	char *label = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
 	bool dry_run;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 	Oid user = GetUserId();
 	BkOwnerAccess access;
 	BkPruneRow *rows;
@@ -121,7 +122,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	int nkept = 0;
 	BkJson details;
 
-	bk_failure_watch_begin("prune", 0);
+	bk_operation_watch(&op, "prune", 0);
 	if (PG_ARGISNULL(7))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("dry_run must not be null")));
@@ -150,7 +151,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	(void) decide(NULL, 0, has_count, counts, has_cutoff, cutoff_us);
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
+	bk_operation_begin(&op, "prune", 0, BK_OP_WATCHED | BK_OP_NO_SETTINGS, NULL);
 	{
 		Oid argtypes[2] = {TEXTOID, OIDOID};
 		Datum values[2] = {label ? CStringGetTextDatum(label) : (Datum) 0, ObjectIdGetDatum(user)};
@@ -258,9 +259,8 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	bk_json_int(&details, "dropped", ndropped);
 	bk_json_int(&details, "in_use", nin_use);
 	bk_json_end_object(&details);
-	bk_operation_log("prune", 0, dry_run ? "dry run" : "success", ndropped,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
-	bk_spi_finish();
+	bk_operation_log_outcome(&op, dry_run ? "dry run" : "success", ndropped, details.buf.data);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -274,7 +274,6 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 		out[4] = row->reason[0] ? CStringGetTextDatum(row->reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	bk_failure_watch_end();
 	return (Datum) 0;
 }
 
@@ -287,25 +286,22 @@ bk_pin_snapshot(PG_FUNCTION_ARGS)
 	BkSnapshot snap;
 	BkOwnerAccess access;
 	bool pinned;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
 	if (PG_ARGISNULL(1))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("pinned must not be null")));
 	}
 	pinned = PG_GETARG_BOOL(1);
-	bk_failure_watch_begin(pinned ? "pin" : "unpin", snapshot_id);
 	values[0] = Int64GetDatum(snapshot_id);
 	values[1] = BoolGetDatum(pinned);
-	bk_spi_connect();
+	bk_operation_begin(&op, pinned ? "pin" : "unpin", snapshot_id, BK_OP_WATCH | BK_OP_NO_SETTINGS, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_owner_begin(&access);
 	bk_spi_exec("UPDATE backupkit.snapshot SET pinned = $2 WHERE snapshot_id = $1", 2, argtypes, values, NULL, false,
 	            0);
 	bk_owner_end(&access);
-	bk_operation_log(pinned ? "pin" : "unpin", snapshot_id, "success", 0,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
-	bk_spi_finish();
-	bk_failure_watch_end();
+	bk_operation_log_success(&op, 0, NULL);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_VOID();
 }

@@ -26,6 +26,7 @@ extern "C"
 #include "pg/storage/storage.hpp"
 #include "pg/capture/snapshot_label.hpp"
 #include "pg/ops/pg_cron_access.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -90,10 +91,9 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	char *sql;
 	int64 jobid;
 	bool isnull;
-	int level;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
-	bk_failure_watch_begin("schedule", 0);
+	bk_operation_watch(&op, "schedule", 0);
 	require_arg(fcinfo, 0, "job_name");
 	require_arg(fcinfo, 1, "schedule");
 	require_arg(fcinfo, 2, "tables");
@@ -137,8 +137,7 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		BK_CORE(bk::apply_retention_arrays(policy, 0, NULL, NULL, NULL, NULL, NULL, 0));
 	}
 
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "schedule", 0, BK_OP_WATCHED, NULL);
 	schema = require_cron_schema();
 
 	// Every value enters the command through format('%L'); tables are stored schema-qualified, by name.
@@ -169,7 +168,6 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		jobid = DatumGetInt64(bk_spi_get(0, 1, &isnull));
 	}
 	warn_if_cron_cannot_run(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	bk_stable_settings_pop(level);
 	{
 		// The job id and name let backupkit.schedules date the job (pg_cron does not record when it was made).
 		BkJson details;
@@ -178,11 +176,9 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		bk_json_int(&details, "jobid", jobid);
 		bk_json_str(&details, "job_name", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 		bk_json_end_object(&details);
-		bk_operation_log("schedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0,
-		                 details.buf.data);
+		bk_operation_log_success(&op, 0, details.buf.data);
 	}
-	bk_spi_finish();
-	bk_failure_watch_end();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_INT64(jobid);
 }
 
@@ -194,13 +190,11 @@ bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 	char *schema;
 	bool found;
 	bool isnull;
-	int level;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
 	require_arg(fcinfo, 0, "job_name");
 	values[0] = PG_GETARG_DATUM(0);
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "unschedule", 0, 0, NULL);
 	schema = require_cron_schema();
 	// See a job removed earlier in this statement (pg_cron deletes without advancing the command counter).
 	CommandCounterIncrement();
@@ -214,10 +208,9 @@ bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 		Datum id_values[1] = {bk_spi_get(0, 1, &isnull)};
 		bk_spi_exec(psprintf("SELECT %s.unschedule($1)", quote_identifier(schema)), 1, id_types, id_values, NULL, false,
 		            1);
-		bk_operation_log("unschedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
+		bk_operation_log_success(&op, 0, NULL);
 	}
-	bk_stable_settings_pop(level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_BOOL(found);
 }
 

@@ -21,6 +21,7 @@ extern "C"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -170,7 +171,7 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 	{
 		int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 		MemoryContext old;
-		int guc_level;
+		BkOperation op;
 
 		if (PG_ARGISNULL(1))
 		{
@@ -179,13 +180,11 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st = (RowsState *) palloc0(sizeof(RowsState));
-		bk_spi_connect();
 		// The caller's search_path must not resolve the names in backupkit's own queries.
-		guc_level = bk_stable_settings_push();
+		bk_operation_begin(&op, "snapshot_rows", snapshot_id, 0, NULL);
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		open_rows(fcinfo, st, snapshot_id, by_name);
-		bk_stable_settings_pop(guc_level);
-		bk_spi_finish();
+		(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 		fctx->user_fctx = st;
 		MemoryContextSwitchTo(old);
 	}
@@ -194,13 +193,11 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 	while (!st->done && st->next_row >= st->rows)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		int guc_level;
-		bk_spi_connect();
-		guc_level = bk_stable_settings_push();
+		BkOperation op;
+		bk_operation_begin(&op, "snapshot_rows", 0, 0, NULL);
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st->done = !load_chunk(st);
-		bk_stable_settings_pop(guc_level);
-		bk_spi_finish();
+		(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 		MemoryContextSwitchTo(old);
 	}
 	if (st->done)

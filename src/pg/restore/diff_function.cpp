@@ -16,6 +16,7 @@ extern "C"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -33,7 +34,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	BkTablePlan *plan;
 	bool by_oid;
 	Oid relid;
-	int guc_level;
+	BkOperation op;
 	SPIPlanPtr qplan;
 	Portal portal;
 
@@ -43,8 +44,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	}
 	relid = PG_GETARG_OID(1);
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "diff", 0, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
 	bk_check_not_system(relid, "diff");
@@ -84,7 +84,5 @@ bk_diff(PG_FUNCTION_ARGS)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }
