@@ -39,22 +39,12 @@ extern "C"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/integrity/validate_snapshot.hpp"
+#include "pg/restore/restore_set.hpp"
 
 extern "C"
 {
 	PG_FUNCTION_INFO_V1(bk_restore_snapshot);
 }
-
-typedef struct SetForeignKey
-{
-	int child; // index into the set
-	int parent;
-	char *name;    // schema-qualified constraint name for SET CONSTRAINTS
-	char *conname; // bare name
-	char *definition;
-	bool deferrable;
-	bool recreate; // dropped and re-created around the load
-} SetForeignKey;
 
 typedef struct RestoreErrorContext
 {
@@ -70,53 +60,6 @@ restore_error_context(void *arg)
 	{
 		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
 	}
-}
-
-static int
-index_of(const Oid *relids, int n, Oid relid)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (relids[i] == relid)
-		{
-			return i;
-		}
-	}
-	return -1;
-}
-
-static SetForeignKey *
-foreign_keys_in_set(const Oid *relids, int n, int *count)
-{
-	Oid argtypes[1] = {OIDARRAYOID};
-	Datum *elems = (Datum *) palloc(sizeof(Datum) * n);
-	Datum values[1];
-	SetForeignKey *fks;
-
-	for (int i = 0; i < n; i++)
-	{
-		elems[i] = ObjectIdGetDatum(relids[i]);
-	}
-	values[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	bk_spi_exec("SELECT c.conrelid, c.confrelid, quote_ident(n.nspname) || '.' || quote_ident(c.conname),"
-	            " c.conname::text, pg_get_constraintdef(c.oid), c.condeferrable"
-	            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
-	            " WHERE c.contype = 'f' AND c.conparentid = 0 AND c.conrelid = ANY ($1) AND c.confrelid = ANY ($1)"
-	            "   AND " BK_SQL_FK_ENFORCED " ORDER BY c.conrelid, c.conname",
-	            1, argtypes, values, NULL, true, 0);
-	*count = (int) SPI_processed;
-	fks = (SetForeignKey *) palloc0(sizeof(SetForeignKey) * Max(*count, 1));
-	for (int i = 0; i < *count; i++)
-	{
-		bool isnull;
-		fks[i].child = index_of(relids, n, DatumGetObjectId(bk_spi_get(i, 1, &isnull)));
-		fks[i].parent = index_of(relids, n, DatumGetObjectId(bk_spi_get(i, 2, &isnull)));
-		fks[i].name = bk_spi_get_text(i, 3);
-		fks[i].conname = bk_spi_get_text(i, 4);
-		fks[i].definition = bk_spi_get_text(i, 5);
-		fks[i].deferrable = DatumGetBool(bk_spi_get(i, 6, &isnull));
-	}
-	return fks;
 }
 
 // schema => 'keep' | 'missing' | 'exact'.
@@ -229,64 +172,6 @@ report_list(BkJson *report, const char *key, List *list)
 	bk_json_end_array(report);
 }
 
-// Which tables to restore: the listed ones (each must be in the snapshot) or all of the snapshot's.
-static void
-resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkTableEntry ***entries_out,
-               bool **by_oid_out, int *n_out)
-{
-	Oid *relids;
-	BkTableEntry **entries;
-	bool *by_oid;
-	int n;
-
-	if (PG_ARGISNULL(1))
-	{
-		entries = bk_table_entries(snapshot_id, &n);
-		relids = (Oid *) palloc(sizeof(Oid) * Max(n, 1));
-		by_oid = (bool *) palloc(sizeof(bool) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			BkTableEntry *e = entries[i];
-			relids[i] = bk_entry_live_relid(e);
-			by_oid[i] = relids[i] == e->relid;
-			if (!OidIsValid(relids[i]))
-			{
-				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-				                errmsg("table %s of snapshot " INT64_FORMAT " no longer exists",
-				                       bk_entry_qualified_name(e), snapshot_id),
-				                errhint("Re-create the table, or list the tables to restore.")));
-			}
-			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
-			bk_check_table_kind(relids[i], "restore");
-		}
-	}
-	else
-	{
-		relids = bk_table_list_arg(fcinfo, 1, "tables", &n);
-		entries = (BkTableEntry **) palloc(sizeof(BkTableEntry *) * n);
-		by_oid = (bool *) palloc(sizeof(bool) * n);
-		for (int i = 0; i < n; i++)
-		{
-			bk_check_table_kind(relids[i], "restore");
-			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
-			if (entries[i] == NULL)
-			{
-				ereport(ERROR,
-				        (errcode(ERRCODE_UNDEFINED_TABLE),
-				         errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relids[i]),
-				                snapshot_id),
-				         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT
-				                 ").",
-				                 snapshot_id)));
-			}
-		}
-	}
-	*relids_out = relids;
-	*entries_out = entries;
-	*by_oid_out = by_oid;
-	*n_out = n;
-}
-
 Datum
 bk_restore_snapshot(PG_FUNCTION_ARGS)
 {
@@ -346,7 +231,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		UpdateActiveSnapshotCommandId();
 		snapshot_pushed = true;
 	}
-	resolve_tables(fcinfo, snapshot_id, &relids, &entries, &by_oid, &n);
+	bk_set_resolve_tables(fcinfo, snapshot_id, &relids, &entries, &by_oid, &n);
 	// Refused as a whole, before validation and before any table of the set is touched.
 	bk_refuse_citus_tables(relids, n, BK_CITUS_RESTORE);
 	bk_lock_in_order(relids, n, ExclusiveLock);
@@ -375,7 +260,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	level = (int *) palloc(sizeof(int) * Max(n, 1));
 	group = (int *) palloc(sizeof(int) * Max(n, 1));
 	bk_order_relations(relids, n, order, level, group);
-	fks = foreign_keys_in_set(relids, n, &nfks);
+	fks = bk_set_foreign_keys(relids, n, &nfks);
 
 	errcb.callback = restore_error_context;
 	errcb.arg = &ctx;
