@@ -303,14 +303,25 @@ copy_into(Oid relid, List *attnames, ChunkCopySource *shape, bool check_insert_p
 	return processed;
 }
 
+// The source of one COPY: the chunks of reader, the kept columns, and the rows filter keeps (all when NULL).
+static void
+source_init(ChunkCopySource *src, BkChunkReader *reader, const bool *keep, BkRowFilter filter, void *filter_arg,
+            bool first_pass)
+{
+	memset(src, 0, sizeof(*src));
+	src->reader = reader;
+	src->keep = keep;
+	src->filter = filter;
+	src->filter_arg = filter_arg;
+	src->first_pass = first_pass;
+}
+
 uint64
 bk_copy_chunks_into(Oid relid, List *attnames, BkChunkReader *reader, const bool *keep, bool check_insert_privilege,
                     const char *display_name, List *key_names)
 {
 	ChunkCopySource src;
-	memset(&src, 0, sizeof(src));
-	src.reader = reader;
-	src.keep = keep;
+	source_init(&src, reader, keep, NULL, NULL, false);
 	return copy_into(relid, attnames, &src, check_insert_privilege, display_name, key_names);
 }
 
@@ -320,12 +331,7 @@ bk_copy_chunk_rows_into(Oid relid, List *attnames, BkChunkReader *reader, const 
                         List *key_names)
 {
 	ChunkCopySource src;
-	memset(&src, 0, sizeof(src));
-	src.reader = reader;
-	src.keep = keep;
-	src.filter = filter;
-	src.filter_arg = filter_arg;
-	src.first_pass = first_pass;
+	source_init(&src, reader, keep, filter, filter_arg, first_pass);
 	return copy_into(relid, attnames, &src, check_insert_privilege, display_name, key_names);
 }
 
@@ -334,12 +340,7 @@ bk_copy_chunk_keys_into(Oid relid, List *attnames, BkChunkReader *reader, const 
                         int nkeys, const char *display_name, BkRowFilter filter, void *filter_arg)
 {
 	ChunkCopySource src;
-	memset(&src, 0, sizeof(src));
-	src.reader = reader;
-	src.keep = keep;
-	src.filter = filter;
-	src.filter_arg = filter_arg;
-	src.first_pass = true;
+	source_init(&src, reader, keep, filter, filter_arg, true);
 	src.key_cols = key_cols;
 	src.nkeys = nkeys;
 	return copy_into(relid, attnames, &src, false, display_name, NIL);
