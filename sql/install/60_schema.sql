@@ -228,10 +228,12 @@ BEGIN
                                       r->>'schema', r->>'name', r->>'partition_bound');
     END LOOP;
 
-    -- 4. Sequence positions.
+    -- 4. Sequence positions (an identity sequence only when its column is re-created here).
     FOREACH d IN ARRAY defs LOOP
         FOR x IN SELECT e FROM backupkit.json_list(d->'sequences') e WHERE e->>'last_value' IS NOT NULL
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', e->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', e->>'schema', e->>'name')))
+                   AND (NOT m OR NOT (e->>'identity')::boolean
+                        OR backupkit.object_missing('column', pg_catalog.format('%I.%I', e->'table'->>'schema', e->'table'->>'name'), e->>'column')) LOOP
             RETURN NEXT pg_catalog.format('SELECT pg_catalog.setval(%L, %s, true)', pg_catalog.format('%I.%I', x->>'schema', x->>'name'), x->>'last_value');
         END LOOP;
     END LOOP;

@@ -77,7 +77,7 @@ RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 SELECT coalesce((obj->>'from_parent')::boolean, false) OR coalesce(NOT (obj->>'local')::boolean, false)
-       OR pg_catalog.jsonb_typeof(obj->'parent_index') = 'object'
+       OR coalesce(pg_catalog.jsonb_typeof(obj->'parent_index') = 'object', false)
 $$;
 COMMENT ON FUNCTION backupkit.follows_parent(jsonb) IS 'Internal: whether a constraint or index of a partition or child comes from its parent';
 
@@ -193,6 +193,16 @@ BEGIN
         END IF;
         IF l->>'name' <> r->>'name' THEN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', r->>'schema', l->>'name', r->>'name');
+        END IF;
+
+        -- The captured owner first: what step 2 creates (an owned sequence) must belong to the table's owner.
+        IF r->>'owner' <> l->>'owner' THEN
+            IF pg_catalog.pg_has_role(CURRENT_USER, r->>'owner', 'MEMBER') THEN
+                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s OWNER TO %I', t, r->>'owner');
+            ELSE
+                RETURN QUERY SELECT 'warning', pg_catalog.format('table %s is owned by %I, not by its captured owner %I, of which the current role is not a member',
+                                                                 t, l->>'owner', r->>'owner');
+            END IF;
         END IF;
 
         -- Triggers, policies, constraints (foreign keys first) and indexes added since, or changed (dropped here,
@@ -579,19 +589,7 @@ BEGIN
                     ELSE pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L', o.cap->>'name', t, o.cap->>'comment') END;
             END LOOP;
         END LOOP;
-        -- Owner, then privileges (a new owner takes over the old one's grants).
-        IF r->>'owner' <> l->>'owner' THEN
-            IF pg_catalog.pg_has_role(CURRENT_USER, r->>'owner', 'MEMBER') THEN
-                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s OWNER TO %I', t, r->>'owner');
-                l := pg_catalog.jsonb_set(l, '{grants}', coalesce((SELECT pg_catalog.jsonb_agg(e || CASE WHEN e->>'grantee' = l->>'owner'
-                                                                                                    THEN pg_catalog.jsonb_build_object('grantee', r->>'owner') ELSE '{}' END)
-                                                                   FROM backupkit.json_list(l->'grants') e), 'null'));
-                l := pg_catalog.jsonb_set(l, '{acl}', CASE WHEN pg_catalog.jsonb_typeof(l->'acl') = 'array' THEN '["changed"]' ELSE 'null' END);
-            ELSE
-                RETURN QUERY SELECT 'warning', pg_catalog.format('table %s is owned by %I, not by its captured owner %I, of which the current role is not a member',
-                                                                 t, l->>'owner', r->>'owner');
-            END IF;
-        END IF;
+        -- Privileges (the owner is the captured one since step 1).
         IF (r->'acl') IS DISTINCT FROM (l->'acl') THEN
             RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', r->>'owner', 'TABLE ' || t) s;
         END IF;
