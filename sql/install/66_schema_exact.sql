@@ -3,11 +3,10 @@
 -- restore_snapshot runs one after the other (each computed against the catalog the previous one left):
 --   1. exact_ddl_prepare: tables renamed back, objects added since (or changed) dropped, columns added since
 --      dropped, renamed back and retyped, and the column order rebuilt where ALTER TABLE cannot reach it
---      (the columns from the first misplaced one on are moved aside under a temporary name and added again,
---      in captured order);
+--      (the columns from the first misplaced one on are moved aside under a temporary name, added again in
+--      captured order, given their values back and the old ones dropped); partitions added since detached;
 --   2. what schema => 'missing' runs (definitions_ddl(defs, true)): everything that is now missing re-created;
---   3. exact_ddl_finish: moved columns' values copied back and the temporary columns dropped, then every
---      attribute compared with the capture (defaults, identity, NOT NULL, storage, compression, statistics,
+--   3. exact_ddl_finish: every attribute compared with the capture (defaults, identity, NOT NULL, storage, compression, statistics,
 --      options, persistence, tablespace, replica identity, row-level security, owner, privileges, comments).
 -- Every statement is built from the structured definition: names through format('%I'), expressions and
 -- pg_get_*def texts only inside the statement they belong to.
@@ -33,7 +32,7 @@ SELECT x FROM pg_catalog.jsonb_array_elements(backupkit.table_definition(relid)-
 $$;
 COMMENT ON FUNCTION backupkit.live_relation_definition(oid) IS 'Internal: the definition a snapshot would record for one relation now';
 
--- The temporary name of a column moved aside to rebuild the column order (found again by exact_ddl_finish).
+-- The temporary name of a column moved aside while the column order is rebuilt.
 CREATE FUNCTION backupkit.moved_column_name(col jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -43,8 +42,7 @@ $$;
 COMMENT ON FUNCTION backupkit.moved_column_name(jsonb) IS 'Internal: the temporary name of a column schema => ''exact'' moves to restore the column order';
 
 -- Captured and live objects (constraints, indexes, triggers, policies) paired: by OID first, then by name;
--- live objects nothing captured pairs with come last, with captured NULL. Objects that follow a parent (cloned
--- constraints and triggers, attached partition indexes, inherited constraints) are left out.
+-- live objects nothing captured pairs with come last, with captured NULL.
 CREATE FUNCTION backupkit.paired_objects(captured jsonb, current jsonb)
 RETURNS TABLE (cap jsonb, live jsonb)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -54,7 +52,7 @@ DECLARE
     l jsonb;
     seen text[] := '{}';
 BEGIN
-    FOR c IN SELECT e FROM backupkit.json_list(captured) e WHERE NOT backupkit.follows_parent(e) LOOP
+    FOR c IN SELECT e FROM backupkit.json_list(captured) e LOOP
         l := NULL;
         SELECT e INTO l FROM backupkit.json_list(current) e WHERE e->>'oid' = c->>'oid' AND NOT e->>'oid' = ANY (seen);
         IF l IS NULL THEN
@@ -65,7 +63,7 @@ BEGIN
         END IF;
         RETURN QUERY SELECT c, l;
     END LOOP;
-    FOR l IN SELECT e FROM backupkit.json_list(current) e WHERE NOT e->>'oid' = ANY (seen) AND NOT backupkit.follows_parent(e) LOOP
+    FOR l IN SELECT e FROM backupkit.json_list(current) e WHERE NOT e->>'oid' = ANY (seen) LOOP
         RETURN QUERY SELECT NULL::jsonb, l;
     END LOOP;
 END
@@ -177,6 +175,7 @@ DECLARE
     pos integer;
     last_live integer;
     rebuild_from integer;
+    sets text;
     views_dropped boolean := false;
 BEGIN
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(d->'relations') WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
@@ -209,7 +208,7 @@ BEGIN
         -- re-created by step 2 from the capture).
         FOREACH k IN ARRAY ARRAY['triggers', 'policies', 'constraints', 'indexes'] LOOP
             FOR o IN SELECT p.cap, p.live FROM backupkit.paired_objects(r->k, l->k) p
-                      WHERE p.live IS NOT NULL AND NOT (k = 'indexes' AND (p.live->>'constraint')::boolean)
+                      WHERE p.live IS NOT NULL AND NOT (k = 'indexes' AND (p.live->>'constraint')::boolean) AND NOT backupkit.follows_parent(p.live)
                       ORDER BY p.live->>'kind' = 'f' DESC, p.live->>'name' LOOP
                 IF o.cap IS NULL OR EXISTS (SELECT FROM backupkit.diff_objects(pg_catalog.jsonb_build_array(o.cap), pg_catalog.jsonb_build_array(o.live), r, l) x
                                             WHERE x.change = 'changed') THEN
@@ -228,8 +227,18 @@ BEGIN
             END LOOP;
         END LOOP;
 
-        -- Columns of a partition or an inheritance child follow their parent.
-        CONTINUE WHEN pg_catalog.jsonb_typeof(r->'parent') = 'object' OR pg_catalog.jsonb_typeof(r->'inherits') = 'array';
+        -- Partitions added since are detached (their rows stay in them, outside the captured table).
+        FOR o IN SELECT ih.inhrelid::regclass::text AS name FROM pg_catalog.pg_inherits ih
+                  WHERE ih.inhparent = live AND r->>'relkind' = 'p'
+                    AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(d->'relations') y WHERE backupkit.live_relation(y) = ih.inhrelid)
+                  ORDER BY 1 LOOP
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DETACH PARTITION %s', t, o.name);
+            RETURN QUERY SELECT 'warning', pg_catalog.format('partition %s was attached to %s since the capture; schema => ''exact'' detached it (its rows stay in it)', o.name, t);
+        END LOOP;
+
+        -- Columns of a partition or an inheritance child follow their parent (a partition detached since is a
+        -- table of its own until step 3 attaches it).
+        CONTINUE WHEN pg_catalog.jsonb_typeof(l->'parent') = 'object' OR pg_catalog.jsonb_typeof(r->'inherits') = 'array';
 
         -- Columns paired: the same attnum is the same column (a rename keeps it), then the same name.
         matched := '{}';
@@ -407,6 +416,38 @@ BEGIN
                     CASE WHEN pg_catalog.jsonb_typeof(c->'generated') = 'object'
                          THEN pg_catalog.format(' GENERATED ALWAYS AS (%s) STORED', c->'generated'->>'expression') ELSE '' END);
             END LOOP;
+            -- The moved columns' values copied back ('replace' reloads every row anyway), with the table's
+            -- enabled triggers off for that statement; then the old columns go (before step 2, which may attach
+            -- re-created partitions that have only the captured columns).
+            sets := NULL;
+            FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
+                lc := matched->(c->>'attnum');
+                CONTINUE WHEN lc IS NULL OR NOT (lc->>'attnum')::int2 = ANY (moved) OR pg_catalog.jsonb_typeof(c->'generated') = 'object';
+                sets := CASE WHEN sets IS NULL THEN '' ELSE sets || ', ' END || pg_catalog.format('%I = %I', c->>'name', backupkit.moved_column_name(c));
+            END LOOP;
+            IF sets IS NOT NULL AND content_mode <> 'replace' THEN
+                FOR o IN SELECT tg.tgname, tg.tgenabled FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = live AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
+                            AND NOT ('triggers:' || tg.tgname) = ANY (dropped) ORDER BY tg.tgname LOOP
+                    RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', t, o.tgname);
+                END LOOP;
+                RETURN QUERY SELECT 'before', pg_catalog.format('UPDATE %s SET %s', t, sets);
+                FOR o IN SELECT tg.tgname, tg.tgenabled FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = live AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
+                            AND NOT ('triggers:' || tg.tgname) = ANY (dropped) ORDER BY tg.tgname LOOP
+                    RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s ENABLE %sTRIGGER %I', t,
+                        CASE o.tgenabled WHEN 'R' THEN 'REPLICA ' WHEN 'A' THEN 'ALWAYS ' ELSE '' END, o.tgname);
+                END LOOP;
+            END IF;
+            FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
+                lc := matched->(c->>'attnum');
+                CONTINUE WHEN lc IS NULL OR NOT (lc->>'attnum')::int2 = ANY (moved);
+                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', t, backupkit.moved_column_name(c));
+            END LOOP;
+        END IF;
+
+        -- A partition detached since, its columns as captured now, is attached again.
+        IF pg_catalog.jsonb_typeof(r->'parent') = 'object' THEN
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %s %s', r->'parent'->>'schema', r->'parent'->>'name',
+                                                           t, r->>'partition_bound');
         END IF;
     END LOOP;
 END
@@ -428,8 +469,6 @@ DECLARE
     t text;
     nsp text;
     k text;
-    sets text;
-    tg record;
     seq jsonb;
 BEGIN
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(d->'relations') WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
@@ -439,36 +478,12 @@ BEGIN
         nsp := r->>'schema';
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
 
-        -- Moved columns: their values copied back (replace reloads every row anyway), with the table's
-        -- enabled triggers off for that statement, then the old columns dropped.
-        sets := NULL;
-        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
-            CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(l->'columns') e WHERE e->>'name' = backupkit.moved_column_name(c));
-            IF pg_catalog.jsonb_typeof(c->'generated') IS DISTINCT FROM 'object' THEN
-                sets := CASE WHEN sets IS NULL THEN '' ELSE sets || ', ' END || pg_catalog.format('%I = %I', c->>'name', backupkit.moved_column_name(c));
-            END IF;
-        END LOOP;
-        IF sets IS NOT NULL AND content_mode <> 'replace' THEN
-            FOR tg IN SELECT tgname, tgenabled FROM pg_catalog.pg_trigger WHERE tgrelid = live AND NOT tgisinternal AND tgenabled <> 'D' AND tgparentid = 0 ORDER BY tgname LOOP
-                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', t, tg.tgname);
-            END LOOP;
-            RETURN QUERY SELECT 'before', pg_catalog.format('UPDATE %s SET %s', t, sets);
-            FOR tg IN SELECT tgname, tgenabled FROM pg_catalog.pg_trigger WHERE tgrelid = live AND NOT tgisinternal AND tgenabled <> 'D' AND tgparentid = 0 ORDER BY tgname LOOP
-                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s ENABLE %sTRIGGER %I', t,
-                    CASE tg.tgenabled WHEN 'R' THEN 'REPLICA ' WHEN 'A' THEN 'ALWAYS ' ELSE '' END, tg.tgname);
-            END LOOP;
-        END IF;
-        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
-            CONTINUE WHEN NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(l->'columns') e WHERE e->>'name' = backupkit.moved_column_name(c));
-            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', t, backupkit.moved_column_name(c));
-        END LOOP;
-
         -- Column attributes.
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
             lc := NULL;
             SELECT e INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') e WHERE e->>'name' = c->>'name';
             CONTINUE WHEN lc IS NULL;
-            IF pg_catalog.jsonb_typeof(r->'parent') IS DISTINCT FROM 'object' THEN
+            IF pg_catalog.jsonb_typeof(l->'parent') IS DISTINCT FROM 'object' THEN
                 -- Identity (a partition's follows its parent's).
                 IF pg_catalog.jsonb_typeof(lc->'identity') = 'object' AND pg_catalog.jsonb_typeof(c->'identity') IS DISTINCT FROM 'object' THEN
                     RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I DROP IDENTITY', t, c->>'name');
@@ -569,11 +584,6 @@ BEGIN
         IF r->>'rls_forced' <> l->>'rls_forced' THEN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s %s ROW LEVEL SECURITY', t, CASE WHEN (r->>'rls_forced')::boolean THEN 'FORCE' ELSE 'NO FORCE' END);
         END IF;
-        -- A partition detached since is attached again.
-        IF pg_catalog.jsonb_typeof(r->'parent') = 'object' AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits WHERE inhrelid = live) THEN
-            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %s %s', r->'parent'->>'schema', r->'parent'->>'name',
-                                                           t, r->>'partition_bound');
-        END IF;
         -- Comments of the table and its objects.
         IF (r->>'comment') IS DISTINCT FROM (l->>'comment') THEN
             RETURN QUERY SELECT 'before', pg_catalog.format('COMMENT ON TABLE %s IS %L', t, r->>'comment');
@@ -594,16 +604,6 @@ BEGIN
             RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', r->>'owner', 'TABLE ' || t) s;
         END IF;
     END LOOP;
-    -- Partitions added since are left in place.
-    live := backupkit.live_relation(d->'relations'->0);
-    IF live IS NOT NULL AND d->'relations'->0->>'relkind' = 'p' THEN
-        FOR l IN SELECT x FROM pg_catalog.jsonb_array_elements(backupkit.table_definition(live)->'relations') x
-                  WHERE NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(d->'relations') y
-                                     WHERE y->>'relid' = x->>'relid' OR (y->>'schema' = x->>'schema' AND y->>'name' = x->>'name')) LOOP
-            RETURN QUERY SELECT 'warning', pg_catalog.format('partition %I.%I was added since the capture; schema => ''exact'' leaves it attached',
-                                                             l->>'schema', l->>'name');
-        END LOOP;
-    END IF;
 END
 $$;
 COMMENT ON FUNCTION backupkit.exact_ddl_finish(jsonb, text) IS 'Internal: last step of schema => ''exact'' (moved columns copied back, attributes, options, owner, privileges and comments as captured)';
