@@ -454,6 +454,43 @@ END
 $$;
 COMMENT ON FUNCTION backupkit.exact_ddl_prepare(jsonb, text) IS 'Internal: first step of schema => ''exact'' (renames reverted, additions dropped, columns retyped and put back in order)';
 
+-- Whether two objects' privileges differ (their default privileges, acl NULL, count as none granted).
+CREATE FUNCTION backupkit.grants_differ(a jsonb, b jsonb)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT (pg_catalog.jsonb_typeof(a->'acl') = 'array') IS DISTINCT FROM (pg_catalog.jsonb_typeof(b->'acl') = 'array')
+    OR (SELECT pg_catalog.array_agg(g::text ORDER BY g::text) FROM backupkit.json_list(a->'grants') g)
+       IS DISTINCT FROM (SELECT pg_catalog.array_agg(g::text ORDER BY g::text) FROM backupkit.json_list(b->'grants') g)
+$$;
+COMMENT ON FUNCTION backupkit.grants_differ(jsonb, jsonb) IS 'Internal: whether two stored objects'' privileges differ';
+
+-- A captured relation with the grants (and grantors) of role old_owner given to new_owner, and acl texts
+-- compared accordingly.
+CREATE FUNCTION backupkit.owner_replaced(rel jsonb, old_owner text, new_owner text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT pg_catalog.jsonb_set(
+           pg_catalog.jsonb_set(rel, '{grants}', backupkit.grants_owner_replaced(rel->'grants', old_owner, new_owner)),
+           '{columns}', coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_set(c, '{grants}', backupkit.grants_owner_replaced(c->'grants', old_owner, new_owner))
+                                                      ORDER BY (c->>'attnum')::int)
+                                    FROM pg_catalog.jsonb_array_elements(rel->'columns') c), '[]'))
+$$;
+COMMENT ON FUNCTION backupkit.owner_replaced(jsonb, text, text) IS 'Internal: a captured relation''s grants with one role replaced by another';
+
+CREATE FUNCTION backupkit.grants_owner_replaced(grants jsonb, old_owner text, new_owner text)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE WHEN pg_catalog.jsonb_typeof(grants) = 'array'
+            THEN coalesce((SELECT pg_catalog.jsonb_agg(g || CASE WHEN g->>'grantee' = old_owner THEN pg_catalog.jsonb_build_object('grantee', new_owner) ELSE '{}' END
+                                                         || CASE WHEN g->>'grantor' = old_owner THEN pg_catalog.jsonb_build_object('grantor', new_owner) ELSE '{}' END)
+                             FROM pg_catalog.jsonb_array_elements(grants) g), '[]')
+            ELSE grants END
+$$;
+COMMENT ON FUNCTION backupkit.grants_owner_replaced(jsonb, text, text) IS 'Internal: stored grants with one role replaced by another';
+
 -- Step 3 of schema => 'exact' for one captured definition, once step 2 re-created what was missing.
 CREATE FUNCTION backupkit.exact_ddl_finish(d jsonb, content_mode text)
 RETURNS TABLE (part text, statement text)
@@ -477,6 +514,12 @@ BEGIN
         l := backupkit.live_relation_definition(live);
         nsp := r->>'schema';
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
+
+        -- A table that stays with another owner (the caller could not give it back, step 1 warned) gets the
+        -- captured owner's privileges for its owner.
+        IF l->>'owner' <> r->>'owner' THEN
+            r := backupkit.owner_replaced(r, r->>'owner', l->>'owner');
+        END IF;
 
         -- Column attributes.
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
@@ -527,8 +570,8 @@ BEGIN
             IF (c->>'comment') IS DISTINCT FROM (lc->>'comment') THEN
                 RETURN QUERY SELECT 'before', pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', t, c->>'name', c->>'comment');
             END IF;
-            IF (c->'acl') IS DISTINCT FROM (lc->'acl') THEN
-                RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(c->'acl', c->'grants', lc->'grants', r->>'owner', 'TABLE ' || t,
+            IF backupkit.grants_differ(c, lc) THEN
+                RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(c->'acl', c->'grants', lc->'grants', l->>'owner', 'TABLE ' || t,
                                                                                 pg_catalog.format(' (%I)', c->>'name')) s;
             END IF;
         END LOOP;
@@ -600,8 +643,8 @@ BEGIN
             END LOOP;
         END LOOP;
         -- Privileges (the owner is the captured one since step 1).
-        IF (r->'acl') IS DISTINCT FROM (l->'acl') THEN
-            RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', r->>'owner', 'TABLE ' || t) s;
+        IF backupkit.grants_differ(r, l) THEN
+            RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', l->>'owner', 'TABLE ' || t) s;
         END IF;
     END LOOP;
 END
