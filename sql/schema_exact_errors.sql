@@ -19,7 +19,8 @@ EXCEPTION WHEN OTHERS THEN
     RETURN NEXT state || ': ' || regexp_replace(msg, 'snapshot \d+', 'snapshot N', 'g');
     IF detail <> '' THEN RETURN NEXT 'DETAIL: ' || detail; END IF;
     IF hint <> '' THEN RETURN NEXT 'HINT: ' || regexp_replace(hint, '\(\d+\)', '(N)', 'g'); END IF;
-    RETURN QUERY SELECT 'CONTEXT: ' || l FROM regexp_split_to_table(context, E'\n') l WHERE l LIKE 'schema restore statement:%';
+    RETURN QUERY SELECT 'CONTEXT: ' || l FROM regexp_split_to_table(context, E'\n') l
+                  WHERE l LIKE 'schema restore statement:%' OR l LIKE 'column % changed type%';
 END $$;
 -- The table's definition in a few words, to show that a refusal changed nothing.
 CREATE FUNCTION se.shape(t regclass) RETURNS text LANGUAGE sql AS $$
@@ -71,6 +72,17 @@ SET ROLE se_caller;
 SELECT r->'schema_warnings' AS warnings FROM backupkit.restore_snapshot(:osid, schema => 'exact') r;
 RESET ROLE;
 SELECT se.shape('se.o'), pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'se.o'::regclass;
+
+-- schema => 'keep' (the default): a dropped column's warning and a failed type input name the column, its
+-- captured and its current type, and the schema mode that undoes the change.
+CREATE TABLE se.k (id integer PRIMARY KEY, amount numeric(8,2), gone text);
+INSERT INTO se.k SELECT g, g * 1.5, 'g' || g FROM generate_series(1, 4) g;
+SELECT backupkit.snapshot_tables('{se.k}', 'keep messages') AS ksid \gset
+ALTER TABLE se.k DROP COLUMN gone;
+ALTER TABLE se.k ALTER COLUMN amount TYPE integer USING amount::integer;
+SELECT se.show(format('SELECT backupkit.restore_snapshot(%s)', :ksid));
+ALTER TABLE se.k ALTER COLUMN amount TYPE numeric(10,2);
+SELECT jsonb_array_elements_text(r->'tables'->0->'warnings') AS warning FROM backupkit.restore_snapshot(:ksid) r;
 
 -- A snapshot taken before definitions were recorded.
 CREATE TABLE se.old (id integer PRIMARY KEY);

@@ -80,7 +80,7 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 		{
 			map->warnings =
 			    lappend(map->warnings, psprintf("column \"%s\" (%s at capture) no longer exists; its captured values "
-			                                    "were skipped (schema => 'missing' re-creates it)",
+			                                    "were skipped (schema => 'missing' or 'exact' re-creates it)",
 			                                    col->name, col->type_name));
 		}
 		else if (!match->captured)
@@ -99,7 +99,7 @@ build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, ColumnM
 			{
 				char *change = psprintf("column \"%s\" changed type from %s at capture to %s now", col->name,
 				                        col->type_name, format_type_with_typemod(match->type_oid, match->typmod));
-				map->warnings = lappend(map->warnings, change);
+				map->warnings = lappend(map->warnings, psprintf("%s (schema => 'exact' converts it back)", change));
 				map->retyped = map->retyped == NULL ? change : psprintf("%s; %s", map->retyped, change);
 			}
 		}
@@ -1127,7 +1127,9 @@ direct_missing_eligible(const BkTablePlan *p)
 static void
 retyped_context(void *arg)
 {
-	errcontext("%s (the captured values are converted to the current types)", (const char *) arg);
+	errcontext("%s (the captured values are converted to the current types; schema => 'exact' converts the columns "
+	           "back first)",
+	           (const char *) arg);
 }
 
 static void
