@@ -64,6 +64,28 @@ SELECT CASE WHEN with_type THEN 'AS ' || (s->>'type') || ' ' ELSE '' END
 $$;
 COMMENT ON FUNCTION backupkit.sequence_options(jsonb, boolean) IS 'Internal: the option clause of a stored sequence';
 
+-- The stored grants of table rel (or of its column col) that the live catalog lacks (a grant with GRANT OPTION
+-- is lacking when the live one has none).
+CREATE FUNCTION backupkit.grants_missing(grants jsonb, rel text, col text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT coalesce(pg_catalog.jsonb_agg(g), '[]')
+  FROM backupkit.json_list(grants) g
+ WHERE NOT EXISTS (
+       SELECT FROM pg_catalog.pg_class c
+              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = col AND NOT a.attisdropped,
+              LATERAL pg_catalog.aclexplode(CASE WHEN col IS NULL THEN coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))
+                                                 ELSE a.attacl END) x
+        WHERE c.oid = pg_catalog.to_regclass(rel)
+          AND x.grantee = CASE WHEN g->>'grantee' = 'PUBLIC' THEN 0::oid
+                               ELSE coalesce(pg_catalog.to_regrole(pg_catalog.quote_ident(g->>'grantee')), 0::oid) END
+          AND (g->>'grantee' = 'PUBLIC' OR pg_catalog.to_regrole(pg_catalog.quote_ident(g->>'grantee')) IS NOT NULL)
+          AND x.privilege_type = g->>'privilege'
+          AND (x.is_grantable OR NOT (g->>'grantable')::boolean))
+$$;
+COMMENT ON FUNCTION backupkit.grants_missing(jsonb, text, text) IS 'Internal: the stored grants of a table or column that the live catalog lacks';
+
 -- The DDL of a list of definitions. With only_missing, just what the live catalog lacks (restore_snapshot's
 -- schema => 'missing'): objects that exist are left alone, a table that exists gets its missing columns with
 -- ALTER TABLE ADD COLUMN. Then a NULL row, the statements to run after the contents are restored (NOT NULL
@@ -302,10 +324,11 @@ BEGIN
                     CASE x->>'enabled' WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END, x->>'name');
             END IF;
         END LOOP;
-        IF (r->>'rls')::boolean AND t = ANY (fresh) THEN
+        -- Row-level security switched off since counts as removed.
+        IF (r->>'rls')::boolean AND (t = ANY (fresh) OR NOT (SELECT cl.relrowsecurity FROM pg_catalog.pg_class cl WHERE cl.oid = pg_catalog.to_regclass(t))) THEN
             RETURN NEXT pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
         END IF;
-        IF (r->>'rls_forced')::boolean AND t = ANY (fresh) THEN
+        IF (r->>'rls_forced')::boolean AND (t = ANY (fresh) OR NOT (SELECT cl.relforcerowsecurity FROM pg_catalog.pg_class cl WHERE cl.oid = pg_catalog.to_regclass(t))) THEN
             RETURN NEXT pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
         END IF;
         FOR x IN SELECT e FROM backupkit.json_list(r->'policies') e WHERE NOT m OR backupkit.object_missing('policy', t, e->>'name') LOOP
@@ -354,10 +377,17 @@ BEGIN
         IF jsonb_typeof(r->'acl') = 'array' AND t = ANY (fresh) THEN
             RETURN NEXT pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', t, r->>'owner');
             RETURN QUERY SELECT backupkit.grant_statements(r->'grants', 'TABLE ' || t);
+        ELSIF m AND jsonb_typeof(r->'acl') = 'array' THEN
+            -- Privileges revoked since count as removed: granted again (those granted since stay).
+            RETURN QUERY SELECT backupkit.grant_statements(backupkit.grants_missing(r->'grants', t, NULL), 'TABLE ' || t);
         END IF;
-        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'grants') = 'array'
-                   AND (t = ANY (fresh) OR backupkit.object_missing('column', t, e->>'name')) LOOP
-            RETURN QUERY SELECT backupkit.grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'));
+        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'grants') = 'array' LOOP
+            IF t = ANY (fresh) OR backupkit.object_missing('column', t, c->>'name') THEN
+                RETURN QUERY SELECT backupkit.grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'));
+            ELSIF m THEN
+                RETURN QUERY SELECT backupkit.grant_statements(backupkit.grants_missing(c->'grants', t, c->>'name'), 'TABLE ' || t,
+                                                               pg_catalog.format(' (%I)', c->>'name'));
+            END IF;
         END LOOP;
     END LOOP;
     FOREACH d IN ARRAY defs LOOP

@@ -7,7 +7,9 @@
 # indexes, triggers and policies added since) and those it cannot (a column dropped and added again lands at the
 # end: the column order is rebuilt), mixed with bulk DELETE/UPDATE, on plain tables, a partitioned table and
 # Pagila; a dry run changes nothing; refusals (values that cannot convert back while rows are kept, no CREATE
-# privilege, an outside row that blocks the restore) leave the post-migration state unchanged.
+# privilege, an outside row that blocks the restore) leave the post-migration state unchanged. Also 'missing' on
+# a table that exists (privileges revoked and row-level security switched off since come back) and event
+# triggers, which see backupkit's DDL.
 set -u
 ROOT=${BK_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=$("${PG_CONFIG:-pg_config}" --bindir)
@@ -46,7 +48,7 @@ fresh() { # fresh: an empty database with the extension
 	P -d "$A" -c "CREATE EXTENSION backupkit" >/dev/null
 }
 
-echo "1..29"
+echo "1..33"
 for r in $R1 $R2 $R3; do "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null; done
 P -d postgres -c "CREATE ROLE $R1" -c "CREATE ROLE $R2" -c "CREATE ROLE $R3 LOGIN" >/dev/null
 
@@ -248,7 +250,45 @@ state "$A" refused
 same "refusal (no CREATE): no definition changed" "$WORK/migrated.sql" "$WORK/refused.sql"
 same "refusal (no CREATE): no row changed" "$WORK/migrated.fp" "$WORK/refused.fp"
 
-# 6. Pagila: a migration of many kinds at once (table and column renamed, column dropped and added again, types,
+# 6. schema => 'missing' on a table that still exists: privileges revoked and row-level security switched off
+#    since the capture count as removed and come back; what was granted since stays. Event triggers fire for
+#    backupkit's DDL as for any DDL (under backupkit's search_path, pg_catalog, pg_temp).
+fresh
+P -d "$A" >/dev/null <<SQL
+CREATE TABLE acc (id integer PRIMARY KEY, owner_name name, secret text);
+ALTER TABLE acc ENABLE ROW LEVEL SECURITY;
+ALTER TABLE acc FORCE ROW LEVEL SECURITY;
+CREATE POLICY acc_own ON acc USING (owner_name = current_user);
+GRANT SELECT, UPDATE ON acc TO $R1 WITH GRANT OPTION;
+GRANT SELECT (id, owner_name) ON acc TO $R2;
+INSERT INTO acc SELECT g, 'u' || g, 's' || g FROM generate_series(1, 20) g;
+CREATE TABLE ddl_log (tag text, object text);
+CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS \$\$
+BEGIN INSERT INTO public.ddl_log SELECT command_tag, object_identity FROM pg_event_trigger_ddl_commands(); END \$\$;
+SQL
+sid=$(P -d "$A" -c "SELECT backupkit.snapshot_tables('{acc}')")
+state "$A" before -T ddl_log
+P -d "$A" >/dev/null <<SQL
+ALTER TABLE acc DISABLE ROW LEVEL SECURITY;
+ALTER TABLE acc NO FORCE ROW LEVEL SECURITY;
+DROP POLICY acc_own ON acc;
+REVOKE UPDATE ON acc FROM $R1 CASCADE;
+REVOKE GRANT OPTION FOR SELECT ON acc FROM $R1 CASCADE;
+REVOKE SELECT (owner_name) ON acc FROM $R2;
+GRANT INSERT ON acc TO $R2;
+CREATE EVENT TRIGGER bk_se_log ON ddl_command_end EXECUTE FUNCTION log_ddl();
+SQL
+check "$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, schema => 'missing')->>'schema'")" missing \
+	"missing: restored a table that exists with schema => 'missing'"
+P -d "$A" -c "DROP EVENT TRIGGER bk_se_log" >/dev/null
+state "$A" restored -T ddl_log
+grep -v "GRANT INSERT ON TABLE public.acc TO $R2;" "$WORK/restored.sql" >"$WORK/restored_wo_insert.sql"
+same "missing: revoked privileges, row-level security and the policy are back (pg_dump --schema-only, apart from the grant added since)" "$WORK/before.sql" "$WORK/restored_wo_insert.sql"
+check "$(grep -c "GRANT INSERT ON TABLE public.acc TO $R2;" "$WORK/restored.sql")" 1 "missing: a privilege granted since stays"
+check "$(P -d "$A" -c "SELECT string_agg(DISTINCT tag, ',' ORDER BY tag) FROM ddl_log")" \
+	"ALTER TABLE,CREATE POLICY,GRANT" "missing: event triggers saw backupkit's DDL (run under its search_path: the function names its table)"
+
+# 7. Pagila: a migration of many kinds at once (table and column renamed, column dropped and added again, types,
 #    a table dropped with CASCADE, index and column added, constraint renamed, default dropped, bulk changes).
 "$BIN/createdb" "$G"
 P -d "$G" -f "$ROOT/test/datasets/pagila/pagila-schema.sql" >/dev/null 2>&1
