@@ -151,13 +151,16 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- 2. Tables with their columns, parents before partitions.
-    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    -- 2. Tables with their columns, parents before partitions and before legacy inheritance children.
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord)
+              ORDER BY (b.rel->>'level')::int, pg_catalog.jsonb_typeof(b.rel->'inherits') = 'array', b.ord LOOP
         cols := NULL;
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
             -- A partition that exists gets its parent's new columns with them.
             CONTINUE WHEN NOT t = ANY (fresh) AND (r->'parent' <> 'null' OR NOT backupkit.object_missing('column', t, c->>'name'));
+            -- A column only inherited (legacy inheritance) comes with INHERITS.
+            CONTINUE WHEN pg_catalog.jsonb_typeof(r->'inherits') = 'array' AND NOT coalesce((c->>'local')::boolean, true);
             col := pg_catalog.format('%I %s', c->>'name', c->>'type');
             IF c->'collation' IS NOT NULL AND c->'collation' <> 'null' THEN
                 col := col || pg_catalog.format(' COLLATE %I.%I', c->'collation'->>'schema', c->'collation'->>'name');
@@ -193,8 +196,12 @@ BEGIN
             END IF;
         END LOOP;
         IF t = ANY (fresh) THEN
-            RETURN NEXT pg_catalog.format('CREATE %sTABLE %I.%I (%s)%s%s%s%s',
+            RETURN NEXT pg_catalog.format('CREATE %sTABLE %I.%I (%s)%s%s%s%s%s',
                 CASE WHEN r->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END, r->>'schema', r->>'name', coalesce(cols, ''),
+                CASE WHEN pg_catalog.jsonb_typeof(r->'inherits') = 'array'
+                     THEN ' INHERITS (' || (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', p->>'schema', p->>'name'), ', ' ORDER BY o)
+                                             FROM pg_catalog.jsonb_array_elements(r->'inherits') WITH ORDINALITY AS x(p, o)) || ')'
+                     ELSE '' END,
                 CASE WHEN r->>'partition_key' IS NOT NULL THEN ' PARTITION BY ' || (r->>'partition_key') ELSE '' END,
                 CASE WHEN r->>'access_method' IS NOT NULL THEN pg_catalog.format(' USING %I', r->>'access_method') ELSE '' END,
                 CASE WHEN jsonb_typeof(r->'reloptions') = 'array' THEN ' WITH (' || backupkit.reloptions_clause(r->'reloptions') || ')' ELSE '' END,
@@ -216,7 +223,8 @@ BEGIN
         END LOOP;
         -- Check constraints before partitions are attached (a partition must have its parent's).
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' = 'c'
-                   AND (NOT m OR backupkit.object_missing('constraint', t, e->>'name')) LOOP
+                   AND (NOT m OR backupkit.object_missing('constraint', t, e->>'name'))
+                   AND NOT (pg_catalog.jsonb_typeof(r->'inherits') = 'array' AND NOT coalesce((e->>'local')::boolean, true)) LOOP
             RETURN NEXT pg_catalog.format('ALTER TABLE %s%s ADD CONSTRAINT %I %s', CASE WHEN r->>'relkind' = 'p' AND r->'parent' <> 'null' THEN '' ELSE 'ONLY ' END,
                                           t, x->>'name', x->>'definition');
         END LOOP;
@@ -248,6 +256,18 @@ BEGIN
         CONTINUE WHEN NOT pg_catalog.format('%I.%I', r->>'schema', r->>'name') = ANY (fresh);
         RETURN NEXT pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %I.%I %s', r->'parent'->>'schema', r->'parent'->>'name',
                                       r->>'schema', r->>'name', r->>'partition_bound');
+    END LOOP;
+
+    -- A table that exists and no longer inherits from a captured parent inherits from it again.
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) WHERE m AND pg_catalog.jsonb_typeof(b.rel->'inherits') = 'array' ORDER BY b.ord LOOP
+        t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
+        CONTINUE WHEN t = ANY (fresh);
+        FOR x IN SELECT p FROM pg_catalog.jsonb_array_elements(r->'inherits') WITH ORDINALITY AS y(p, o)
+                  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ih WHERE ih.inhrelid = pg_catalog.to_regclass(t)
+                                       AND ih.inhparent = pg_catalog.to_regclass(pg_catalog.format('%I.%I', p->>'schema', p->>'name')))
+                  ORDER BY o LOOP
+            RETURN NEXT pg_catalog.format('ALTER TABLE %s INHERIT %I.%I', t, x->>'schema', x->>'name');
+        END LOOP;
     END LOOP;
 
     -- 4. Sequence positions (an identity sequence only when its column is re-created here).
