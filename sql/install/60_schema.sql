@@ -760,6 +760,20 @@ END
 $$;
 COMMENT ON FUNCTION backupkit.diff_objects(jsonb, jsonb, jsonb, jsonb) IS 'Internal: differences between two stored lists of constraints, indexes, triggers or policies';
 
+-- A stored acl (relacl or attacl as text) as it acts: NULL (the default) as the owner's default privileges for a
+-- table (owner given), as no privilege for a column (owner NULL); an empty list as none.
+CREATE FUNCTION backupkit.acl_normalized(acl jsonb, owner text)
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT ARRAY(SELECT a FROM pg_catalog.unnest(
+                 CASE WHEN pg_catalog.jsonb_typeof(acl) = 'array' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(acl))
+                      WHEN owner IS NOT NULL AND pg_catalog.to_regrole(pg_catalog.quote_ident(owner)) IS NOT NULL
+                      THEN pg_catalog.acldefault('r', pg_catalog.to_regrole(pg_catalog.quote_ident(owner)))::text[]
+                      ELSE '{}'::text[] END) a ORDER BY a)
+$$;
+COMMENT ON FUNCTION backupkit.acl_normalized(jsonb, text) IS 'Internal: a stored acl as it acts (the default one spelled out), for comparisons';
+
 CREATE FUNCTION backupkit.schema_diff(snapshot_id bigint)
 RETURNS TABLE (table_name text, object_kind text, object_name text, change text, captured text, current text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -799,17 +813,30 @@ BEGIN
             END IF;
             FOREACH k IN ARRAY ARRAY['owner', 'persistence', 'tablespace', 'access_method', 'reloptions', 'replica_identity', 'rls',
                                      'rls_forced', 'comment', 'acl', 'partition_key', 'partition_bound'] LOOP
-                IF (r->k) IS DISTINCT FROM (l->k) THEN
+                IF (k = 'acl' AND backupkit.acl_normalized(r->k, r->>'owner') IS DISTINCT FROM backupkit.acl_normalized(l->k, l->>'owner'))
+                   OR (k <> 'acl' AND (r->k) IS DISTINCT FROM (l->k)) THEN
                     RETURN QUERY SELECT e.tname, CASE k WHEN 'comment' THEN 'comment' WHEN 'acl' THEN 'privilege' ELSE object_kind END,
                                         qname, CASE WHEN k IN ('comment', 'acl') THEN 'changed' ELSE k || ' changed' END,
                                         r->>k, l->>k;
                 END IF;
             END LOOP;
-            -- Columns: the same attnum is the same column (a rename keeps it); a column dropped and added
-            -- again under its old name is another column.
+            -- Columns: the same attnum is the same column (a rename keeps it); else the same name: a column
+            -- dropped and added again (moved, unless it is back at its captured position, as schema => 'exact'
+            -- puts it).
             seen := '{}';
             FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(r->'columns') x ORDER BY (x->>'attnum')::int LOOP
                 SELECT x INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') x WHERE x->>'attnum' = c->>'attnum';
+                IF lc IS NULL THEN
+                    SELECT x INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') x
+                     WHERE x->>'name' = c->>'name'
+                       AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE y->>'attnum' = x->>'attnum');
+                    IF lc IS NOT NULL AND (SELECT count(*) FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE (y->>'attnum')::int <= (c->>'attnum')::int)
+                                          <> (SELECT count(*) FROM pg_catalog.jsonb_array_elements(l->'columns') y WHERE (y->>'attnum')::int <= (lc->>'attnum')::int) THEN
+                        RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'dropped and added again'::text,
+                                            'position ' || (SELECT count(*) FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE (y->>'attnum')::int <= (c->>'attnum')::int),
+                                            'position ' || (SELECT count(*) FROM pg_catalog.jsonb_array_elements(l->'columns') y WHERE (y->>'attnum')::int <= (lc->>'attnum')::int);
+                    END IF;
+                END IF;
                 IF lc IS NULL THEN
                     RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'dropped'::text, c->>'type', NULL::text;
                     CONTINUE;
@@ -837,7 +864,7 @@ BEGIN
                 IF (lc->>'comment') IS DISTINCT FROM (c->>'comment') THEN
                     RETURN QUERY SELECT e.tname, 'comment'::text, c->>'name', 'changed'::text, c->>'comment', lc->>'comment';
                 END IF;
-                IF (lc->'acl') IS DISTINCT FROM (c->'acl') THEN
+                IF backupkit.acl_normalized(lc->'acl', NULL) IS DISTINCT FROM backupkit.acl_normalized(c->'acl', NULL) THEN
                     RETURN QUERY SELECT e.tname, 'privilege'::text, c->>'name', 'changed'::text, c->>'acl', lc->>'acl';
                 END IF;
             END LOOP;

@@ -48,7 +48,7 @@ fresh() { # fresh: an empty database with the extension
 	P -d "$A" -c "CREATE EXTENSION backupkit" >/dev/null
 }
 
-echo "1..37"
+echo "1..41"
 for r in $R1 $R2 $R3; do "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null; done
 P -d postgres -c "CREATE ROLE $R1" -c "CREATE ROLE $R2" -c "CREATE ROLE $R3 LOGIN" >/dev/null
 
@@ -86,6 +86,8 @@ DELETE FROM orders2 WHERE id % 3 = 0;
 UPDATE customers SET full_name = upper(full_name), vip = true WHERE id < 50;
 SQL
 state "$A" migrated
+check "$(P -d "$A" -c "SELECT captured || ' -> ' || current FROM backupkit.schema_diff($sid) WHERE object_name = 'vip' AND change = 'dropped and added again'")" \
+	"position 3 -> position 4" "order and renames: schema_diff shows the column dropped and added again at another position"
 out=$(P -d "$A" -c "SELECT r->'ddl' @> '[\"ALTER TABLE public.orders2 RENAME TO orders\"]' AND r->'tables'->0->'ddl' @> '[\"ALTER TABLE public.customers ADD COLUMN vip boolean\"]'
                        AND NOT r->'tables'->0->'ddl' @> '[\"ALTER TABLE public.orders2 RENAME TO orders\"]'
                    FROM backupkit.restore_snapshot($sid, schema => 'exact', dry_run => true) r")
@@ -99,6 +101,7 @@ state "$A" restored
 same "order and renames: pg_dump --schema-only is as before (column order, names, types, defaults, indexes, views, comment, grant)" "$WORK/before.sql" "$WORK/restored.sql"
 same "order and renames: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
 check "$(P -d "$A" -c "SELECT count(*) FROM vip_customers")" 66 "order and renames: the re-created view reads the restored values"
+check "$(P -d "$A" -c "SELECT count(*) FROM backupkit.schema_diff($sid)")" 0 "order and renames: schema_diff finds no difference left"
 
 # 2. Constraints, NOT NULL, options, replica identity, row-level security, policies, triggers, privileges,
 #    owner, identity, sequences, storage, statistics, comments.
@@ -167,6 +170,7 @@ check "$(P -d "$A" -c "SELECT jsonb_array_length(backupkit.restore_snapshot($sid
 state "$A" restored
 same "attributes: pg_dump --schema-only is as before (constraints, NOT NULL, options, RLS, policies, triggers, privileges, owner, identity, sequence)" "$WORK/before.sql" "$WORK/restored.sql"
 same "attributes: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
+check "$(P -d "$A" -c "SELECT count(*) FROM backupkit.schema_diff($sid)")" 0 "attributes: schema_diff finds no difference left"
 
 # 3. merge keeps rows added since, and their values in moved and retyped columns.
 P -d "$A" >/dev/null <<SQL
@@ -338,3 +342,4 @@ check "$(P -d "$G" -c "SELECT backupkit.restore_snapshot($gsid, schema => 'exact
 state "$G" restored
 same "Pagila: pg_dump --schema-only is identical (tables, partitions, views, materialized view, triggers, keys)" "$WORK/before.sql" "$WORK/restored.sql"
 same "Pagila: whole-table checksums are identical" "$WORK/before.fp" "$WORK/restored.fp"
+check "$(P -d "$G" -c "SELECT count(*) FROM backupkit.schema_diff($gsid)")" 0 "Pagila: schema_diff finds no difference left"
