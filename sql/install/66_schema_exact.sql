@@ -506,6 +506,7 @@ DECLARE
     t text;
     nsp text;
     k text;
+    sets text;
     seq jsonb;
 BEGIN
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(d->'relations') WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
@@ -575,6 +576,23 @@ BEGIN
                                                                                 pg_catalog.format(' (%I)', c->>'name')) s;
             END IF;
         END LOOP;
+
+        -- NOT NULL constraint names (PostgreSQL 18 and later). A partition's are inherited and cannot be renamed
+        -- in place (an ALTER COLUMN TYPE on the parent gives them the parent's names): the partition is detached,
+        -- its constraints renamed, and attached again.
+        sets := NULL;
+        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
+            SELECT e INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') e WHERE e->>'name' = c->>'name';
+            CONTINUE WHEN lc IS NULL OR c->>'not_null_name' IS NULL OR lc->>'not_null_name' IS NULL OR c->>'not_null_name' = lc->>'not_null_name';
+            IF pg_catalog.jsonb_typeof(l->'parent') = 'object' AND sets IS NULL THEN
+                sets := pg_catalog.format('ALTER TABLE ONLY %I.%I ATTACH PARTITION %s %s', l->'parent'->>'schema', l->'parent'->>'name', t, l->>'partition_bound');
+                RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %I.%I DETACH PARTITION %s', l->'parent'->>'schema', l->'parent'->>'name', t);
+            END IF;
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', t, lc->>'not_null_name', c->>'not_null_name');
+        END LOOP;
+        IF sets IS NOT NULL THEN
+            RETURN QUERY SELECT 'before', sets;
+        END IF;
 
         -- Sequences of moved serial columns belong to the column again.
         FOR seq IN SELECT e FROM backupkit.json_list(d->'sequences') e
