@@ -178,6 +178,20 @@ DECLARE
     sets text;
     views_dropped boolean := false;
 BEGIN
+    -- Dependent views renamed or moved since get their captured names back (step 2 would re-create them).
+    FOR c IN SELECT e FROM backupkit.json_list(d->'views') e ORDER BY (e->>'depth')::int, e->>'schema', e->>'name' LOOP
+        live := backupkit.live_relation(c);
+        CONTINUE WHEN live IS NULL;
+        SELECT n.nspname AS nsp, cl.relname AS name INTO o FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace WHERE cl.oid = live;
+        k := CASE WHEN c->>'relkind' = 'm' THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END;
+        IF o.nsp <> c->>'schema' THEN
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER %s %I.%I SET SCHEMA %I', k, o.nsp, o.name, c->>'schema');
+        END IF;
+        IF o.name <> c->>'name' THEN
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER %s %I.%I RENAME TO %I', k, c->>'schema', o.name, c->>'name');
+        END IF;
+    END LOOP;
+
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(d->'relations') WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
         live := backupkit.live_relation(r);
         CONTINUE WHEN live IS NULL;
@@ -663,6 +677,19 @@ BEGIN
         -- Privileges (the owner is the captured one since step 1).
         IF backupkit.grants_differ(r, l) THEN
             RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', l->>'owner', 'TABLE ' || t) s;
+        END IF;
+    END LOOP;
+    -- Dependent views whose query changed since get the captured one back (a materialized view cannot be
+    -- replaced in place: a warning says so).
+    FOR c IN SELECT e FROM backupkit.json_list(d->'views') e ORDER BY (e->>'depth')::int, e->>'schema', e->>'name' LOOP
+        live := backupkit.live_relation(c);
+        CONTINUE WHEN live IS NULL OR pg_catalog.pg_get_viewdef(live) IS NOT DISTINCT FROM c->>'definition';
+        IF c->>'relkind' = 'm' THEN
+            RETURN QUERY SELECT 'warning', pg_catalog.format('materialized view %I.%I was changed since the capture; schema => ''exact'' leaves it as it is',
+                                                             c->>'schema', c->>'name');
+        ELSE
+            RETURN QUERY SELECT 'before', pg_catalog.format('CREATE OR REPLACE VIEW %I.%I AS %s', c->>'schema', c->>'name',
+                                                           pg_catalog.rtrim(pg_catalog.rtrim(c->>'definition'), ';'));
         END IF;
     END LOOP;
 END

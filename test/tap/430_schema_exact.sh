@@ -63,6 +63,7 @@ CREATE TABLE orders (id serial PRIMARY KEY, customer_id integer REFERENCES custo
 CREATE INDEX orders_customer ON orders (customer_id);
 CREATE VIEW vip_customers AS SELECT id, name FROM customers WHERE vip;
 CREATE VIEW order_totals AS SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id;
+CREATE VIEW first_customers AS SELECT id FROM customers WHERE id < 10;
 INSERT INTO customers SELECT g, 'c' || g, g % 3 = 0, 'n' || g FROM generate_series(1, 200) g;
 INSERT INTO orders (customer_id, amount) SELECT 1 + g % 200, g * 1.5 FROM generate_series(1, 1000) g;
 SQL
@@ -82,6 +83,8 @@ CREATE INDEX extra ON orders2 (amount);
 ALTER TABLE orders2 ALTER COLUMN "Odd; name" SET DEFAULT 'y';
 COMMENT ON TABLE customers IS 'added comment';
 GRANT SELECT ON customers TO PUBLIC;
+ALTER VIEW first_customers RENAME TO firsts;
+CREATE OR REPLACE VIEW firsts AS SELECT id FROM customers WHERE id < 20;
 DELETE FROM orders2 WHERE id % 3 = 0;
 UPDATE customers SET full_name = upper(full_name), vip = true WHERE id < 50;
 SQL
@@ -98,7 +101,7 @@ same "order and renames: the dry run changed no row" "$WORK/migrated.fp" "$WORK/
 check "$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, schema => 'exact')->>'schema'")" exact \
 	"order and renames: restored with schema => 'exact'"
 state "$A" restored
-same "order and renames: pg_dump --schema-only is as before (column order, names, types, defaults, indexes, views, comment, grant)" "$WORK/before.sql" "$WORK/restored.sql"
+same "order and renames: pg_dump --schema-only is as before (column order, names, types, defaults, indexes, views renamed, changed or dropped, comment, grant)" "$WORK/before.sql" "$WORK/restored.sql"
 same "order and renames: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
 check "$(P -d "$A" -c "SELECT count(*) FROM vip_customers")" 66 "order and renames: the re-created view reads the restored values"
 check "$(P -d "$A" -c "SELECT count(*) FROM backupkit.schema_diff($sid)")" 0 "order and renames: schema_diff finds no difference left"
