@@ -52,6 +52,35 @@ SELECT pg_catalog.format('GRANT %s%s ON %s TO %s%s', pg_catalog.string_agg(g->>'
 $$;
 COMMENT ON FUNCTION backupkit.grant_statements(jsonb, text, text) IS 'Internal: GRANT statements for stored privileges';
 
+-- GRANT statements for the stored privileges of a table or its columns, those granted by a role other than the
+-- owner run as that role (as pg_dump does), so that the grantor is kept: SET ROLE before them and back after
+-- (in a restore, SET LOCAL ROLE back to the caller's role, and only when the caller is a member of the grantor;
+-- otherwise they are granted by the caller).
+CREATE FUNCTION backupkit.table_grant_statements(grants jsonb, on_clause text, columns text, owner text, in_restore boolean)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+    grantor text;
+BEGIN
+    RETURN QUERY SELECT backupkit.grant_statements(
+        (SELECT pg_catalog.jsonb_agg(g) FROM backupkit.json_list(grants) g
+          WHERE g->>'grantor' IS NULL OR g->>'grantor' = owner
+             OR (in_restore AND NOT pg_catalog.pg_has_role(CURRENT_USER, g->>'grantor', 'MEMBER'))), on_clause, columns);
+    FOR grantor IN SELECT DISTINCT g->>'grantor' FROM backupkit.json_list(grants) g
+                    WHERE g->>'grantor' <> owner AND (NOT in_restore OR pg_catalog.pg_has_role(CURRENT_USER, g->>'grantor', 'MEMBER'))
+                    ORDER BY 1 LOOP
+        RETURN NEXT pg_catalog.format('SET %sROLE %I', CASE WHEN in_restore THEN 'LOCAL ' ELSE '' END, grantor);
+        RETURN QUERY SELECT backupkit.grant_statements(
+            (SELECT pg_catalog.jsonb_agg(g) FROM backupkit.json_list(grants) g WHERE g->>'grantor' = grantor), on_clause, columns);
+        RETURN NEXT CASE WHEN NOT in_restore THEN 'RESET ROLE'
+                         WHEN pg_catalog.current_setting('role') = 'none' THEN 'SET LOCAL ROLE NONE'
+                         ELSE pg_catalog.format('SET LOCAL ROLE %I', pg_catalog.current_setting('role')) END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backupkit.table_grant_statements(jsonb, text, text, text, boolean) IS 'Internal: GRANT statements for stored table or column privileges, keeping grantors other than the owner';
+
 -- Sequence options as CREATE SEQUENCE / identity clauses write them.
 CREATE FUNCTION backupkit.sequence_options(s jsonb, with_type boolean DEFAULT true)
 RETURNS text
@@ -396,17 +425,17 @@ BEGIN
         END IF;
         IF jsonb_typeof(r->'acl') = 'array' AND t = ANY (fresh) THEN
             RETURN NEXT pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', t, r->>'owner');
-            RETURN QUERY SELECT backupkit.grant_statements(r->'grants', 'TABLE ' || t);
+            RETURN QUERY SELECT backupkit.table_grant_statements(r->'grants', 'TABLE ' || t, '', r->>'owner', m);
         ELSIF m AND jsonb_typeof(r->'acl') = 'array' THEN
             -- Privileges revoked since count as removed: granted again (those granted since stay).
-            RETURN QUERY SELECT backupkit.grant_statements(backupkit.grants_missing(r->'grants', t, NULL), 'TABLE ' || t);
+            RETURN QUERY SELECT backupkit.table_grant_statements(backupkit.grants_missing(r->'grants', t, NULL), 'TABLE ' || t, '', r->>'owner', m);
         END IF;
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'grants') = 'array' LOOP
             IF t = ANY (fresh) OR backupkit.object_missing('column', t, c->>'name') THEN
-                RETURN QUERY SELECT backupkit.grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'));
+                RETURN QUERY SELECT backupkit.table_grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'), r->>'owner', m);
             ELSIF m THEN
-                RETURN QUERY SELECT backupkit.grant_statements(backupkit.grants_missing(c->'grants', t, c->>'name'), 'TABLE ' || t,
-                                                               pg_catalog.format(' (%I)', c->>'name'));
+                RETURN QUERY SELECT backupkit.table_grant_statements(backupkit.grants_missing(c->'grants', t, c->>'name'), 'TABLE ' || t,
+                                                                     pg_catalog.format(' (%I)', c->>'name'), r->>'owner', m);
             END IF;
         END LOOP;
     END LOOP;

@@ -134,18 +134,17 @@ COMMENT ON FUNCTION backupkit.conversion_expression(oid, text, text, text) IS 'I
 -- ' ("c")') the captured ones.
 CREATE FUNCTION backupkit.exact_privileges(captured_acl jsonb, captured_grants jsonb, live_grants jsonb, owner text, on_clause text, columns text DEFAULT '')
 RETURNS SETOF text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-SELECT s FROM (
-    SELECT 1 AS step, g AS k, pg_catalog.format('REVOKE ALL%s ON %s FROM %s', columns, on_clause,
-                                                CASE WHEN g = 'PUBLIC' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(g) END) AS s
-      FROM (SELECT DISTINCT e->>'grantee' AS g FROM backupkit.json_list(live_grants) e) x
-    UNION ALL
-    SELECT 2, '', pg_catalog.format('GRANT ALL ON %s TO %I', on_clause, owner)
-     WHERE columns = '' AND pg_catalog.jsonb_typeof(captured_acl) IS DISTINCT FROM 'array'
-    UNION ALL
-    SELECT 3, '', backupkit.grant_statements(captured_grants, on_clause, columns)) y
- ORDER BY step, k
+BEGIN
+    RETURN QUERY SELECT pg_catalog.format('REVOKE ALL%s ON %s FROM %s CASCADE', columns, on_clause,
+                                          CASE WHEN g = 'PUBLIC' THEN 'PUBLIC' ELSE pg_catalog.quote_ident(g) END)
+                   FROM (SELECT DISTINCT e->>'grantee' AS g FROM backupkit.json_list(live_grants) e) x ORDER BY g;
+    IF columns = '' AND pg_catalog.jsonb_typeof(captured_acl) IS DISTINCT FROM 'array' THEN
+        RETURN NEXT pg_catalog.format('GRANT ALL ON %s TO %I', on_clause, owner);
+    END IF;
+    RETURN QUERY SELECT backupkit.table_grant_statements(captured_grants, on_clause, columns, owner, true);
+END
 $$;
 COMMENT ON FUNCTION backupkit.exact_privileges(jsonb, jsonb, jsonb, text, text, text) IS 'Internal: statements that give an object back its captured privileges';
 

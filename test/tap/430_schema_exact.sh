@@ -268,8 +268,12 @@ ALTER TABLE acc FORCE ROW LEVEL SECURITY;
 CREATE POLICY acc_own ON acc USING (owner_name = current_user);
 GRANT SELECT, UPDATE ON acc TO $R1 WITH GRANT OPTION;
 GRANT SELECT (id, owner_name) ON acc TO $R2;
+SET ROLE $R1;
+GRANT SELECT ON acc TO $R2;
+RESET ROLE;
 INSERT INTO acc SELECT g, 'u' || g, 's' || g FROM generate_series(1, 20) g;
 CREATE TABLE ddl_log (tag text, object text);
+GRANT INSERT ON ddl_log TO PUBLIC;
 CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS \$\$
 BEGIN INSERT INTO public.ddl_log SELECT command_tag, object_identity FROM pg_event_trigger_ddl_commands(); END \$\$;
 SQL
@@ -290,7 +294,7 @@ check "$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, schema => 'missin
 P -d "$A" -c "DROP EVENT TRIGGER bk_se_log" >/dev/null
 state "$A" restored -T ddl_log
 grep -v "GRANT INSERT ON TABLE public.acc TO $R2;" "$WORK/restored.sql" >"$WORK/restored_wo_insert.sql"
-same "missing: revoked privileges, row-level security and the policy are back (pg_dump --schema-only, apart from the grant added since)" "$WORK/before.sql" "$WORK/restored_wo_insert.sql"
+same "missing: revoked privileges (one granted by a role other than the owner, still by that role), row-level security and the policy are back (pg_dump --schema-only, apart from the grant added since)" "$WORK/before.sql" "$WORK/restored_wo_insert.sql"
 check "$(grep -c "GRANT INSERT ON TABLE public.acc TO $R2;" "$WORK/restored.sql")" 1 "missing: a privilege granted since stays"
 check "$(P -d "$A" -c "SELECT string_agg(DISTINCT tag, ',' ORDER BY tag) FROM ddl_log")" \
 	"ALTER TABLE,CREATE POLICY,GRANT" "missing: event triggers saw backupkit's DDL (run under its search_path: the function names its table)"
