@@ -175,6 +175,7 @@ DECLARE
     last_live integer;
     rebuild_from integer;
     sets text;
+    stats text[];
     views_dropped boolean := false;
 BEGIN
     -- Dependent views renamed or moved since get their captured names back (step 2 would re-create them).
@@ -360,6 +361,20 @@ BEGIN
             END LOOP;
         END IF;
 
+        -- Extended statistics on moved columns (not part of a captured definition, and dropped with a column)
+        -- are dropped and created again once the columns are back.
+        stats := '{}';
+        IF moved <> '{}' THEN
+            FOR o IN SELECT DISTINCT se.oid, pg_catalog.format('%I.%I', sn.nspname, se.stxname) AS name
+                       FROM pg_catalog.pg_depend dep JOIN pg_catalog.pg_statistic_ext se ON se.oid = dep.objid
+                       JOIN pg_catalog.pg_namespace sn ON sn.oid = se.stxnamespace
+                      WHERE dep.classid = 'pg_catalog.pg_statistic_ext'::regclass AND dep.refclassid = 'pg_catalog.pg_class'::regclass
+                        AND dep.refobjid = live AND dep.refobjsubid = ANY (moved) ORDER BY 2 LOOP
+                RETURN QUERY SELECT 'before', pg_catalog.format('DROP STATISTICS %s', o.name);
+                stats := stats || pg_catalog.pg_get_statisticsobjdef(o.oid);
+            END LOOP;
+        END IF;
+
         -- Renamed columns get their captured names (through a temporary name when the captured one is taken);
         -- moved columns go aside under their temporary name.
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
@@ -450,11 +465,14 @@ BEGIN
                         CASE o.tgenabled WHEN 'R' THEN 'REPLICA ' WHEN 'A' THEN 'ALWAYS ' ELSE '' END, o.tgname);
                 END LOOP;
             END IF;
-            FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
+            -- Generated columns first: they depend on the columns they are computed from.
+            FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e
+                      ORDER BY pg_catalog.jsonb_typeof((matched->(e->>'attnum'))->'generated') IS DISTINCT FROM 'object', (e->>'attnum')::int LOOP
                 lc := matched->(c->>'attnum');
                 CONTINUE WHEN lc IS NULL OR NOT (lc->>'attnum')::int2 = ANY (moved);
                 RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DROP COLUMN %I', t, backupkit.moved_column_name(c));
             END LOOP;
+            RETURN QUERY SELECT 'before', x FROM pg_catalog.unnest(stats) x;
         END IF;
 
         -- A partition detached since, its columns as captured now, is attached again.
