@@ -458,7 +458,14 @@ BEGIN
                             AND NOT ('triggers:' || tg.tgname) = ANY (dropped) ORDER BY tg.tgname LOOP
                     RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', t, o.tgname);
                 END LOOP;
+                -- Every row, whatever the policies (the owner, or a member of it, is exempt unless forced).
+                IF (l->>'rls_forced')::boolean THEN
+                    RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', t);
+                END IF;
                 RETURN QUERY SELECT 'before', pg_catalog.format('UPDATE %s SET %s', t, sets);
+                IF (l->>'rls_forced')::boolean THEN
+                    RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+                END IF;
                 FOR o IN SELECT tg.tgname, tg.tgenabled FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = live AND NOT tg.tgisinternal AND tg.tgenabled <> 'D'
                             AND NOT ('triggers:' || tg.tgname) = ANY (dropped) ORDER BY tg.tgname LOOP
                     RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s ENABLE %sTRIGGER %I', t,
