@@ -27,7 +27,7 @@ CREATE FUNCTION backupkit.restore_snapshot(snapshot_id bigint, tables regclass[]
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'bk_restore_snapshot';
-COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean, text) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; schema => ''missing'' first re-creates what a migration removed; returns a report';
+COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean, text) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; schema => ''missing'' first re-creates what a migration removed, schema => ''exact'' first makes the definitions exactly the captured ones; returns a report';
 
 CREATE FUNCTION backupkit.diff(snapshot_id bigint, table_name regclass)
 RETURNS TABLE (change text, key jsonb, snapshot_row jsonb, current_row jsonb)

@@ -41,18 +41,3 @@ SELECT EXISTS (SELECT FROM backupkit.json_list(rel->'indexes') i
                   AND NOT backupkit.object_missing('relation', pg_catalog.format('%I.%I', i->'parent_index'->>'schema', i->'parent_index'->>'name')))
 $$;
 COMMENT ON FUNCTION backupkit.index_from_live_parent(jsonb, text) IS 'Internal: whether a captured partition index comes with ATTACH PARTITION onto a live parent index';
-
--- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
--- included, when tables is NULL): definitions_ddl(defs, true) of their definitions (snapshot_definitions
--- refuses a snapshot taken before definitions were recorded).
-CREATE FUNCTION backupkit.schema_restore_ddl(snapshot_id bigint, tables regclass[])
-RETURNS SETOF text
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-AS $$
-SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
-                                         FROM backupkit.snapshot_definitions(schema_restore_ddl.snapshot_id) s
-                                        WHERE schema_restore_ddl.tables IS NULL
-                                           OR pg_catalog.to_regclass(s.table_name) = ANY (schema_restore_ddl.tables)
-                                        ORDER BY s.table_no), true)
-$$;
-COMMENT ON FUNCTION backupkit.schema_restore_ddl(bigint, regclass[]) IS 'Internal: the DDL restore_snapshot runs for schema => ''missing'' (NULL rows separate the statements run before the contents, after them, and the warnings)';

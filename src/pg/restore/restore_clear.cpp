@@ -11,7 +11,9 @@
 static void
 retyped_context(void *arg)
 {
-	errcontext("%s (the captured values are converted to the current types)", (const char *) arg);
+	errcontext("%s (the captured values are converted to the current types; schema => 'exact' converts the columns "
+	           "back first)",
+	           (const char *) arg);
 }
 
 void
