@@ -38,7 +38,7 @@ SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.c', 'ord.a']::regclas
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.tree', 'ord.a']::regclass[]),
           ARRAY['ord.a', 'ord.tree']::regclass[], 'self-reference: allowed, ordered by its other foreign key');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.tree']::regclass[]),
-          ARRAY['ord.tree']::regclass[], 'self-reference alone');
+          ARRAY['ord.tree']::regclass[], 'a self-referencing table alone is its own order');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.y', 'ord.x', 'ord.a']::regclass[]),
           ARRAY['ord.a', 'ord.x', 'ord.y']::regclass[], '2-cycle: after its parent, members together in name order');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.ring_child', 'ord.r3', 'ord.r2', 'ord.r1']::regclass[]),
@@ -137,9 +137,9 @@ SELECT throws_ok(format('SELECT backupkit.get_table_restoration_order(%s)', :sid
 
 -- Argument checks
 SELECT throws_ok('SELECT backupkit.get_table_restoration_order(ARRAY[]::regclass[])', '22023',
-                 'tables must not be empty', 'empty list');
+                 'tables must not be empty', 'an empty list is refused with 22023');
 SELECT throws_ok($$SELECT backupkit.restoration_plan(ARRAY['ord.a', 'ord.a']::regclass[])$$, '22023',
-                 'table ord.a is listed more than once in tables', 'duplicates');
+                 'table ord.a is listed more than once in tables', 'a table listed twice is refused with 22023');
 
 -- Long lists (256 tables and more) read pg_class and pg_constraint in one scan each instead of a lookup
 -- per table: the same order, the same errors.

@@ -41,7 +41,7 @@ SELECT throws_ok(format($$SELECT backupkit.restore_table_from_snapshot(%s, 'back
 SELECT throws_ok($$SELECT backupkit.get_table_restoration_order('{pg_class}'::regclass[])$$, '0A000',
                  'cannot order system table pg_catalog.pg_class', 'ordering refuses a catalog');
 SELECT throws_ok($$SELECT * FROM backupkit.restoration_plan('{rel.t,pg_constraint}')$$, '0A000',
-                 'cannot order system table pg_catalog.pg_constraint', 'restoration_plan too');
+                 'cannot order system table pg_catalog.pg_constraint', 'restoration_plan refuses a catalog too');
 -- A snapshot whose entry names pg_class (as one taken before the check, or imported, could): every use refused.
 SELECT backupkit.snapshot_tables('{rel.t}') AS cat_sid \gset
 UPDATE backupkit.snapshot_table SET schema_name = 'pg_catalog', table_name = 'pg_class', relid = 'pg_class'::regclass
@@ -56,7 +56,7 @@ SELECT throws_ok(format('SELECT * FROM backupkit.diff(%s, ''pg_class'')', :cat_s
 SELECT throws_ok(format('SELECT * FROM backupkit.diff(%s, ''pg_class'')', :t_sid), '0A000',
                  'cannot diff system table pg_catalog.pg_class', 'diff refuses a catalog before looking in the snapshot');
 SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''pg_authid'')', :t_sid), '0A000',
-                 'cannot read captured rows of system table pg_catalog.pg_authid', 'snapshot_rows too');
+                 'cannot read captured rows of system table pg_catalog.pg_authid', 'snapshot_rows refuses a catalog too');
 SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''pg_class'')', :cat_sid), '0A000',
                  'cannot read captured rows of system table pg_catalog.pg_class', 'nor read its rows as pg_class''s');
 SELECT is(rel.checksum('pg_class'), :'pg_class_before', 'pg_class is unchanged');
@@ -326,7 +326,7 @@ SELECT backupkit.import_snapshot(frame ORDER BY n) AS emoji_imported FROM rel_fr
 SELECT ok((SELECT label = repeat(chr(1), 10000) FROM backupkit.snapshots WHERE id = :ctl_imported),
           'and imports with the label intact');
 SELECT ok((SELECT label = repeat(chr(128512), 10000) FROM backupkit.snapshots WHERE id = :emoji_imported),
-          'the 4-byte one too');
+          'and the label of 4-byte characters imports intact too');
 
 SELECT * FROM finish();
 ROLLBACK;

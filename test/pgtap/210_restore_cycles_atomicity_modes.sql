@@ -154,7 +154,7 @@ CREATE TABLE nokey (a int, b text);
 INSERT INTO nokey VALUES (1, 'x'), (1, 'x'), (2, NULL);
 SELECT backupkit.snapshot_tables('{nokey}') AS nk \gset
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''nokey'', ''merge'')', :nk), '22023',
-                 NULL, 'merge needs a key');
+                 NULL, 'merge of a keyless table is refused (it needs a key)');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''nokey'', ''upsert'')', :nk), '22023',
                  'unrecognized restore mode: "upsert"', 'an unknown mode is an error');
 DELETE FROM nokey WHERE a = 2; INSERT INTO nokey VALUES (3, 'y');
@@ -214,7 +214,7 @@ SELECT backupkit.snapshot_tables('{drift}') AS dr \gset
 ALTER TABLE drift ALTER small TYPE bigint, ALTER name TYPE text, DROP COLUMN gone, ADD COLUMN added int DEFAULT 42;
 DELETE FROM drift;
 SELECT backupkit.restore_table_from_snapshot(:dr, 'drift') AS drift_report \gset
-SELECT is((SELECT sum(small)::int FROM drift), 15, 'int -> bigint converts');
+SELECT is((SELECT sum(small)::int FROM drift), 15, 'a column retyped int -> bigint since capture gets the captured values');
 SELECT is((SELECT min(added) FROM drift), 42, 'an added column gets its default');
 SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"gone\" (text at capture) no longer exists; its captured values were skipped (schema => ''missing'' re-creates it)"]', 'a dropped column is reported with its captured type and the schema mode that re-creates it');
 SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"small\" changed type from integer at capture to bigint now"]', 'a retyped column is reported with both types');
@@ -268,7 +268,7 @@ SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig')->>'triggers_fired'
 SELECT is((SELECT sum(touched)::int FROM trig), 0, 'no trigger fired: captured values kept');
 SELECT is((SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'trig_touch'), 'O', 'the trigger is enabled again afterwards');
 DELETE FROM trig;
-SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig', 'replace', false, true)->>'triggers_fired')::boolean, true, 'fire_triggers => true');
+SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig', 'replace', false, true)->>'triggers_fired')::boolean, true, 'fire_triggers => true is reported as triggers_fired');
 SELECT is((SELECT sum(touched)::int FROM trig), 2, 'the trigger fired for every restored row');
 
 SELECT * FROM finish();
