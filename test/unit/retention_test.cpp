@@ -1,7 +1,7 @@
-// Retention rules (src/core/retention.hpp) against hand-checked cases and an independent reference
+// Retention rules (src/core/ops/retention.hpp) against hand-checked cases and an independent reference
 // implementation built on the C library's calendar (gmtime_r, strftime %G-%V) and explicit bucket maps.
-#include "../../src/core/error.hpp"
-#include "../../src/core/retention.hpp"
+#include "core/error.hpp"
+#include "core/ops/retention.hpp"
 
 #include <gtest/gtest.h>
 
