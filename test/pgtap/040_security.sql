@@ -121,10 +121,10 @@ SELECT set_eq('SELECT * FROM sec.r WHERE owner = ''bob''', 'SELECT * FROM bob_ro
 GRANT alice TO bob;
 SET LOCAL ROLE bob;
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''sec.r'')', :rls_sid), '42501',
-                 'permission denied to read captured rows of table sec.r',
+                 'permission denied to read captured rows of table "sec.r"',
                  'RLS: a member of the creator cannot read rows captured under the creator''s policies');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.diff(%s, ''sec.r'')', :rls_sid), '42501',
-                 'permission denied to read captured rows of table sec.r', 'RLS: nor diff them');
+                 'permission denied to read captured rows of table "sec.r"', 'RLS: nor diff them');
 RESET ROLE;
 REVOKE alice FROM bob;
 

@@ -14,6 +14,7 @@ extern "C"
 }
 
 #include "pg/storage/storage.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -49,7 +50,7 @@ require_columns(Oid relid, const char *const *columns, int n)
 		{
 			ereport(ERROR,
 			        (errcode(ERRCODE_UNDEFINED_COLUMN),
-			         errmsg("column \"%s\" of table %s does not exist", columns[i], bk_rel_qualified_name(relid)),
+			         errmsg("column \"%s\" of relation \"%s\" does not exist", columns[i], bk_rel_display_name(relid)),
 			         errdetail("backupkit.check_poi_integrity needs the columns id, poi_id, valid_from and "
 			                   "valid_to in states; id, poi_id, from_state_id and to_state_id in transitions; "
 			                   "id, poi_id, state_id and transition_id in histories.")));

@@ -697,7 +697,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	p->replace = opts->mode == bk::RestoreMode::replace;
 	p->started = GetCurrentTimestamp();
 
-	bk_check_table_kind(relid, "restore");
+	bk_check_table_kind(relid, BK_TABLE_RESTORE);
 	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path reaches a
 	// Citus table even if an entry point forgot to refuse it.
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);

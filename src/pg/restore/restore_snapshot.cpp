@@ -253,7 +253,7 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
 			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
-			bk_check_table_kind(relids[i], "restore");
+			bk_check_table_kind(relids[i], BK_TABLE_RESTORE);
 		}
 	}
 	else
@@ -263,7 +263,7 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 		by_oid = (bool *) palloc(sizeof(bool) * n);
 		for (int i = 0; i < n; i++)
 		{
-			bk_check_table_kind(relids[i], "restore");
+			bk_check_table_kind(relids[i], BK_TABLE_RESTORE);
 			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
 			if (entries[i] == NULL)
 			{
@@ -352,7 +352,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_lock_in_order(relids, n, ExclusiveLock);
 	for (int i = 0; i < n; i++)
 	{
-		bk_check_capture_policies(&snap, relids[i], "restore");
+		bk_check_capture_policies(&snap, relids[i], BK_TABLE_RESTORE);
 	}
 	if (bk_bool_arg(fcinfo, 5, "validate"))
 	{

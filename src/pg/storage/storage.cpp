@@ -471,7 +471,7 @@ bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 		                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
 	}
-	bk_check_capture_policies(snapshot, relid, "read");
+	bk_check_capture_policies(snapshot, relid, BK_TABLE_READ);
 }
 
 Oid
