@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Lists the user-reachable messages of backupkit that appear in no pg_regress expected output (expected/*.out):
-# the primary message of every ereport(ERROR|WARNING|NOTICE, ... errmsg("...")) in src/pg and every
-# RAISE EXCEPTION|WARNING|NOTICE '...' in sql/install. A format (%s, %d, INT64_FORMAT, PL/pgSQL's %) matches
+# the primary message of every ereport(ERROR|WARNING|NOTICE, ... errmsg("...")) in src/pg, every message src/pg
+# keeps in a table or variable marked with gettext_noop("..."), and every RAISE EXCEPTION|WARNING|NOTICE '...'
+# in sql/install. A format (%s, %d, INT64_FORMAT, PL/pgSQL's %) matches
 # any text there. Messages listed in test/messages/allowlist.txt (one per line: the message as written in the
 # source, a tab, the reason it cannot be in a regression test) are not reported, and an allowlist entry that
 # matches no uncovered message is reported as stale. test/tap/010_messages_in_expected_output.sh runs it.
@@ -106,6 +107,13 @@ find({ no_chdir => 1, wanted => sub {
 	my $text = do { local $/; <$fh> };
 	(my $rel = $file) =~ s/^\Q$root\E\///;
 	if ($rel =~ m{^src/pg/}) {
+		# Messages kept in tables or variables, marked as PostgreSQL marks them for translation.
+		while ($text =~ /\bgettext_noop\s*\(/g) {
+			my $start = pos $text;
+			for my $m (c_messages((c_args($text, $start))[0] // '')) {
+				add($rel, line_of($text, $start), 'ANY', @$m);
+			}
+		}
 		while ($text =~ /\bereport\s*\(\s*(\w+)\s*,/g) {
 			my ($level, $start) = ($1, pos $text);
 			next if $level =~ /^(DEBUG\d?|LOG|INFO|FATAL|PANIC)$/;

@@ -46,7 +46,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
-	bk_check_not_system(relid, BK_TABLE_DIFF);
+	bk_check_table_kind(relid, BK_TABLE_DIFF);
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{

@@ -141,15 +141,15 @@ bk_check_capture_policies(const BkSnapshot *snapshot, Oid relid, BkTableOperatio
 	switch (op)
 	{
 		case BK_TABLE_RESTORE:
-			message = "permission denied to restore captured rows of table \"%s\"";
+			message = gettext_noop("permission denied to restore captured rows of table \"%s\"");
 			hint = "Restore them as the role that took snapshot " INT64_FORMAT ".";
 			break;
 		case BK_TABLE_EXPORT:
-			message = "permission denied to export captured rows of table \"%s\"";
+			message = gettext_noop("permission denied to export captured rows of table \"%s\"");
 			hint = "Export them as the role that took snapshot " INT64_FORMAT ".";
 			break;
 		default:
-			message = "permission denied to read captured rows of table \"%s\"";
+			message = gettext_noop("permission denied to read captured rows of table \"%s\"");
 			hint = "Read them as the role that took snapshot " INT64_FORMAT ".";
 			break;
 	}

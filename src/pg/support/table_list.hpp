@@ -17,7 +17,8 @@ Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, 
 // Errors unless every relation is a table backupkit can capture (ordinary or partitioned, not another
 // session's temporary table, not listed together with one of its partitions).
 void bk_check_capturable(const Oid *relids, int count);
-// Errors unless relid is an ordinary or partitioned table; op says what was attempted.
+// Errors unless relid is an ordinary or partitioned table; op says what was attempted (not BK_TABLE_READ or
+// BK_TABLE_EXPORT, which read captured rows and check only bk_check_not_system).
 void bk_check_table_kind(Oid relid, BkTableOperation op);
 // Errors unless relid is outside PostgreSQL's catalogs (pg_catalog, information_schema, TOAST) and outside
 // backupkit's own storage; called by bk_check_table_kind.
