@@ -82,7 +82,7 @@ REVOKE alice FROM carol;
 -- snapshot_rows needs SELECT now, not only at capture time
 REVOKE SELECT ON sec.t FROM alice;
 SET LOCAL ROLE alice;
-SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''sec.t'')', :alice_sid), '42501', 'permission denied for table sec.t',
+SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''sec.t'')', :alice_sid), '42501', 'permission denied for table "sec.t"',
                  'snapshot_rows is refused once the creator lost SELECT on the table');
 RESET ROLE;
 GRANT SELECT ON sec.t TO alice;

@@ -32,6 +32,7 @@ extern "C"
 #include "pg/support/table_list.hpp"
 #include "pg/schema/table_metadata.hpp"
 #include "pg/restore/unchanged_rows.hpp"
+#include "pg/support/message_names.hpp"
 
 // How the snapshot's columns meet the live table's.
 typedef struct ColumnMap
@@ -308,10 +309,11 @@ check_outside_child(const char *target, const char *only, const char *stage, con
 	{
 		ereport(ERROR,
 		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		         errmsg("restoring table %s would remove rows referenced from table %s", target, child),
+		         errmsg("restoring table \"%s\" would remove rows referenced from table \"%s\"",
+		                bk_display_name_of(target), bk_display_name_of(child)),
 		         errdetail("Key (%s) of a row absent from the snapshot is still referenced through foreign key \"%s\".",
 		                   bk_spi_get_text(0, 1), conname),
-		         errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
+		         errhint("Restore table \"%s\" in the same call, or use mode => 'merge'.", bk_display_name_of(child))));
 	}
 }
 
@@ -709,8 +711,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	if (!p->replace && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("mode \"%s\" needs a key, but table %s has none in snapshot " INT64_FORMAT,
-		                       bk::restore_mode_name(opts->mode), p->target, snapshot->snapshot_id),
+		                errmsg("mode \"%s\" needs a key, but table \"%s\" has none in snapshot " INT64_FORMAT,
+		                       bk::restore_mode_name(opts->mode), bk_display_name_of(p->target), snapshot->snapshot_id),
 		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
 		                          "recorded at capture time."),
 		                errhint("Use mode => 'replace', or add a primary key before taking the snapshot.")));
@@ -718,12 +720,15 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	outside_references(relid, opts, &p->children, &p->constraints, &p->referenced);
 	if (p->replace && p->children != NIL && !p->keyed)
 	{
-		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		                errmsg("cannot replace table %s: it is referenced by %s through foreign key \"%s\"", p->target,
-		                       (char *) linitial(p->children), (char *) linitial(p->constraints)),
-		                errdetail("The table has no key to match rows by, so replacing it would delete every row "
-		                          "that table references."),
-		                errhint("Restore %s in the same call, or add a primary key.", (char *) linitial(p->children))));
+		ereport(ERROR,
+		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+		         errmsg("cannot replace table \"%s\": it is referenced by table \"%s\" through foreign key \"%s\"",
+		                bk_display_name_of(p->target), bk_display_name_of((char *) linitial(p->children)),
+		                (char *) linitial(p->constraints)),
+		         errdetail("The table has no key to match rows by, so replacing it would delete every row "
+		                   "that table references."),
+		         errhint("Restore table \"%s\" in the same call, or add a primary key.",
+		                 bk_display_name_of((char *) linitial(p->children)))));
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
@@ -1185,11 +1190,12 @@ clear_rows(BkTablePlan *p)
 		p->triggers = enabled_user_triggers(p->relid);
 		if (p->triggers != NIL && !bk_relation_ownercheck(p->relid, GetUserId()))
 		{
-			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			                errmsg("permission denied to disable triggers of table %s", p->target),
-			                errdetail("A restore does not fire user triggers unless asked to, and only the table's "
-			                          "owner may disable them."),
-			                errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
+			ereport(ERROR,
+			        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			         errmsg("permission denied to disable triggers of table \"%s\"", bk_display_name_of(p->target)),
+			         errdetail("A restore does not fire user triggers unless asked to, and only the table's "
+			                   "owner may disable them."),
+			         errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
 		}
 		set_triggers(p->triggers, false);
 	}
@@ -1309,7 +1315,7 @@ load_rows(BkTablePlan *p)
 		bool complete = false;
 		if (unchanged == NULL)
 		{
-			elog(ERROR, "backupkit: rows in place of table %s can no longer be told apart", p->target);
+			elog(ERROR, "rows in place of table \"%s\" can no longer be told apart", bk_display_name_of(p->target));
 		}
 		bk_progress_table(0, p->target, entry->row_count);
 		p->counts.inserted =
@@ -1318,7 +1324,7 @@ load_rows(BkTablePlan *p)
 		p->unchanged_in_place = bk_unchanged_rows_end(unchanged, &complete);
 		if (!complete)
 		{
-			elog(ERROR, "backupkit: a tuple id list of table %s changed during the restore", p->target);
+			elog(ERROR, "a tuple id list of table \"%s\" changed during the restore", bk_display_name_of(p->target));
 		}
 		p->counts.unchanged = entry->row_count - p->counts.inserted;
 		return;
@@ -1548,8 +1554,8 @@ bk_restore_diff_query(BkTablePlan *p)
 	if (!p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("cannot diff table %s: it has no key in snapshot " INT64_FORMAT, p->target,
-		                       p->snapshot->snapshot_id),
+		                errmsg("cannot diff table \"%s\": it has no key in snapshot " INT64_FORMAT,
+		                       bk_display_name_of(p->target), p->snapshot->snapshot_id),
 		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
 		                          "recorded at capture time."),
 		                errhint("Compare the rows with backupkit.snapshot_rows() instead.")));

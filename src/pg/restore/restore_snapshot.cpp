@@ -35,6 +35,7 @@ extern "C"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/integrity/validate_snapshot.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -64,7 +65,7 @@ restore_error_context(void *arg)
 	RestoreErrorContext *c = (RestoreErrorContext *) arg;
 	if (c->table != NULL)
 	{
-		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
+		errcontext("restoring table \"%s\" from snapshot " INT64_FORMAT, bk_display_name_of(c->table), c->snapshot_id);
 	}
 }
 
@@ -248,8 +249,8 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 			if (!OidIsValid(relids[i]))
 			{
 				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-				                errmsg("table %s of snapshot " INT64_FORMAT " no longer exists",
-				                       bk_entry_qualified_name(e), snapshot_id),
+				                errmsg("table \"%s\" of snapshot " INT64_FORMAT " no longer exists",
+				                       bk_entry_display_name(e), snapshot_id),
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
 			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
@@ -269,7 +270,7 @@ resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_out, BkT
 			{
 				ereport(ERROR,
 				        (errcode(ERRCODE_UNDEFINED_TABLE),
-				         errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relids[i]),
+				         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relids[i]),
 				                snapshot_id),
 				         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT
 				                 ").",
@@ -440,8 +441,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 				         errmsg("permission denied to restore the foreign-key cycle through constraint \"%s\"",
 				                fk->conname),
 				         errdetail("The constraint is not DEFERRABLE, so the restore must drop and re-create it, "
-				                   "which only the owner of table %s may do.",
-				                   bk_rel_qualified_name(relids[fk->child])),
+				                   "which only the owner of table \"%s\" may do.",
+				                   bk_rel_display_name(relids[fk->child])),
 				         errhint("Make the constraint DEFERRABLE, or restore as the table owner.")));
 			}
 			bk_spi_exec(psprintf("ALTER TABLE %s DROP CONSTRAINT %s", bk_rel_qualified_name(relids[fk->child]),

@@ -27,3 +27,5 @@ typedef enum BkTableOperation
 char *bk_rel_display_name(Oid relid);
 // "schema.table" of a captured table, as captured.
 char *bk_entry_display_name(const BkTableEntry *entry);
+// "schema.table" from a name as SQL writes it (quote_qualified_identifier's "Odd Schema".t gives Odd Schema.t).
+char *bk_display_name_of(const char *qualified);
