@@ -66,6 +66,12 @@ SELECT backupkit.restore_table_from_snapshot(:audited_sid, 'mr.audited');
 -- with fire_triggers => true there is nothing to disable
 SELECT backupkit.restore_table_from_snapshot(:audited_sid, 'mr.audited', fire_triggers => true)->>'triggers_fired' AS triggers_fired;
 RESET ROLE;
+-- Reading captured rows needs SELECT on the table now, not only when the snapshot was taken.
+REVOKE SELECT ON mr.audited FROM messages_restore_writer;
+SET ROLE messages_restore_writer;
+SELECT count(*) FROM backupkit.snapshot_rows(:audited_sid, 'mr.audited');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
 
 -- A foreign-key cycle whose constraints are not DEFERRABLE: the restore must drop and re-create one, which only
 -- the owner may do.
