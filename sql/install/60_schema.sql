@@ -535,11 +535,11 @@ BEGIN
         RAISE EXCEPTION 'schema "%" does not exist', nsp USING ERRCODE = '3F000';
     END IF;
     IF NOT pg_catalog.has_schema_privilege(nsp, 'CREATE') THEN
-        RAISE EXCEPTION 'permission denied for schema %', pg_catalog.quote_ident(nsp) USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Re-creating table %s needs the CREATE privilege on its schema.', t);
+        RAISE EXCEPTION 'permission denied for schema "%"', nsp USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Re-creating table "%s.%s" needs the CREATE privilege on its schema.', nsp, rel);
     END IF;
     IF pg_catalog.to_regclass(t) IS NOT NULL THEN
-        RAISE EXCEPTION 'relation "%" already exists', t USING ERRCODE = '42P07',
+        RAISE EXCEPTION 'relation "%.%" already exists', nsp, rel USING ERRCODE = '42P07',
             HINT = 'Pass new_name to re-create the table under another name.';
     END IF;
 

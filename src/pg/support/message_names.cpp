@@ -4,7 +4,6 @@ extern "C"
 #include "postgres.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
-#include "utils/lsyscache.h"
 #include "utils/varlena.h"
 }
 
@@ -13,13 +12,7 @@ extern "C"
 char *
 bk_rel_display_name(Oid relid)
 {
-	char *nsp = get_namespace_name(get_rel_namespace(relid));
-	char *rel = get_rel_name(relid);
-	if (nsp == NULL || rel == NULL)
-	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
-	}
-	return psprintf("%s.%s", nsp, rel);
+	return bk_display_name_of(bk_rel_qualified_name(relid));
 }
 
 char *
