@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace bk
 {
@@ -204,6 +205,46 @@ apply_retention(std::vector<RetentionSnapshot> snapshots, const RetentionPolicy 
 		out.push_back(RetentionDecision{s.id, s.created_at_us, keep, std::move(reason)});
 	}
 	return out;
+}
+
+void
+apply_retention_arrays(const RetentionCounts &counts, int n, const int64_t *created_at_us, const bool *pinned,
+                       int *order, bool *keep, char *reasons, size_t reason_size)
+{
+	RetentionPolicy policy;
+	std::optional<int> *fields[retention_count_rules] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
+	                                                     &policy.keep_monthly, &policy.keep_yearly};
+	for (int r = 0; r < retention_count_rules; r++)
+	{
+		if (counts.has[r])
+		{
+			*fields[r] = counts.count[r];
+		}
+	}
+	if (counts.has_cutoff)
+	{
+		policy.older_than_cutoff_us = counts.cutoff_us;
+	}
+	std::vector<RetentionSnapshot> snaps;
+	snaps.reserve(static_cast<size_t>(n > 0 ? n : 0));
+	for (int i = 0; i < n; i++)
+	{
+		snaps.push_back(RetentionSnapshot{i, created_at_us[i], pinned[i]});
+	}
+	std::vector<RetentionDecision> decisions = apply_retention(std::move(snaps), policy);
+	for (size_t k = 0; k < decisions.size(); k++)
+	{
+		int i = static_cast<int>(decisions[k].id);
+		order[k] = i;
+		keep[i] = decisions[k].keep;
+		if (reason_size > 0)
+		{
+			char *out = reasons + static_cast<size_t>(i) * reason_size;
+			size_t len = std::min(decisions[k].reason.size(), reason_size - 1);
+			std::memcpy(out, decisions[k].reason.data(), len);
+			out[len] = '\0';
+		}
+	}
 }
 
 } // namespace bk

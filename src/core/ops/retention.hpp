@@ -52,6 +52,23 @@ struct RetentionDecision
 // "pinned", "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "newer than older_than".
 std::vector<RetentionDecision> apply_retention(std::vector<RetentionSnapshot> snapshots, const RetentionPolicy &policy);
 
+// The same rules through plain arrays, for src/pg (no STL type crosses the boundary). The rules keep_last,
+// keep_daily, keep_weekly, keep_monthly, keep_yearly are given in that order; a rule is absent when has[r] is
+// false. Snapshot i is described by created_at_us[i] and pinned[i] (its index stands for its id: ties in
+// created_at are broken by index, so pass snapshots in id order). Writes order[k] (the index of the k-th
+// snapshot, newest first), keep[i] and reasons[i * reason_size] (NUL-terminated, truncated to fit). Throws as
+// apply_retention does.
+constexpr int retention_count_rules = 5;
+struct RetentionCounts
+{
+	bool has[retention_count_rules];
+	int count[retention_count_rules];
+	bool has_cutoff;
+	int64_t cutoff_us;
+};
+void apply_retention_arrays(const RetentionCounts &counts, int n, const int64_t *created_at_us, const bool *pinned,
+                            int *order, bool *keep, char *reasons, size_t reason_size);
+
 // Calendar helpers (UTC), exposed for tests.
 struct CivilDate
 {

@@ -1,6 +1,6 @@
 // Re-raising of errors caught at the C++ boundary (see boundary.hpp).
 #include <cstring>
-
+#include "core/error.hpp"
 #include "pg/boundary/boundary.hpp"
 
 static void
@@ -38,4 +38,13 @@ bk_raise(const BkErrorInfo *info)
 	                info->detail[0] ? errdetail_internal("%s", info->detail) : 0,
 	                info->hint[0] ? errhint("%s", info->hint) : 0));
 	pg_unreachable();
+}
+
+void
+bk_raise_unless_corrupted(const BkErrorInfo *info)
+{
+	if (strcmp(info->sqlstate, bk::sqlstate::data_corrupted) != 0)
+	{
+		bk_raise(info);
+	}
 }

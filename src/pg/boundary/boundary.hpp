@@ -10,6 +10,11 @@
 //  * noexcept functions of src/core (hashing, escaping) may be called directly.
 #pragma once
 
+// Like every C++ header, included before postgres.h (see src/core/core_only.hpp).
+#if defined(POSTGRES_H)
+#error "include pg/boundary/boundary.hpp before the extern \"C\" block with postgres.h"
+#endif
+
 #include <exception>
 #include <new>
 
@@ -33,6 +38,11 @@ void bk_error_info_set(BkErrorInfo *info, const char *sqlstate, const char *mess
 
 // Raises the captured error with its original SQLSTATE. Never returns.
 [[noreturn]] void bk_raise(const BkErrorInfo *info);
+
+// For callers that report corruption their own way (as a validation finding, as a damaged export stream):
+// raises the captured error unless it is corruption (XX001), so that out of memory or any other failure is
+// never reported as damaged data.
+void bk_raise_unless_corrupted(const BkErrorInfo *info);
 
 template <typename Fn>
 bool

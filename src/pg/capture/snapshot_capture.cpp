@@ -4,6 +4,10 @@
 // runs under the calling statement's snapshot, so every table is read at the same instant. The cursor is
 // drained in batches into a DestReceiver that formats each row straight into the chunk text; chunks are
 // written between batches, so memory holds at most one chunk and one batch whatever the table size.
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -29,8 +33,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/plan/options.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/lock_order.hpp"
 #include "pg/storage/metadata_checksum.hpp"
@@ -45,6 +47,7 @@ extern "C"
 #include "pg/support/table_list.hpp"
 #include "pg/schema/table_metadata.hpp"
 #include "pg/restore/unchanged_rows.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -312,13 +315,11 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	int nrels;
 	char *label = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bk::Compression compression = bk::Compression::zstd;
-	TimestampTz started = GetCurrentTimestamp();
 	MemoryContext op_cxt;
-	MemoryContext old;
 	BkChunkWriter *writer;
 	int64 snapshot_id;
 	int64 total_rows = 0, total_raw = 0, total_stored = 0;
-	int guc_level;
+	BkOperation op;
 
 	if (PG_ARGISNULL(2))
 	{
@@ -331,16 +332,13 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	}
 	bk_check_label(label);
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
-	bk_failure_watch_begin("snapshot", 0);
+	bk_operation_watch(&op, "snapshot", 0);
 	bk_check_capturable(relids, nrels);
 	bk_refuse_citus_tables(relids, nrels, BK_CITUS_SNAPSHOT);
 	bk_lock_in_order(relids, nrels, AccessShareLock);
 
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit snapshot", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(op_cxt);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
-	MemoryContextSwitchTo(op_cxt);
+	bk_operation_begin(&op, "snapshot", 0, BK_OP_WATCHED, "backupkit snapshot");
+	op_cxt = op.cxt;
 
 	snapshot_id = create_snapshot_row(label, compression);
 	bk_failure_watch_set_snapshot(snapshot_id);
@@ -369,17 +367,13 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		MemoryContextDelete(table_cxt);
 	}
 	{
-		double ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
+		double ms = (double) (GetCurrentTimestamp() - op.started) / 1000.0;
 		finish_snapshot_row(snapshot_id, nrels, total_rows, total_raw, total_stored, ms);
 		bk_metadata_seal(snapshot_id);
 		bk_progress_end();
 		bk_operation_log("snapshot", snapshot_id, "success", total_rows, ms,
 		                 psprintf("{\"tables\": %d, \"stored_bytes\": " INT64_FORMAT "}", nrels, total_stored));
 	}
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
-	bk_failure_watch_end();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_INT64(snapshot_id);
 }

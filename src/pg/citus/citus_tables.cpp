@@ -10,6 +10,8 @@
 //   under its own MVCC snapshot, so a snapshot taken under concurrent multi-shard writes is silently
 //   inconsistent (and Citus materializes the whole result on the coordinator). backupkit's promise is one
 //   consistent snapshot; a warning would go unseen by scheduled snapshots, so it refuses.
+#include "core/plan/citus_table_type.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -25,7 +27,6 @@ extern "C"
 #include "utils/rel.h"
 }
 
-#include "core/plan/citus_table_type.hpp"
 #include "pg/citus/citus_tables.hpp"
 
 typedef struct ListedRelid

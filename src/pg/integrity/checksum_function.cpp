@@ -2,13 +2,14 @@
 // Not part of the install script: tests that forge export frames (a changed payload resealed, frames of two
 // exports spliced) bind it as superuser with CREATE FUNCTION ... AS 'backupkit', 'bk_checksum64', so that
 // what they prove is that import checks more than the frame checksum.
+#include "core/codec/checksum.hpp"
+
 extern "C"
 {
 #include "postgres.h"
 #include "fmgr.h"
 }
 
-#include "core/codec/checksum.hpp"
 #include "pg/support/compat.hpp"
 
 extern "C"

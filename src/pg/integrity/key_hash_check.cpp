@@ -1,4 +1,8 @@
 // Hashed key checks for validation (see key_hash_check.hpp).
+#include "core/codec/chunk_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -9,8 +13,6 @@ extern "C"
 #include "utils/tuplesort.h"
 }
 
-#include "core/codec/chunk_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/integrity/key_hash_check.hpp"
 
@@ -153,6 +155,7 @@ bk_key_check_rows(BkKeyCheck *kc, int table, int ncols, const char *json, size_t
 	MemoryContextSwitchTo(old);
 	if (!ok)
 	{
+		bk_raise_unless_corrupted(&err);
 		*error = psprintf("%s", err.message);
 		return false;
 	}

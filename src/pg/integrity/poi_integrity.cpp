@@ -15,6 +15,7 @@ extern "C"
 
 #include "pg/storage/storage.hpp"
 #include "pg/support/message_names.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -143,7 +144,7 @@ bk_check_poi_integrity(PG_FUNCTION_ARGS)
 	Datum values[3];
 	StringInfoData sql;
 	Portal portal;
-	int guc_level;
+	BkOperation op;
 
 	// Resolved before the search_path is locked: NULL means the caller's tables.
 	rel[0] = poi_table_arg(fcinfo, 0, "poi_states", "states");
@@ -154,8 +155,7 @@ bk_check_poi_integrity(PG_FUNCTION_ARGS)
 	require_columns(rel[2], history_cols, 4);
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "check_poi_integrity", 0, 0, NULL);
 	for (int i = 0; i < 3; i++)
 	{
 		names[i] = bk_rel_qualified_name(rel[i]);
@@ -184,7 +184,5 @@ bk_check_poi_integrity(PG_FUNCTION_ARGS)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

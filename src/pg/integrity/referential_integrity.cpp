@@ -14,6 +14,7 @@ extern "C"
 
 #include "pg/support/compat.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -67,7 +68,7 @@ bk_check_referential_integrity(PG_FUNCTION_ARGS)
 	char **names, **childs, **parents;
 	bool *child_part, *parent_part;
 	Datum *cols, *refs, *ops;
-	int guc_level;
+	BkOperation op;
 
 	if (PG_ARGISNULL(0))
 	{
@@ -79,8 +80,7 @@ bk_check_referential_integrity(PG_FUNCTION_ARGS)
 		values[0] = PG_GETARG_DATUM(0);
 	}
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "check_referential_integrity", 0, 0, NULL);
 	bk_spi_exec(fk_list_sql, 1, argtypes, values, nulls, true, 0);
 	nfk = (int) SPI_processed;
 	names = (char **) palloc(sizeof(char *) * Max(nfk, 1));
@@ -154,7 +154,5 @@ bk_check_referential_integrity(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, outnulls);
 		SPI_freetuptable(SPI_tuptable);
 	}
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

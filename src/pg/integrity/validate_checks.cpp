@@ -1,6 +1,9 @@
 // Rows of a snapshot that a CHECK constraint now on the table rejects (see validate_checks.hpp). The constraint
 // and key columns of the captured rows are loaded, through COPY as a restore does, into a temporary table with
 // the live column types; each constraint's own expression then finds the rows it rejects.
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"

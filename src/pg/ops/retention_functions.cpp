@@ -1,4 +1,8 @@
 // backupkit.prune_snapshots and backupkit.pin_snapshot: retention by policy (rules in src/core/ops/retention.hpp).
+#include "core/error.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,12 +17,11 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/operation_log.hpp"
 #include "pg/support/report_json.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -42,42 +45,37 @@ typedef struct BkPruneRow
 static const char *const count_names[5] = {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"};
 
 // Runs the rules of src/core over rows (any order); writes keep/reason into rows and returns the order
-// (indexes into rows) newest first. C++ objects live only inside the BK_CORE call.
+// (indexes into rows) newest first, through the plain-array entry point of src/core.
 static int *
 decide(BkPruneRow *rows, int nrows, const bool *has_count, const int *counts, bool has_cutoff, int64 cutoff_us)
 {
 	int *order = (int *) palloc(sizeof(int) * Max(nrows, 1));
-	BK_CORE({
-		bk::RetentionPolicy policy;
-		std::optional<int> *fields[5] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
-		                                 &policy.keep_monthly, &policy.keep_yearly};
-		for (int r = 0; r < 5; r++)
-		{
-			if (has_count[r])
-			{
-				*fields[r] = counts[r];
-			}
-		}
-		if (has_cutoff)
-		{
-			policy.older_than_cutoff_us = cutoff_us;
-		}
-		std::vector<bk::RetentionSnapshot> snaps;
-		snaps.reserve(nrows);
-		for (int i = 0; i < nrows; i++)
-		{
-			// The index stands in for the id so that the result maps back to rows directly.
-			snaps.push_back(bk::RetentionSnapshot{i, rows[i].created_at + BK_UNIX_EPOCH_OFFSET_US, rows[i].pinned});
-		}
-		std::vector<bk::RetentionDecision> decisions = bk::apply_retention(std::move(snaps), policy);
-		for (size_t k = 0; k < decisions.size(); k++)
-		{
-			BkPruneRow *row = &rows[decisions[k].id];
-			order[k] = static_cast<int>(decisions[k].id);
-			row->keep = decisions[k].keep;
-			strlcpy(row->reason, decisions[k].reason.c_str(), BK_REASON_MAX);
-		}
-	});
+	int64 *created_at_us = (int64 *) palloc(sizeof(int64) * Max(nrows, 1));
+	bool *pinned = (bool *) palloc(sizeof(bool) * Max(nrows, 1));
+	bool *keep = (bool *) palloc0(sizeof(bool) * Max(nrows, 1));
+	char *reasons = (char *) palloc0((size_t) BK_REASON_MAX * Max(nrows, 1));
+	bk::RetentionCounts policy;
+
+	memset(&policy, 0, sizeof(policy));
+	for (int r = 0; r < bk::retention_count_rules; r++)
+	{
+		policy.has[r] = has_count[r];
+		policy.count[r] = counts[r];
+	}
+	policy.has_cutoff = has_cutoff;
+	policy.cutoff_us = cutoff_us;
+	for (int i = 0; i < nrows; i++)
+	{
+		// The index stands in for the id so that the result maps back to rows directly.
+		created_at_us[i] = rows[i].created_at + BK_UNIX_EPOCH_OFFSET_US;
+		pinned[i] = rows[i].pinned;
+	}
+	BK_CORE(bk::apply_retention_arrays(policy, nrows, created_at_us, pinned, order, keep, reasons, BK_REASON_MAX));
+	for (int i = 0; i < nrows; i++)
+	{
+		rows[i].keep = keep[i];
+		strlcpy(rows[i].reason, reasons + (size_t) i * BK_REASON_MAX, BK_REASON_MAX);
+	}
 	return order;
 }
 
@@ -111,7 +109,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	int64 cutoff_us = 0;
 	char *label = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
 	bool dry_run;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 	Oid user = GetUserId();
 	BkOwnerAccess access;
 	BkPruneRow *rows;
@@ -124,7 +122,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	int nkept = 0;
 	BkJson details;
 
-	bk_failure_watch_begin("prune", 0);
+	bk_operation_watch(&op, "prune", 0);
 	if (PG_ARGISNULL(7))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("dry_run must not be null")));
@@ -153,7 +151,7 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	(void) decide(NULL, 0, has_count, counts, has_cutoff, cutoff_us);
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
+	bk_operation_begin(&op, "prune", 0, BK_OP_WATCHED | BK_OP_NO_SETTINGS, NULL);
 	{
 		Oid argtypes[2] = {TEXTOID, OIDOID};
 		Datum values[2] = {label ? CStringGetTextDatum(label) : (Datum) 0, ObjectIdGetDatum(user)};
@@ -261,9 +259,8 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 	bk_json_int(&details, "dropped", ndropped);
 	bk_json_int(&details, "in_use", nin_use);
 	bk_json_end_object(&details);
-	bk_operation_log("prune", 0, dry_run ? "dry run" : "success", ndropped,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, details.buf.data);
-	bk_spi_finish();
+	bk_operation_log_outcome(&op, dry_run ? "dry run" : "success", ndropped, details.buf.data);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 
 	for (int k = 0; k < nrows; k++)
 	{
@@ -277,7 +274,6 @@ bk_prune_snapshots(PG_FUNCTION_ARGS)
 		out[4] = row->reason[0] ? CStringGetTextDatum(row->reason) : (Datum) 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	bk_failure_watch_end();
 	return (Datum) 0;
 }
 
@@ -290,25 +286,22 @@ bk_pin_snapshot(PG_FUNCTION_ARGS)
 	BkSnapshot snap;
 	BkOwnerAccess access;
 	bool pinned;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
 	if (PG_ARGISNULL(1))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("pinned must not be null")));
 	}
 	pinned = PG_GETARG_BOOL(1);
-	bk_failure_watch_begin(pinned ? "pin" : "unpin", snapshot_id);
 	values[0] = Int64GetDatum(snapshot_id);
 	values[1] = BoolGetDatum(pinned);
-	bk_spi_connect();
+	bk_operation_begin(&op, pinned ? "pin" : "unpin", snapshot_id, BK_OP_WATCH | BK_OP_NO_SETTINGS, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_owner_begin(&access);
 	bk_spi_exec("UPDATE backupkit.snapshot SET pinned = $2 WHERE snapshot_id = $1", 2, argtypes, values, NULL, false,
 	            0);
 	bk_owner_end(&access);
-	bk_operation_log(pinned ? "pin" : "unpin", snapshot_id, "success", 0,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
-	bk_spi_finish();
-	bk_failure_watch_end();
+	bk_operation_log_success(&op, 0, NULL);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_VOID();
 }

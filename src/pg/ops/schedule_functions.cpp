@@ -1,5 +1,10 @@
 // backupkit.schedule_snapshots / unschedule_snapshots (pg_cron jobs, reached only through dynamic SQL so
-// that backupkit never depends on pg_cron) and backupkit.info.
+// that backupkit never depends on pg_cron) and backupkit.cron_interval.
+#include "core/error.hpp"
+#include "core/ops/cron_interval.hpp"
+#include "core/ops/retention.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,9 +18,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "core/ops/cron_interval.hpp"
-#include "core/ops/retention.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"
@@ -23,40 +25,20 @@ extern "C"
 #include "pg/support/report_json.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/capture/snapshot_label.hpp"
+#include "pg/ops/pg_cron_access.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
 	PG_FUNCTION_INFO_V1(bk_schedule_snapshots);
 	PG_FUNCTION_INFO_V1(bk_unschedule_snapshots);
-	PG_FUNCTION_INFO_V1(bk_info);
 	PG_FUNCTION_INFO_V1(bk_cron_interval);
-}
-
-// The schema of pg_cron's functions and tables (always "cron", whatever pg_extension.extnamespace says), or NULL
-// when pg_cron is not installed in this database.
-static char *
-cron_schema(void)
-{
-	bk_spi_exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_cron'", 0, NULL, NULL, NULL, true, 1);
-	return SPI_processed == 0 ? NULL : pstrdup("cron");
-}
-
-// Whether the caller may read pg_cron's job table (USAGE on its schema, SELECT on the table).
-static bool
-cron_jobs_readable(const char *schema)
-{
-	Oid argtypes[2] = {TEXTOID, TEXTOID};
-	Datum values[2] = {CStringGetTextDatum(schema), CStringGetTextDatum(psprintf("%s.job", quote_identifier(schema)))};
-	bool isnull;
-	bk_spi_exec("SELECT pg_catalog.has_schema_privilege($1, 'USAGE') AND pg_catalog.has_table_privilege($2, 'SELECT')",
-	            2, argtypes, values, NULL, true, 1);
-	return DatumGetBool(bk_spi_get(0, 1, &isnull));
 }
 
 static char *
 require_cron_schema(void)
 {
-	char *schema = cron_schema();
+	char *schema = bk_cron_schema();
 	if (schema == NULL)
 	{
 		ereport(ERROR,
@@ -109,10 +91,9 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	char *sql;
 	int64 jobid;
 	bool isnull;
-	int level;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
-	bk_failure_watch_begin("schedule", 0);
+	bk_operation_watch(&op, "schedule", 0);
 	require_arg(fcinfo, 0, "job_name");
 	require_arg(fcinfo, 1, "schedule");
 	require_arg(fcinfo, 2, "tables");
@@ -146,23 +127,17 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 	// Reject counts the scheduled prune would reject, now rather than at every run.
 	if (any_rule)
 	{
-		BK_CORE({
-			bk::RetentionPolicy policy;
-			std::optional<int> *fields[4] = {&policy.keep_last, &policy.keep_daily, &policy.keep_weekly,
-			                                 &policy.keep_monthly};
-			for (int r = 0; r < 4; r++)
-			{
-				if (has_count[r])
-				{
-					*fields[r] = counts[r];
-				}
-			}
-			(void) bk::apply_retention({}, policy);
-		});
+		bk::RetentionCounts policy;
+		memset(&policy, 0, sizeof(policy));
+		for (int r = 0; r < 4; r++)
+		{
+			policy.has[r] = has_count[r];
+			policy.count[r] = counts[r];
+		}
+		BK_CORE(bk::apply_retention_arrays(policy, 0, NULL, NULL, NULL, NULL, NULL, 0));
 	}
 
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "schedule", 0, BK_OP_WATCHED, NULL);
 	schema = require_cron_schema();
 
 	// Every value enters the command through format('%L'); tables are stored schema-qualified, by name.
@@ -193,7 +168,6 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		jobid = DatumGetInt64(bk_spi_get(0, 1, &isnull));
 	}
 	warn_if_cron_cannot_run(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	bk_stable_settings_pop(level);
 	{
 		// The job id and name let backupkit.schedules date the job (pg_cron does not record when it was made).
 		BkJson details;
@@ -202,11 +176,9 @@ bk_schedule_snapshots(PG_FUNCTION_ARGS)
 		bk_json_int(&details, "jobid", jobid);
 		bk_json_str(&details, "job_name", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 		bk_json_end_object(&details);
-		bk_operation_log("schedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0,
-		                 details.buf.data);
+		bk_operation_log_success(&op, 0, details.buf.data);
 	}
-	bk_spi_finish();
-	bk_failure_watch_end();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_INT64(jobid);
 }
 
@@ -218,13 +190,11 @@ bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 	char *schema;
 	bool found;
 	bool isnull;
-	int level;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
 	require_arg(fcinfo, 0, "job_name");
 	values[0] = PG_GETARG_DATUM(0);
-	bk_spi_connect();
-	level = bk_stable_settings_push();
+	bk_operation_begin(&op, "unschedule", 0, 0, NULL);
 	schema = require_cron_schema();
 	// See a job removed earlier in this statement (pg_cron deletes without advancing the command counter).
 	CommandCounterIncrement();
@@ -238,81 +208,10 @@ bk_unschedule_snapshots(PG_FUNCTION_ARGS)
 		Datum id_values[1] = {bk_spi_get(0, 1, &isnull)};
 		bk_spi_exec(psprintf("SELECT %s.unschedule($1)", quote_identifier(schema)), 1, id_types, id_values, NULL, false,
 		            1);
-		bk_operation_log("unschedule", 0, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
+		bk_operation_log_success(&op, 0, NULL);
 	}
-	bk_stable_settings_pop(level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_BOOL(found);
-}
-
-Datum
-bk_info(PG_FUNCTION_ARGS)
-{
-	Oid argtypes[2] = {OIDOID, JSONBOID};
-	Datum values[2] = {ObjectIdGetDatum(GetUserId()), (Datum) 0};
-	BkOwnerAccess access;
-	Jsonb *result;
-	char *schema;
-	bool isnull;
-	int level;
-
-	bk_spi_connect();
-	level = bk_stable_settings_push();
-	bk_owner_begin(&access);
-	bk_spi_exec("SELECT jsonb_build_object("
-	            " 'extension_version', (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'backupkit'),"
-	            " 'server_version', pg_catalog.current_setting('server_version'),"
-	            " 'server_version_num', pg_catalog.current_setting('server_version_num')::integer,"
-	            " 'snapshots', count(*),"
-	            " 'pinned_snapshots', count(*) FILTER (WHERE s.pinned),"
-	            " 'total_rows', coalesce(sum(s.row_count), 0),"
-	            " 'total_raw_bytes', coalesce(sum(s.raw_bytes), 0),"
-	            " 'total_stored_bytes', coalesce(sum(s.stored_bytes), 0),"
-	            " 'compression_ratio', CASE WHEN sum(s.stored_bytes) > 0"
-	            "     THEN round(sum(s.raw_bytes)::numeric / sum(s.stored_bytes), 2) END,"
-	            " 'oldest_snapshot', min(s.created_at),"
-	            " 'newest_snapshot', max(s.created_at),"
-	            " 'last_successful_validation', (SELECT jsonb_build_object('at', o.logged_at, 'snapshot_id',"
-	            "     o.snapshot_id, 'role', o.role_name) FROM backupkit.operation_log o"
-	            "     WHERE o.operation LIKE 'validat%' AND o.outcome = 'success'"
-	            "     AND pg_catalog.pg_has_role($1, o.role_oid, 'MEMBER') ORDER BY o.logged_at DESC LIMIT 1))"
-	            " FROM backupkit.snapshot s"
-	            " WHERE s.status = 'complete' AND pg_catalog.pg_has_role($1, s.created_by, 'MEMBER')",
-	            1, argtypes, values, NULL, true, 1);
-	bk_owner_end(&access);
-	values[1] = bk_spi_get(0, 1, &isnull);
-
-	// Jobs are read as the caller: pg_cron shows each role its own jobs. A role without USAGE on pg_cron's
-	// schema cannot have scheduled anything; it gets null rather than an error.
-	schema = cron_schema();
-	if (schema != NULL && !cron_jobs_readable(schema))
-	{
-		schema = NULL;
-	}
-	if (schema != NULL)
-	{
-		bk_spi_exec(psprintf("SELECT $2 || jsonb_build_object('scheduled_jobs', coalesce(jsonb_agg(jsonb_build_object("
-		                     "'jobid', j.jobid, 'job_name', j.jobname, 'schedule', j.schedule, 'active', j.active, "
-		                     "'command', j.command) ORDER BY j.jobid), '[]')) FROM %s.job j "
-		                     "WHERE j.command LIKE '%%backupkit.snapshot_tables(%%' AND $1 IS NOT NULL",
-		                     quote_identifier(schema)),
-		            2, argtypes, values, NULL, true, 1);
-	}
-	else
-	{
-		bk_spi_exec("SELECT $2 || jsonb_build_object('scheduled_jobs', NULL) WHERE $1 IS NOT NULL", 2, argtypes, values,
-		            NULL, true, 1);
-	}
-	// Counts of backupkit.check(), read as the caller like everything check() reports.
-	values[1] = bk_spi_get(0, 1, &isnull);
-	bk_spi_exec("SELECT $2 || jsonb_build_object('check_warnings', count(*) FILTER (WHERE c.severity = 'warning'),"
-	            " 'check_errors', count(*) FILTER (WHERE c.severity = 'error'))"
-	            " FROM backupkit.check() c WHERE $1 IS NOT NULL",
-	            2, argtypes, values, NULL, true, 1);
-	result = DatumGetJsonbPCopy(bk_spi_get(0, 1, &isnull));
-	bk_stable_settings_pop(level);
-	bk_spi_finish();
-	PG_RETURN_JSONB_P(result);
 }
 
 Datum

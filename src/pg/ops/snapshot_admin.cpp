@@ -14,6 +14,7 @@ extern "C"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/operation_log.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -29,10 +30,9 @@ bk_drop_snapshot(PG_FUNCTION_ARGS)
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
 	BkSnapshot snap;
 	BkOwnerAccess access;
-	TimestampTz started = GetCurrentTimestamp();
+	BkOperation op;
 
-	bk_spi_connect();
-	bk_failure_watch_begin("drop", snapshot_id);
+	bk_operation_begin(&op, "drop", snapshot_id, BK_OP_WATCH | BK_OP_NO_SETTINGS, NULL);
 	// Lock the row for its delete before bk_snapshot_fetch reads it FOR KEY SHARE: two drops of one snapshot
 	// that both held KEY SHARE deadlocked, one waiting on the snapshot row, the other on the chunks the
 	// first had deleted (test/fault/040_concurrent.sh). The second drop now waits, then finds no snapshot.
@@ -52,9 +52,8 @@ bk_drop_snapshot(PG_FUNCTION_ARGS)
 	bk_spi_exec("DELETE FROM backupkit.snapshot_chunk WHERE snapshot_id = $1", 1, argtypes, values, NULL, false, 0);
 	bk_spi_exec("DELETE FROM backupkit.snapshot WHERE snapshot_id = $1", 1, argtypes, values, NULL, false, 0);
 	bk_owner_end(&access);
-	bk_operation_log("drop", snapshot_id, "success", 0, (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
-	bk_spi_finish();
-	bk_failure_watch_end();
+	bk_operation_log_success(&op, 0, NULL);
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_BOOL(true);
 }
 
@@ -67,9 +66,10 @@ bk_snapshot_contents(PG_FUNCTION_ARGS)
 	Datum values[1] = {Int64GetDatum(snapshot_id)};
 	BkSnapshot snap;
 	BkOwnerAccess access;
+	BkOperation op;
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
+	bk_operation_begin(&op, "snapshot_contents", snapshot_id, BK_OP_NO_SETTINGS, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT format('%I.%I', schema_name, table_name), row_count, raw_bytes, stored_bytes, chunk_count,"
@@ -86,6 +86,5 @@ bk_snapshot_contents(PG_FUNCTION_ARGS)
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

@@ -1,5 +1,9 @@
 // backupkit.snapshot_rows: the captured rows of one table as jsonb objects keyed by column name, produced
 // one chunk at a time (value-per-call), so LIMIT stops reading after the first chunk.
+#include "core/codec/chunk_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -13,13 +17,12 @@ extern "C"
 #include "utils/memutils.h"
 }
 
-#include "core/codec/chunk_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/support/message_names.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -63,7 +66,7 @@ load_chunk(RowsState *st)
 		size_t len = r->len;
 		if (!bk_try([&]() { rows = bk::chunk_decode(json, len, ncols, strings, offsets, cap); }, &err))
 		{
-			bk_chunk_corrupted(st->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+			bk_chunk_core_failure(st->entry, r->chunk_no, &err);
 		}
 	}
 	if (rows != (size_t) r->rows)
@@ -174,7 +177,7 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 	{
 		int64 snapshot_id = bk_snapshot_id_arg(fcinfo, 0);
 		MemoryContext old;
-		int guc_level;
+		BkOperation op;
 
 		if (PG_ARGISNULL(1))
 		{
@@ -183,13 +186,11 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 		fctx = SRF_FIRSTCALL_INIT();
 		old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st = (RowsState *) palloc0(sizeof(RowsState));
-		bk_spi_connect();
 		// The caller's search_path must not resolve the names in backupkit's own queries.
-		guc_level = bk_stable_settings_push();
+		bk_operation_begin(&op, "snapshot_rows", snapshot_id, 0, NULL);
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		open_rows(fcinfo, st, snapshot_id, by_name);
-		bk_stable_settings_pop(guc_level);
-		bk_spi_finish();
+		(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 		fctx->user_fctx = st;
 		MemoryContextSwitchTo(old);
 	}
@@ -198,13 +199,11 @@ rows_srf(FunctionCallInfo fcinfo, bool by_name)
 	while (!st->done && st->next_row >= st->rows)
 	{
 		MemoryContext old = MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
-		int guc_level;
-		bk_spi_connect();
-		guc_level = bk_stable_settings_push();
+		BkOperation op;
+		bk_operation_begin(&op, "snapshot_rows", 0, 0, NULL);
 		MemoryContextSwitchTo(fctx->multi_call_memory_ctx);
 		st->done = !load_chunk(st);
-		bk_stable_settings_pop(guc_level);
-		bk_spi_finish();
+		(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 		MemoryContextSwitchTo(old);
 	}
 	if (st->done)

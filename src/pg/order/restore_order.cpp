@@ -1,5 +1,9 @@
 // Reads the foreign keys among a list of live tables from pg_constraint and orders the tables parents-first
 // through bk::order_tables.
+#include "core/error.hpp"
+#include "core/plan/dependency_order.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -17,8 +21,6 @@ extern "C"
 #include "utils/lsyscache.h"
 }
 
-#include "core/plan/dependency_order.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/order/restore_order.hpp"
 #include "pg/storage/storage.hpp"

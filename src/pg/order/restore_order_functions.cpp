@@ -1,4 +1,8 @@
 // backupkit.get_table_restoration_order (live tables or a snapshot) and backupkit.restoration_plan.
+#include "core/error.hpp"
+#include "core/plan/dependency_order.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -15,12 +19,11 @@ extern "C"
 #include "utils/tuplestore.h"
 }
 
-#include "core/plan/dependency_order.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/order/restore_order.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/support/message_names.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -77,10 +80,9 @@ bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 	char *kinds = (char *) palloc(n);
 	char *persistence = (char *) palloc(n);
 	const char **names = (const char **) palloc(sizeof(char *) * n);
-	int guc_level;
+	BkOperation op;
 
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "get_table_restoration_order", 0, 0, NULL);
 	bk_describe_relations(relids, n, kinds, persistence, names);
 	for (int i = 0; i < n; i++)
 	{
@@ -97,8 +99,7 @@ bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 		bk_check_not_system(relids[i], BK_TABLE_ORDER);
 	}
 	bk_order_named_relations(relids, names, n, order, level, group);
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_ARRAYTYPE_P(regclass_array(relids, order, n));
 }
 
@@ -128,12 +129,11 @@ bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	int *order;
 	int *level;
 	int *group;
-	int guc_level;
+	BkOperation op;
 	ArrayType *result;
 	MemoryContext caller = CurrentMemoryContext;
 
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "get_snapshot_restoration_order", snapshot_id, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	entries = bk_table_entries(snapshot_id, &n);
 	relids = (Oid *) palloc(sizeof(Oid) * Max(n, 1));
@@ -194,14 +194,13 @@ bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 	level = (int *) palloc(sizeof(int) * Max(n, 1));
 	group = (int *) palloc(sizeof(int) * Max(n, 1));
 	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
-	bk_stable_settings_pop(guc_level);
 	// Built in the caller's context: the SPI context goes away with SPI_finish.
 	{
 		MemoryContext old = MemoryContextSwitchTo(caller);
 		result = regclass_array(relids, order, n);
 		MemoryContextSwitchTo(old);
 	}
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	PG_RETURN_ARRAYTYPE_P(result);
 }
 
@@ -245,7 +244,7 @@ bk_restoration_plan(PG_FUNCTION_ARGS)
 	int *child;
 	int *parent;
 	char **connames;
-	int guc_level;
+	BkOperation op;
 	Datum *deps;
 	Datum *fks;
 
@@ -254,11 +253,9 @@ bk_restoration_plan(PG_FUNCTION_ARGS)
 	{
 		names[i] = bk_rel_qualified_name(relids[i]);
 	}
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "restoration_plan", 0, 0, NULL);
 	bk_relation_fk_edges(relids, n, &nedges, &child, &parent, &connames);
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
+	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 	BK_CORE(bk::order_tables((size_t) n, names, (size_t) nedges, child, parent, order, level, group));
 	for (int k = 0; k < n; k++)
 	{

@@ -1,5 +1,9 @@
 // COPY FROM a callback. copy_data_source_cb carries no user argument, so the source being read is kept in
 // a file-level pointer for the duration of one CopyFrom call (backends are single-threaded).
+#include "core/codec/chunk_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -19,8 +23,6 @@ extern "C"
 #include "utils/rls.h"
 }
 
-#include "core/codec/chunk_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/restore/copy_loader.hpp"
 #include "pg/support/progress.hpp"
@@ -129,7 +131,7 @@ load_next_chunk(ChunkCopySource *src)
 		}
 		if (!ok)
 		{
-			bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+			bk_chunk_core_failure(r->entry, r->chunk_no, &err);
 		}
 	}
 	if (rows != (size_t) r->rows)

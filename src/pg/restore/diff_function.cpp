@@ -1,5 +1,7 @@
 // backupkit.diff: the rows that differ between a snapshot and the live table, matched by key with a hash or
 // merge join over a staged copy of the snapshot, streamed into a tuplestore (which spills to disk).
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -15,6 +17,7 @@ extern "C"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/support/message_names.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -32,7 +35,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	BkTablePlan *plan;
 	bool by_oid;
 	Oid relid;
-	int guc_level;
+	BkOperation op;
 	SPIPlanPtr qplan;
 	Portal portal;
 
@@ -42,8 +45,7 @@ bk_diff(PG_FUNCTION_ARGS)
 	}
 	relid = PG_GETARG_OID(1);
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "diff", 0, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
 	bk_check_table_kind(relid, BK_TABLE_DIFF);
@@ -86,7 +88,5 @@ bk_diff(PG_FUNCTION_ARGS)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }

@@ -11,12 +11,13 @@
 //            missing on a plain table where no row can be set aside COPYs the absent rows straight in.
 #pragma once
 
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"
 }
 
-#include "core/plan/options.hpp"
 #include "pg/support/report_json.hpp"
 #include "pg/storage/storage.hpp"
 

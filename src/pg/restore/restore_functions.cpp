@@ -1,4 +1,8 @@
 // SQL entry points of restores: backupkit.restore_table_from_snapshot (one table).
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -10,7 +14,6 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
-#include "pg/boundary/boundary.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/failure_log.hpp"
 #include "pg/support/lock_order.hpp"
@@ -18,6 +21,8 @@ extern "C"
 #include "pg/support/progress.hpp"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/restore/restore_functions.hpp"
+#include "pg/restore/restore_history.hpp"
+#include "pg/support/operation.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/support/message_names.hpp"
@@ -64,10 +69,8 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bool by_oid = false;
 	BkJson report;
 	BkRestoreCounts counts;
-	MemoryContext op_cxt, old;
-	int guc_level;
+	BkOperation op;
 	Datum result;
-	TimestampTz started = GetCurrentTimestamp();
 
 	if (PG_ARGISNULL(1))
 	{
@@ -80,13 +83,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	opts.fire_triggers = PG_NARGS() > 4 ? bk_bool_arg(fcinfo, 4, "fire_triggers") : false;
 	opts.set_relids = &relid;
 	opts.set_count = 1;
-	bk_failure_watch_begin(opts.dry_run ? "dry_run" : "restore", snapshot_id);
-
-	// Connect first: SPI_datumTransfer then copies the report into the caller's context.
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit restore", ALLOCSET_DEFAULT_SIZES);
-	bk_spi_connect();
-	old = MemoryContextSwitchTo(op_cxt);
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, opts.dry_run ? "dry_run" : "restore", snapshot_id, BK_OP_WATCH, "backupkit restore");
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_check_table_kind(relid, BK_TABLE_RESTORE);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
@@ -109,15 +106,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bk_json_end_object(&report);
 	result = bk_json_finish(&report);
 	bk_progress_end();
-	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, started);
-	bk_operation_log(opts.dry_run ? "dry_run" : "restore", snapshot_id, "success",
-	                 counts.inserted + counts.updated + counts.deleted,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
-	bk_stable_settings_pop(guc_level);
-	result = SPI_datumTransfer(result, false, -1);
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
-	bk_failure_watch_end();
-	PG_RETURN_DATUM(result);
+	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, op.started);
+	bk_operation_log_success(&op, counts.inserted + counts.updated + counts.deleted, NULL);
+	PG_RETURN_DATUM(bk_operation_end(&op, result, BK_OP_COPY_VARLENA));
 }

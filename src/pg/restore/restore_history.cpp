@@ -1,4 +1,6 @@
 // backupkit.restore_history: one row per completed restore or dry run.
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -7,7 +9,7 @@ extern "C"
 #include "utils/builtins.h"
 }
 
-#include "pg/restore/restore_functions.hpp"
+#include "pg/restore/restore_history.hpp"
 #include "pg/storage/storage.hpp"
 
 void

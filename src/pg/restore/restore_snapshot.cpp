@@ -4,6 +4,8 @@
 // cycle are deferred when they are DEFERRABLE; otherwise they are dropped and re-created inside the
 // transaction (the table owner may do this; re-creating re-checks every row, so nothing violating them
 // can commit). No session_replication_role, no disabling of the system's constraint triggers.
+#include "core/plan/options.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -31,6 +33,8 @@ extern "C"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/restore/restore_rules.hpp"
 #include "pg/restore/restore_functions.hpp"
+#include "pg/restore/restore_history.hpp"
+#include "pg/support/operation.hpp"
 #include "pg/order/restore_order.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
@@ -298,8 +302,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	SetForeignKey *fks;
 	BkTablePlan **plans;
 	BkJson report;
-	MemoryContext op_cxt, old;
-	int guc_level;
+	MemoryContext op_cxt;
+	BkOperation op;
 	Datum result;
 	TimestampTz started = GetCurrentTimestamp();
 	RestoreErrorContext ctx = {NULL, snapshot_id};
@@ -319,12 +323,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	opts.fire_triggers = bk_bool_arg(fcinfo, 4, "fire_triggers");
 	schema_mode = schema_mode_arg(fcinfo, 6);
 	memset(&ddl, 0, sizeof(ddl));
-	bk_failure_watch_begin(opts.dry_run ? "dry_run" : "restore", snapshot_id);
-
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit restore", ALLOCSET_DEFAULT_SIZES);
-	bk_spi_connect();
-	old = MemoryContextSwitchTo(op_cxt);
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, opts.dry_run ? "dry_run" : "restore", snapshot_id, BK_OP_WATCH, "backupkit restore");
+	op_cxt = op.cxt;
 	bk_snapshot_fetch(snapshot_id, &snap);
 	if (schema_mode == SCHEMA_MISSING)
 	{
@@ -561,13 +561,6 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 
 	bk_progress_end();
 	bk_restore_history_record(snapshot_id, opts.mode, opts.dry_run, result, started);
-	bk_operation_log(opts.dry_run ? "dry_run" : "restore", snapshot_id, "success", total_changed,
-	                 (double) (GetCurrentTimestamp() - started) / 1000.0, NULL);
-	bk_stable_settings_pop(guc_level);
-	result = SPI_datumTransfer(result, false, -1);
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
-	bk_failure_watch_end();
-	PG_RETURN_DATUM(result);
+	bk_operation_log_success(&op, total_changed, NULL);
+	PG_RETURN_DATUM(bk_operation_end(&op, result, BK_OP_COPY_VARLENA));
 }

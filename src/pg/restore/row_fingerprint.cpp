@@ -2,6 +2,9 @@
 // restore engine compares with the captured row's to leave unchanged rows alone without staging them.
 // It depends on the output settings, so it is only meaningful inside backupkit's own statements, which run
 // under the fixed settings the capture used.
+#include "core/codec/checksum.hpp"
+#include "core/codec/row_fingerprint.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -15,9 +18,6 @@ extern "C"
 
 	PG_FUNCTION_INFO_V1(bk_row_fingerprint);
 }
-
-#include "core/codec/checksum.hpp"
-#include "core/codec/row_fingerprint.hpp"
 
 // Per call site: the row type last seen and what it takes to print its columns.
 typedef struct FingerprintCache

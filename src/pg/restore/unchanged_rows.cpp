@@ -1,4 +1,9 @@
 // See unchanged_rows.hpp for why a tuple id and an xmin prove a row unchanged.
+#include "core/codec/checksum.hpp"
+#include "core/codec/tid_runs.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -19,9 +24,6 @@ extern "C"
 #include "utils/snapmgr.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/tid_runs.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/restore/unchanged_rows.hpp"
 
@@ -297,6 +299,10 @@ bk_unchanged_rows_filter(void *arg, int64 first_ordinal, int rows, bool *row_kee
 		// A chunk without a (valid) tuple id list just takes the normal path: the list is a hint, not data.
 		if (data == NULL || !bk_try([&]() { bk::tid_runs_decode(data, len, n, blocks, offsets); }, &err))
 		{
+			if (data != NULL)
+			{
+				bk_raise_unless_corrupted(&err);
+			}
 			memset(row_keep, true, (size_t) rows);
 			u->incomplete = true;
 			return rows;

@@ -15,12 +15,13 @@
 // any condition fails, every row takes the normal path.
 #pragma once
 
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
 }
 
-#include "pg/boundary/boundary.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/storage.hpp"
 

@@ -14,6 +14,7 @@ extern "C"
 #include "pg/storage/storage.hpp"
 #include "pg/schema/table_definition.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/operation.hpp"
 
 extern "C"
 {
@@ -32,11 +33,10 @@ bk_snapshot_definitions(PG_FUNCTION_ARGS)
 	char nulls[2] = {' ', name ? ' ' : 'n'};
 	BkSnapshot snap;
 	BkOwnerAccess access;
-	int guc_level;
+	BkOperation op;
 
 	InitMaterializedSRF(fcinfo, 0);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "snapshot_definitions", 0, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	// Refuse before handing out anything: DDL built from a changed definition would run it.
 	bk_metadata_verify_all(snapshot_id);
@@ -72,9 +72,7 @@ bk_snapshot_definitions(PG_FUNCTION_ARGS)
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, isnull);
 	}
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	return (Datum) 0;
+	return bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
 }
 
 // backupkit.table_definition: the definition a snapshot would record for a live table now (the same query,
@@ -83,17 +81,14 @@ Datum
 bk_table_definition(PG_FUNCTION_ARGS)
 {
 	Oid relid = PG_GETARG_OID(0);
-	int guc_level;
+	BkOperation op;
 	Datum d;
 	MemoryContext caller = CurrentMemoryContext;
 
 	bk_check_table_kind(relid, BK_TABLE_DESCRIBE);
-	bk_spi_connect();
-	guc_level = bk_stable_settings_push();
+	bk_operation_begin(&op, "table_definition", 0, 0, NULL);
 	d = bk_read_table_definition(relid);
 	MemoryContextSwitchTo(caller);
 	d = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
-	bk_stable_settings_pop(guc_level);
-	bk_spi_finish();
-	PG_RETURN_DATUM(d);
+	return bk_operation_end(&op, d, BK_OP_RESULT_AS_IS);
 }

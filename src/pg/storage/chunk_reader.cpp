@@ -1,4 +1,9 @@
 // Chunk reading and verification.
+#include "core/codec/checksum.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -7,9 +12,6 @@ extern "C"
 #include "utils/memutils.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/zstd_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/chunk_writer.hpp"
@@ -41,6 +43,26 @@ bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail)
 	                errdetail_internal("%s", detail),
 	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
 	                        entry->snapshot_id)));
+}
+
+void
+bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo *err)
+{
+	if (strcmp(err->sqlstate, bk::sqlstate::data_corrupted) != 0)
+	{
+		bk_raise(err);
+	}
+	if (err->detail[0] == '\0')
+	{
+		bk_chunk_corrupted(entry, chunk_no, err->message);
+	}
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+	                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table \"%s\"", entry->snapshot_id,
+	                       chunk_no, bk_entry_display_name(entry)),
+	                errdetail_internal("%s", err->detail), errcontext("%s", err->message),
+	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
+	                        entry->snapshot_id)));
+	pg_unreachable();
 }
 
 BkChunkReader *
@@ -194,7 +216,7 @@ bk_chunk_reader_next(BkChunkReader *r)
 		size_t expected = (size_t) raw_bytes;
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
-			bk_chunk_corrupted(e, r->chunk_no, err.message);
+			bk_chunk_core_failure(e, r->chunk_no, &err);
 		}
 		out[raw_bytes] = '\0';
 		r->json = out;

@@ -2,6 +2,8 @@
 // the end, the table's totals: a restore never applies a byte that was not proven to be what was captured.
 #pragma once
 
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -44,3 +46,7 @@ bool bk_chunk_reader_next(BkChunkReader *reader);
 char *bk_chunk_reader_buffer(BkChunkReader *reader, char **buf, size_t *cap, size_t size);
 // Raises XX001 naming the snapshot, table and chunk.
 [[noreturn]] void bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail);
+// A src/core call on a chunk failed: corruption (XX001) is raised as the chunk's corruption, the core's detail
+// kept apart from its message (detail and context line); any other error (out of memory, a bad argument) is
+// raised as the core reported it, with its own SQLSTATE.
+[[noreturn]] void bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo *err);

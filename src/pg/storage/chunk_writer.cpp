@@ -1,4 +1,11 @@
 // Building chunk payloads (see src/core/codec/chunk_codec.hpp for the format) and storing them.
+#include "core/codec/checksum.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/tid_runs.hpp"
+#include "core/codec/zstd_codec.hpp"
+#include "core/error.hpp"
+#include "pg/boundary/boundary.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -9,11 +16,6 @@ extern "C"
 #include "fmgr.h"
 }
 
-#include "core/codec/checksum.hpp"
-#include "core/codec/chunk_codec.hpp"
-#include "core/codec/tid_runs.hpp"
-#include "core/codec/zstd_codec.hpp"
-#include "pg/boundary/boundary.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_writer.hpp"
 #include "pg/storage/storage.hpp"

@@ -1,5 +1,5 @@
-// Access to backupkit's own tables (schema backupkit) and the session state every operation shares:
-// running as the extension owner while touching storage, fixed type I/O settings, snapshot look-ups.
+// Access to backupkit's own tables (schema backupkit): running as the extension owner while touching them
+// (storage.cpp) and snapshot look-ups (snapshot_catalog.cpp).
 #pragma once
 
 extern "C"
@@ -8,6 +8,10 @@ extern "C"
 #include "executor/spi.h"
 #include "utils/jsonb.h"
 }
+
+// Every user of backupkit's tables also runs SPI under the fixed settings.
+#include "pg/support/settings.hpp"
+#include "pg/support/spi.hpp"
 
 #define BK_FORMAT_VERSION 1
 
@@ -23,25 +27,6 @@ typedef struct BkOwnerAccess
 void bk_owner_begin(BkOwnerAccess *access);
 void bk_owner_end(const BkOwnerAccess *access);
 Oid bk_extension_owner(void);
-
-// Type input and output must not depend on the session (DateStyle, TimeZone, extra_float_digits,
-// bytea_output, lc_monetary, search_path...): push fixed values for the duration of an operation.
-int bk_stable_settings_push(void);
-void bk_stable_settings_pop(int nest_level);
-// For joining a small stage with a large table through its key index: merge and hash joins off until
-// bk_stable_settings_pop(level). The planner, costing random index reads as if from disk, would scan the
-// whole table instead, several times slower when a tenth of the rows is staged.
-int bk_index_probe_joins_push(void);
-
-// SPI helpers: check return codes and report them by name.
-void bk_spi_connect(void);
-void bk_spi_finish(void);
-int bk_spi_exec(const char *sql, int nargs, Oid *argtypes, Datum *values, const char *nulls, bool read_only,
-                long count);
-SPIPlanPtr bk_spi_prepare(const char *sql, int nargs, Oid *argtypes);
-int bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count);
-Datum bk_spi_get(int row, int col, bool *isnull);
-char *bk_spi_get_text(int row, int col);
 
 // The catalog row of a snapshot, after checking that the caller may see it.
 typedef struct BkSnapshot
