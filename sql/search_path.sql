@@ -43,7 +43,8 @@ CREATE TABLE sp.poi_states (id bigint, poi_id bigint, valid_from timestamptz, va
 CREATE TABLE sp.poi_transitions (id bigint, poi_id bigint, from_state_id bigint, to_state_id bigint);
 CREATE TABLE sp.poi_histories (id bigint, poi_id bigint, state_id bigint, transition_id bigint);
 INSERT INTO sp.poi_states VALUES (1, 1, '2024-01-01', NULL), (2, 2, '2024-01-01', NULL);
-INSERT INTO sp.poi_transitions VALUES (1, 1, NULL, 1), (2, 2, 2, 1);
+-- (transition 2 starts from no state: its detail names only the state of the other POI it leads to)
+INSERT INTO sp.poi_transitions VALUES (1, 1, NULL, 1), (2, 2, NULL, 1);
 INSERT INTO sp.poi_histories VALUES (1, 1, 1, 1);
 SET search_path = sp_evil, pg_catalog, sp;
 -- the hostile path does catch unqualified names
