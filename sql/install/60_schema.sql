@@ -6,12 +6,14 @@
 CREATE FUNCTION backupkit.snapshot_definitions(snapshot_id bigint, table_name text DEFAULT NULL)
 RETURNS TABLE (table_no integer, table_name text, definition jsonb)
 LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_snapshot_definitions';
 COMMENT ON FUNCTION backupkit.snapshot_definitions(bigint, text) IS 'The captured definitions of the tables of a snapshot (all, or the one named as captured), verified against their metadata checksums';
 
 CREATE FUNCTION backupkit.snapshot_table_rows(snapshot_id bigint, table_name text)
 RETURNS SETOF jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE ROWS 1000
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_snapshot_table_rows';
 COMMENT ON FUNCTION backupkit.snapshot_table_rows(bigint, text) IS 'The captured rows of one table named as captured (it may no longer exist), as jsonb objects keyed by column name';
 
@@ -19,6 +21,7 @@ COMMENT ON FUNCTION backupkit.snapshot_table_rows(bigint, text) IS 'The captured
 CREATE FUNCTION backupkit.json_list(list jsonb)
 RETURNS SETOF jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT e FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(list) = 'array' THEN list ELSE '[]' END) e
 $$;
@@ -28,6 +31,7 @@ COMMENT ON FUNCTION backupkit.json_list(jsonb) IS 'Internal: the elements of a s
 CREATE FUNCTION backupkit.reloptions_clause(options jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.string_agg(
            CASE WHEN pg_catalog.split_part(o, '=', 1) ~ '^[a-z_]+(\.[a-z_]+)?$' THEN pg_catalog.split_part(o, '=', 1)
@@ -41,6 +45,7 @@ COMMENT ON FUNCTION backupkit.reloptions_clause(jsonb) IS 'Internal: the option 
 CREATE FUNCTION backupkit.grant_statements(grants jsonb, on_clause text, columns text DEFAULT '')
 RETURNS SETOF text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.format('GRANT %s%s ON %s TO %s%s', pg_catalog.string_agg(g->>'privilege', ', ' ORDER BY g->>'privilege'),
                          columns, on_clause,
@@ -59,6 +64,7 @@ COMMENT ON FUNCTION backupkit.grant_statements(jsonb, text, text) IS 'Internal: 
 CREATE FUNCTION backupkit.table_grant_statements(grants jsonb, on_clause text, columns text, owner text, in_restore boolean)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     grantor text;
@@ -85,6 +91,7 @@ COMMENT ON FUNCTION backupkit.table_grant_statements(jsonb, text, text, text, bo
 CREATE FUNCTION backupkit.sequence_options(s jsonb, with_type boolean DEFAULT true)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN with_type THEN 'AS ' || (s->>'type') || ' ' ELSE '' END
     || pg_catalog.format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %s',
@@ -98,6 +105,7 @@ COMMENT ON FUNCTION backupkit.sequence_options(jsonb, boolean) IS 'Internal: the
 CREATE FUNCTION backupkit.grants_missing(grants jsonb, rel text, col text)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT coalesce(pg_catalog.jsonb_agg(g), '[]')
   FROM backupkit.json_list(grants) g
@@ -122,6 +130,7 @@ COMMENT ON FUNCTION backupkit.grants_missing(jsonb, text, text) IS 'Internal: th
 CREATE FUNCTION backupkit.definitions_ddl(defs jsonb[], only_missing boolean DEFAULT false)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m boolean := only_missing;
@@ -530,6 +539,7 @@ COMMENT ON FUNCTION backupkit.definitions_ddl(jsonb[], boolean) IS 'Internal: th
 CREATE FUNCTION backupkit.snapshot_ddl(snapshot_id bigint, table_name text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
                                          FROM backupkit.snapshot_definitions(snapshot_ddl.snapshot_id, snapshot_ddl.table_name) s
@@ -542,6 +552,7 @@ COMMENT ON FUNCTION backupkit.snapshot_ddl(bigint, text) IS 'The captured defini
 CREATE FUNCTION backupkit.free_relation_name(nsp text, wanted text)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     candidate text := pg_catalog.left(wanted, 63);
@@ -560,6 +571,7 @@ COMMENT ON FUNCTION backupkit.free_relation_name(text, text) IS 'Internal: a rel
 CREATE FUNCTION backupkit.recreate_table(snapshot_id bigint, table_name text, new_name text DEFAULT NULL, with_data boolean DEFAULT true)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     d jsonb;
@@ -606,11 +618,11 @@ BEGIN
         RAISE EXCEPTION 'schema "%" does not exist', nsp USING ERRCODE = '3F000';
     END IF;
     IF NOT pg_catalog.has_schema_privilege(nsp, 'CREATE') THEN
-        RAISE EXCEPTION 'permission denied for schema %', pg_catalog.quote_ident(nsp) USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Re-creating table %s needs the CREATE privilege on its schema.', t);
+        RAISE EXCEPTION 'permission denied for schema "%"', nsp USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Re-creating table "%s.%s" needs the CREATE privilege on its schema.', nsp, rel);
     END IF;
     IF pg_catalog.to_regclass(t) IS NOT NULL THEN
-        RAISE EXCEPTION 'relation "%" already exists', t USING ERRCODE = '42P07',
+        RAISE EXCEPTION 'relation "%.%" already exists', nsp, rel USING ERRCODE = '42P07',
             HINT = 'Pass new_name to re-create the table under another name.';
     END IF;
 
@@ -718,6 +730,7 @@ COMMENT ON FUNCTION backupkit.recreate_table(bigint, text, text, boolean) IS 'Cr
 CREATE FUNCTION backupkit.table_definition(table_name regclass)
 RETURNS jsonb
 LANGUAGE c STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_table_definition';
 COMMENT ON FUNCTION backupkit.table_definition(regclass) IS 'The definition a snapshot would record for the table now (the format of snapshot_table.definition)';
 
@@ -725,6 +738,7 @@ COMMENT ON FUNCTION backupkit.table_definition(regclass) IS 'The definition a sn
 CREATE FUNCTION backupkit.index_body(index_def text, index_name text, rel jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN pg_catalog.starts_with(index_def, p1) THEN pg_catalog.substr(index_def, pg_catalog.length(p1) + 1)
             WHEN pg_catalog.starts_with(index_def, p2) THEN 'UNIQUE ' || pg_catalog.substr(index_def, pg_catalog.length(p2) + 1)
@@ -741,6 +755,7 @@ COMMENT ON FUNCTION backupkit.index_body(text, text, jsonb) IS 'Internal: an ind
 CREATE FUNCTION backupkit.diff_objects(captured jsonb, current jsonb, cap_rel jsonb, cur_rel jsonb)
 RETURNS TABLE (object_name text, change text, captured_value text, current_value text)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c jsonb;
@@ -794,6 +809,7 @@ COMMENT ON FUNCTION backupkit.diff_objects(jsonb, jsonb, jsonb, jsonb) IS 'Inter
 CREATE FUNCTION backupkit.acl_normalized(acl jsonb, owner text)
 RETURNS text[]
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT ARRAY(SELECT a FROM pg_catalog.unnest(
                  CASE WHEN pg_catalog.jsonb_typeof(acl) = 'array' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(acl))
@@ -806,6 +822,7 @@ COMMENT ON FUNCTION backupkit.acl_normalized(jsonb, text) IS 'Internal: a stored
 CREATE FUNCTION backupkit.schema_diff(snapshot_id bigint)
 RETURNS TABLE (table_name text, object_kind text, object_name text, change text, captured text, current text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     e record;

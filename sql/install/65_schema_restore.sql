@@ -6,6 +6,7 @@
 CREATE FUNCTION backupkit.object_missing(kind text, rel text, object_name text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE kind
        WHEN 'relation' THEN pg_catalog.to_regclass(rel) IS NULL
@@ -35,6 +36,7 @@ COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whe
 CREATE FUNCTION backupkit.index_from_live_parent(rel jsonb, index_name text)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT EXISTS (SELECT FROM backupkit.json_list(rel->'indexes') i
                 WHERE i->>'name' = index_name AND pg_catalog.jsonb_typeof(i->'parent_index') = 'object'

@@ -16,6 +16,7 @@
 CREATE FUNCTION backupkit.live_relation(rel jsonb)
 RETURNS oid
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT coalesce((SELECT cl.oid FROM pg_catalog.pg_class cl WHERE cl.oid = (rel->>'relid')::oid AND cl.relkind::text = rel->>'relkind'),
                 (SELECT cl.oid FROM pg_catalog.pg_class cl JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace
@@ -27,6 +28,7 @@ COMMENT ON FUNCTION backupkit.live_relation(jsonb) IS 'Internal: the live relati
 CREATE FUNCTION backupkit.live_relation_definition(relid oid)
 RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT x FROM pg_catalog.jsonb_array_elements(backupkit.table_definition(relid)->'relations') x WHERE (x->>'relid')::oid = relid
 $$;
@@ -36,6 +38,7 @@ COMMENT ON FUNCTION backupkit.live_relation_definition(oid) IS 'Internal: the de
 CREATE FUNCTION backupkit.moved_column_name(col jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT 'backupkit_moved_' || (col->>'attnum') || '_' || pg_catalog.left(col->>'name', 40)
 $$;
@@ -46,6 +49,7 @@ COMMENT ON FUNCTION backupkit.moved_column_name(jsonb) IS 'Internal: the tempora
 CREATE FUNCTION backupkit.paired_objects(captured jsonb, current jsonb)
 RETURNS TABLE (cap jsonb, live jsonb)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c jsonb;
@@ -73,6 +77,7 @@ COMMENT ON FUNCTION backupkit.paired_objects(jsonb, jsonb) IS 'Internal: capture
 CREATE FUNCTION backupkit.follows_parent(obj jsonb)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT coalesce((obj->>'from_parent')::boolean, false) OR coalesce(NOT (obj->>'local')::boolean, false)
        OR coalesce(pg_catalog.jsonb_typeof(obj->'parent_index') = 'object', false)
@@ -83,6 +88,7 @@ COMMENT ON FUNCTION backupkit.follows_parent(jsonb) IS 'Internal: whether a cons
 CREATE FUNCTION backupkit.drop_object_statement(kind text, obj jsonb, t text, nsp text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE kind
        WHEN 'constraints' THEN pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', t, obj->>'name')
@@ -97,6 +103,7 @@ COMMENT ON FUNCTION backupkit.drop_object_statement(text, jsonb, text, text) IS 
 CREATE FUNCTION backupkit.rename_object_statement(kind text, old_name text, new_name text, t text, nsp text)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE kind
        WHEN 'constraints' THEN pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', t, old_name, new_name)
@@ -113,6 +120,7 @@ COMMENT ON FUNCTION backupkit.rename_object_statement(text, text, text, text, te
 CREATE FUNCTION backupkit.conversion_expression(rel oid, live_col text, col text, captured_type text)
 RETURNS text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     candidate text;
@@ -135,6 +143,7 @@ COMMENT ON FUNCTION backupkit.conversion_expression(oid, text, text, text) IS 'I
 CREATE FUNCTION backupkit.exact_privileges(captured_acl jsonb, captured_grants jsonb, live_grants jsonb, owner text, on_clause text, columns text DEFAULT '')
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     RETURN QUERY SELECT pg_catalog.format('REVOKE ALL%s ON %s FROM %s CASCADE', columns, on_clause,
@@ -153,6 +162,7 @@ COMMENT ON FUNCTION backupkit.exact_privileges(jsonb, jsonb, jsonb, text, text, 
 CREATE FUNCTION backupkit.exact_ddl_prepare(d jsonb, content_mode text)
 RETURNS TABLE (part text, statement text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r jsonb;
@@ -496,6 +506,7 @@ COMMENT ON FUNCTION backupkit.exact_ddl_prepare(jsonb, text) IS 'Internal: first
 CREATE FUNCTION backupkit.grants_differ(a jsonb, b jsonb)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT (pg_catalog.jsonb_typeof(a->'acl') = 'array') IS DISTINCT FROM (pg_catalog.jsonb_typeof(b->'acl') = 'array')
     OR (SELECT pg_catalog.array_agg(g::text ORDER BY g::text) FROM backupkit.json_list(a->'grants') g)
@@ -508,6 +519,7 @@ COMMENT ON FUNCTION backupkit.grants_differ(jsonb, jsonb) IS 'Internal: whether 
 CREATE FUNCTION backupkit.owner_replaced(rel jsonb, old_owner text, new_owner text)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.jsonb_set(
            pg_catalog.jsonb_set(rel, '{grants}', backupkit.grants_owner_replaced(rel->'grants', old_owner, new_owner)),
@@ -520,6 +532,7 @@ COMMENT ON FUNCTION backupkit.owner_replaced(jsonb, text, text) IS 'Internal: a 
 CREATE FUNCTION backupkit.grants_owner_replaced(grants jsonb, old_owner text, new_owner text)
 RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN pg_catalog.jsonb_typeof(grants) = 'array'
             THEN coalesce((SELECT pg_catalog.jsonb_agg(g || CASE WHEN g->>'grantee' = old_owner THEN pg_catalog.jsonb_build_object('grantee', new_owner) ELSE '{}' END
@@ -533,6 +546,7 @@ COMMENT ON FUNCTION backupkit.grants_owner_replaced(jsonb, text, text) IS 'Inter
 CREATE FUNCTION backupkit.exact_ddl_finish(d jsonb, content_mode text)
 RETURNS TABLE (part text, statement text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r jsonb;
@@ -725,6 +739,7 @@ COMMENT ON FUNCTION backupkit.exact_ddl_finish(jsonb, text) IS 'Internal: last s
 CREATE FUNCTION backupkit.statement_table(statement text, names text[], defs jsonb[])
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT x.table_name
   FROM (SELECT n.table_name, n.ord, o.q
@@ -749,6 +764,7 @@ COMMENT ON FUNCTION backupkit.statement_table(text, text[], jsonb[]) IS 'Interna
 CREATE FUNCTION backupkit.schema_restore_plan(snapshot_id bigint, tables regclass[], schema text, step integer, content_mode text)
 RETURNS TABLE (part text, table_name text, statement text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     names text[];

@@ -41,6 +41,7 @@ extern "C"
 #include "pg/support/table_list.hpp"
 #include "pg/integrity/validate_snapshot.hpp"
 #include "pg/restore/restore_set.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -59,7 +60,7 @@ restore_error_context(void *arg)
 	RestoreErrorContext *c = (RestoreErrorContext *) arg;
 	if (c->table != NULL)
 	{
-		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
+		errcontext("restoring table \"%s\" from snapshot " INT64_FORMAT, bk_display_name_of(c->table), c->snapshot_id);
 	}
 }
 
@@ -117,7 +118,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_lock_in_order(relids, n, ExclusiveLock);
 	for (int i = 0; i < n; i++)
 	{
-		bk_check_capture_policies(&snap, relids[i], "restore");
+		bk_check_capture_policies(&snap, relids[i], BK_TABLE_RESTORE);
 	}
 	if (bk_bool_arg(fcinfo, 5, "validate"))
 	{
@@ -205,8 +206,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 				         errmsg("permission denied to restore the foreign-key cycle through constraint \"%s\"",
 				                fk->conname),
 				         errdetail("The constraint is not DEFERRABLE, so the restore must drop and re-create it, "
-				                   "which only the owner of table %s may do.",
-				                   bk_rel_qualified_name(relids[fk->child])),
+				                   "which only the owner of table \"%s\" may do.",
+				                   bk_rel_display_name(relids[fk->child])),
 				         errhint("Make the constraint DEFERRABLE, or restore as the table owner.")));
 			}
 			bk_spi_exec(psprintf("ALTER TABLE %s DROP CONSTRAINT %s", bk_rel_qualified_name(relids[fk->child]),
