@@ -274,6 +274,7 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	}
 	values[0] = Int64GetDatum(st->snapshot_id);
 	// The watch began with the first frame (bk_import_snapshot_step); it ends here.
+	memset(&op, 0, sizeof(op));
 	bk_operation_begin(&op, "import", st->snapshot_id, BK_OP_WATCHED, NULL);
 	op.started = st->started;
 	bk_owner_begin(&access);
