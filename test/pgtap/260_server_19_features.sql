@@ -9,14 +9,9 @@ SELECT current_setting('server_version_num')::int >= 190000 AS pg19 \gset
 \if :pg19
 
 CREATE SCHEMA s19;
--- Row count and content hash of a whole table, as test/datasets/fingerprint.sql.
-CREATE FUNCTION s19.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    EXECUTE format('SELECT count(*) || '':'' || md5(coalesce(string_agg(x::text, chr(10) ORDER BY x::text COLLATE "C"), '''')) FROM %s x', t)
-       INTO r;
-    RETURN r;
-END $$;
+-- s19.checksum(regclass): whole-table row count and content hash.
+\set checksum_schema s19
+\ir include/table_checksum.sql
 
 -- A property graph over two tables: people, and who knows whom.
 CREATE TABLE s19.person (id int PRIMARY KEY, name text NOT NULL);
