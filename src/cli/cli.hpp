@@ -161,6 +161,15 @@ private:
 };
 
 // Commands.
+// Shared by the commands (command_support.cpp).
+std::string array_literal(const std::vector<std::string> &items);
+bool all_digits(const std::string &s);
+std::string snapshot_id_arg(const Options &opts, const char *command);
+void show_rows(Connection &db, const Options &opts, const std::string &sql, const std::vector<const char *> &params);
+pg_result *run_with_progress(Connection &db, const Options &opts, const std::string &what, const std::string &sql,
+                             const std::vector<const char *> &params);
+bool ask_yes(const std::string &question);
+
 int cmd_snapshot(Options &opts);
 int cmd_list(Options &opts);
 int cmd_info(Options &opts);
