@@ -53,6 +53,10 @@ ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
 $(shell echo '$(BK_SERVER)' > .pg-server)
 endif
 
+# Distributed snapshots (src/pg/citus_nodes.cpp) reach Citus nodes through libpq.
+SHLIB_LINK_INTERNAL = $(libpq)
+src/pg/citus_nodes.o src/pg/citus_distributed.o: override CPPFLAGS += -I$(includedir)
+
 # The library/catalog version guard (src/pg/version_check.cpp) knows the version it was built for.
 src/pg/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
 src/pg/version_check.o: backupkit.control
