@@ -688,7 +688,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 	{
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("mode must not be null"),
-		                errhint("Valid modes are \"replace\", \"merge\" and \"missing\".")));
+		                errhint("Valid values are \"replace\", \"merge\" and \"missing\".")));
 	}
 	mode_text = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	BK_CORE(mode = bk::parse_restore_mode(mode_text));
@@ -945,7 +945,8 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	for (int g = 0; g < ngroups; g++)
 	{
 		BkNode *node = &nodes->nodes[g];
-		node->sql = "SELECT backupkit.validate_snapshot_integrity($1::pg_catalog.int8)";
+		node->sql = "SELECT r, r ->> 'valid', r -> 'errors' ->> 0 "
+		            "FROM backupkit.validate_snapshot_integrity($1::pg_catalog.int8) r";
 		node->nparams = 1;
 		node->params[0] = worker_snapshot_id(id, node->group_id);
 	}
@@ -955,6 +956,15 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	{
 		BkNode *node = &nodes->nodes[g];
 		validations[g] = bk_node_value(node, 0, 0);
+		if (strcmp(bk_node_value(node, 0, 1), "true") != 0)
+		{
+			char *first = bk_node_value(node, 0, 2);
+			ereport(ERROR,
+			        (errcode(ERRCODE_DATA_CORRUPTED),
+			         errmsg("the part of distributed snapshot " INT64_FORMAT " on Citus node \"%s:%d\" is not valid",
+			                id, node->name, node->port),
+			         first ? errdetail("%s", first) : 0));
+		}
 		node->sql = "SELECT rows, checksum FROM backupkit.snapshot_contents($1::pg_catalog.int8)";
 		node->nparams = 1;
 		node->params[0] = worker_snapshot_id(id, node->group_id);
