@@ -85,13 +85,13 @@ COMMENT ON FUNCTION backupkit.restore_distributed(bigint, regclass[], text, bool
 
 CREATE FUNCTION backupkit.validate_distributed(snapshot_id bigint)
 RETURNS jsonb
-LANGUAGE c VOLATILE PARALLEL UNSAFE
+LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'bk_validate_distributed';
 COMMENT ON FUNCTION backupkit.validate_distributed(bigint) IS 'Validates every node''s part of a distributed snapshot and checks each shard''s rows and checksum against the coordinator''s map; returns a report';
 
 CREATE FUNCTION backupkit.drop_distributed_snapshot(snapshot_id bigint)
 RETURNS boolean
-LANGUAGE c VOLATILE PARALLEL UNSAFE
+LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'bk_drop_distributed_snapshot';
 COMMENT ON FUNCTION backupkit.drop_distributed_snapshot(bigint) IS 'Drops a distributed snapshot: each node''s part, then the coordinator''s map';
 

@@ -696,7 +696,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	{
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("backupkit.restore_distributed cannot run inside a transaction block"),
-		                errdetail("It commits the restore on every node with two-phase commit before it returns, "
+		                errdetail("It commits the restore on every node before it returns, "
 		                          "which a later rollback of the transaction block could not undo.")));
 	}
 	require_citus();
@@ -1048,7 +1048,7 @@ bk_drop_distributed_snapshot(PG_FUNCTION_ARGS)
 	{
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("backupkit.drop_distributed_snapshot cannot run inside a transaction block"),
-		                errdetail("It commits on every node with two-phase commit before it returns.")));
+		                errdetail("It commits on every node before it returns.")));
 	}
 	require_citus();
 	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit distributed drop", ALLOCSET_DEFAULT_SIZES);

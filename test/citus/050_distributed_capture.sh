@@ -177,7 +177,7 @@ bk_citus_psql "${BK_CITUS_PORTS[2]}" -c "SET citus.enable_manual_changes_to_shar
 # --- Errors a user can reach ----------------------------------------------------------------------------
 is "$(error_of "BEGIN; SELECT backupkit.restore_distributed($sid); COMMIT")" \
 	"ERROR:  25001: backupkit.restore_distributed cannot run inside a transaction block
-DETAIL:  It commits the restore on every node with two-phase commit before it returns, which a later rollback of the transaction block could not undo." \
+DETAIL:  It commits the restore on every node before it returns, which a later rollback of the transaction block could not undo." \
 	"refused inside a transaction block"
 q -c "CREATE TABLE regions (id int PRIMARY KEY)" -c "SELECT create_reference_table('regions')" >/dev/null
 is "$(error_of "SELECT backupkit.snapshot_distributed(ARRAY['regions']::regclass[])")" \
