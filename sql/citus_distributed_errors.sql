@@ -18,6 +18,9 @@ ROLLBACK;
 BEGIN;
 SELECT backupkit.drop_distributed_snapshot(1);
 ROLLBACK;
+BEGIN;
+SELECT backupkit.snapshot_distributed(ARRAY['citus_distributed_t']::regclass[]);
+ROLLBACK;
 SELECT backupkit.validate_distributed(1);
 SELECT backupkit.drop_distributed_snapshot(1);
 -- The catalog is closed to other roles; the view shows each role its own distributed snapshots.

@@ -40,9 +40,10 @@ CREATE TABLE backupkit.distributed_snapshot_node (
     group_id integer NOT NULL,
     node_name text NOT NULL,
     node_port integer NOT NULL,
-    -- The node's own backupkit snapshot holding its shards, and the MVCC snapshot it was read under.
+    -- The node's own backupkit snapshot holding its shards, and the MVCC snapshot it read them under
+    -- (pg_current_snapshot() on the node, taken while distributed commits were blocked).
     worker_snapshot_id bigint NOT NULL,
-    exported_snapshot text NOT NULL,
+    node_snapshot text NOT NULL,
     PRIMARY KEY (snapshot_id, group_id)
 );
 COMMENT ON TABLE backupkit.distributed_snapshot_node IS 'One row per node of a distributed snapshot: the backupkit snapshot on that node that holds its shards';

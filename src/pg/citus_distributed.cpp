@@ -30,6 +30,7 @@ extern "C"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -73,6 +74,9 @@ typedef struct DistTable
 	int32 colocation_id;
 } DistTable;
 
+static bool nodes_can_prepare(BkNodeSet *nodes);
+static void finish_on_nodes(BkNodeSet *nodes, int64 id, bool dry_run, bool two_phase);
+
 static void
 require_citus(void)
 {
@@ -83,6 +87,50 @@ require_citus(void)
 		         errdetail("Distributed snapshots capture the shards of Citus tables on the nodes that store them."),
 		         errhint("Use backupkit.snapshot_tables() for tables of a single server.")));
 	}
+}
+
+// The start of every distributed operation: refused inside a transaction block when it commits on the nodes
+// itself (commits_on_nodes names what it commits), Citus required, then its memory context (returned, and
+// current) and an SPI connection.
+static MemoryContext
+begin_operation(const char *function, const char *commits_on_nodes, const char *cxt_name, MemoryContext *old)
+{
+	MemoryContext op_cxt;
+	if (commits_on_nodes && IsTransactionBlock())
+	{
+		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+		                errmsg("backupkit.%s cannot run inside a transaction block", function),
+		                errdetail("It commits %s on every node before it returns, which a later rollback of the "
+		                          "transaction block could not undo.",
+		                          commits_on_nodes)));
+	}
+	require_citus();
+	// cxt_name is always a string literal (the context keeps the pointer).
+	op_cxt = AllocSetContextCreateInternal(CurrentMemoryContext, cxt_name, ALLOCSET_DEFAULT_SIZES);
+	*old = MemoryContextSwitchTo(op_cxt);
+	bk_spi_connect();
+	MemoryContextSwitchTo(op_cxt);
+	return op_cxt;
+}
+
+static void
+end_operation(MemoryContext op_cxt, MemoryContext old)
+{
+	bk_spi_finish();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(op_cxt);
+}
+
+// end_operation for an operation returning a jsonb report built under SPI (which copied it into the
+// operation's context): the report is copied out first.
+static Datum
+end_operation_with(MemoryContext op_cxt, MemoryContext old, Datum report)
+{
+	MemoryContextSwitchTo(old);
+	report = datumCopy(report, false, -1);
+	MemoryContextSwitchTo(op_cxt);
+	end_operation(op_cxt, old);
+	return report;
 }
 
 static double
@@ -324,12 +372,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	}
 	bk_check_label(label);
 	relids = bk_table_list_arg(fcinfo, 0, "tables", &nrels);
-	require_citus();
-
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit distributed snapshot", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(op_cxt);
-	bk_spi_connect();
-	MemoryContextSwitchTo(op_cxt);
+	op_cxt = begin_operation("snapshot_distributed", "the snapshot's parts", "backupkit distributed snapshot", &old);
 	tables = (DistTable *) palloc0(sizeof(DistTable) * nrels);
 	table_rows = (int64 *) palloc0(sizeof(int64) * nrels);
 	for (int i = 0; i < nrels; i++)
@@ -358,15 +401,16 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	block_requested = GetCurrentTimestamp();
 	block_distributed_commits(locked);
 	blocked = GetCurrentTimestamp();
-	bk_nodes_run_all(nodes, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT pg_catalog.pg_export_snapshot()");
+	bk_nodes_run_all(nodes,
+	                 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text");
 	unblock_distributed_commits(locked);
 	blocked_ms = ms_since(blocked);
 	block_wait_ms = (double) (blocked - block_requested) / 1000.0;
 	{
-		char **exported = (char **) palloc(sizeof(char *) * Max(ngroups, 1));
+		char **node_snapshot = (char **) palloc(sizeof(char *) * Max(ngroups, 1));
 		for (int g = 0; g < ngroups; g++)
 		{
-			exported[g] = bk_node_value(&nodes->nodes[g], 0, 0);
+			node_snapshot[g] = bk_node_value(&nodes->nodes[g], 0, 0);
 		}
 
 		// Each node captures its shards with its own backupkit, under the snapshot it just took.
@@ -411,7 +455,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			                   CStringGetTextDatum(nodes->nodes[g].name),
 			                   Int32GetDatum(nodes->nodes[g].port),
 			                   Int64GetDatum(pg_strtoint64(worker_ids[g])),
-			                   CStringGetTextDatum(exported[g])};
+			                   CStringGetTextDatum(node_snapshot[g])};
 			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_node VALUES ($1, $2, $3, $4, $5, $6)", 6, argtypes,
 			            values, NULL, false, 0);
 		}
@@ -479,15 +523,14 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 		}
 		bk_owner_end(&access);
 	}
-	bk_nodes_run_all(nodes, "COMMIT");
+	// Every node keeps its part, or none does (a capture uses no temporary table, so the nodes can prepare).
+	finish_on_nodes(nodes, id, false, nodes_can_prepare(nodes));
 	bk_nodes_close(nodes);
 	bk_operation_log("distributed snapshot", id, "success", total_rows, ms_since(started),
 	                 psprintf("{\"tables\": %d, \"shards\": %d, \"nodes\": %d, \"commits_blocked_ms\": %.3f, "
 	                          "\"block_wait_ms\": %.3f}",
 	                          nrels, nshards, ngroups, blocked_ms, block_wait_ms));
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
+	end_operation(op_cxt, old);
 	PG_RETURN_INT64(id);
 }
 
@@ -692,19 +735,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	}
 	mode_text = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	BK_CORE(mode = bk::parse_restore_mode(mode_text));
-	if (IsTransactionBlock())
-	{
-		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-		                errmsg("backupkit.restore_distributed cannot run inside a transaction block"),
-		                errdetail("It commits the restore on every node before it returns, "
-		                          "which a later rollback of the transaction block could not undo.")));
-	}
-	require_citus();
-
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit distributed restore", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(op_cxt);
-	bk_spi_connect();
-	MemoryContextSwitchTo(op_cxt);
+	op_cxt = begin_operation("restore_distributed", "the restore", "backupkit distributed restore", &old);
 	fetch_distributed_snapshot(id);
 
 	// The tables, parents first: the listed ones (each must be in the snapshot), else all of the snapshot.
@@ -912,10 +943,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	bk_operation_log(
 	    dry_run ? "distributed dry_run" : "distributed restore", id, "success", 0, ms_since(started),
 	    psprintf("{\"mode\": \"%s\", \"nodes\": %d, \"shards\": %d}", bk::restore_mode_name(mode), ngroups, nshards));
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
-	PG_RETURN_DATUM(report);
+	PG_RETURN_DATUM(end_operation_with(op_cxt, old, report));
 }
 
 Datum
@@ -931,11 +959,7 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	Datum report;
 	int64 rows_checked = 0;
 
-	require_citus();
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit distributed validate", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(op_cxt);
-	bk_spi_connect();
-	MemoryContextSwitchTo(op_cxt);
+	op_cxt = begin_operation("validate_distributed", NULL, "backupkit distributed validate", &old);
 	fetch_distributed_snapshot(id);
 	shards = read_snapshot_shards(id, NULL, 0, &nshards);
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
@@ -1025,10 +1049,7 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	}
 	bk_nodes_close(nodes);
 	bk_operation_log("distributed validate", id, "success", rows_checked, ms_since(started), NULL);
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
-	PG_RETURN_DATUM(report);
+	PG_RETURN_DATUM(end_operation_with(op_cxt, old, report));
 }
 
 Datum
@@ -1044,17 +1065,7 @@ bk_drop_distributed_snapshot(PG_FUNCTION_ARGS)
 	Oid argtypes[1] = {INT8OID};
 	Datum values[1] = {Int64GetDatum(id)};
 
-	if (IsTransactionBlock())
-	{
-		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-		                errmsg("backupkit.drop_distributed_snapshot cannot run inside a transaction block"),
-		                errdetail("It commits on every node before it returns.")));
-	}
-	require_citus();
-	op_cxt = AllocSetContextCreate(CurrentMemoryContext, "backupkit distributed drop", ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(op_cxt);
-	bk_spi_connect();
-	MemoryContextSwitchTo(op_cxt);
+	op_cxt = begin_operation("drop_distributed_snapshot", "the drop", "backupkit distributed drop", &old);
 	fetch_distributed_snapshot(id);
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT group_id, worker_snapshot_id::text FROM backupkit.distributed_snapshot_node "
@@ -1087,8 +1098,6 @@ bk_drop_distributed_snapshot(PG_FUNCTION_ARGS)
 	finish_on_nodes(nodes, id, false, true);
 	bk_nodes_close(nodes);
 	bk_operation_log("distributed drop", id, "success", 0, 0, NULL);
-	bk_spi_finish();
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(op_cxt);
+	end_operation(op_cxt, old);
 	PG_RETURN_BOOL(true);
 }

@@ -222,6 +222,23 @@ is "$(echo "$got" | head -1)" \
 	"validate_distributed finds a damaged chunk on one node"
 bk_citus_psql "${BK_CITUS_PORTS[1]}" -c "UPDATE backupkit.snapshot_chunk SET checksum = checksum - 1 WHERE snapshot_id = $wsnap AND table_no = 0 AND chunk_no = 0" >/dev/null
 
+# --- A capture failing on one node leaves nothing anywhere ------------------------------------------------
+parts() { # backupkit snapshots on every node, and distributed snapshots in the map
+	echo "$(q -c "SELECT count(*) FROM backupkit.distributed_snapshot")/$(bk_citus_psql "${BK_CITUS_PORTS[1]}" -At -c "SELECT count(*) FROM backupkit.snapshot")/$(bk_citus_psql "${BK_CITUS_PORTS[2]}" -At -c "SELECT count(*) FROM backupkit.snapshot")"
+}
+parts_before=$(parts)
+# A statement timeout of 1 ms on the second worker only (ALTER SYSTEM is not propagated by Citus).
+bk_citus_psql "${BK_CITUS_PORTS[2]}" -c "ALTER SYSTEM SET statement_timeout = 1" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+got=$(error_of "SELECT backupkit.snapshot_distributed(ARRAY['orders', 'order_lines']::regclass[])")
+PGOPTIONS='-c statement_timeout=0' bk_citus_psql "${BK_CITUS_PORTS[2]}" -c "ALTER SYSTEM RESET statement_timeout" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+is "$(echo "$got" | head -1)" "ERROR:  57014: canceling statement due to statement timeout" \
+	"a capture cancelled on the second worker fails with that node's error"
+is "$(parts)" "$parts_before" "no part of it is left on any node, nor in the map"
+is "$(prepared_left)" 0 "and no prepared transaction"
+
 # --- Drop ----------------------------------------------------------------------------------------------------
 is "$(q -c "SELECT backupkit.drop_distributed_snapshot($sid)")" t "drop_distributed_snapshot"
 is "$(q -c "SELECT count(*) FROM backupkit.distributed_snapshot_shard WHERE snapshot_id = $sid")" 0 "the map is gone"
