@@ -55,7 +55,7 @@ endif
 
 # Distributed snapshots (src/pg/citus_nodes.cpp) reach Citus nodes through libpq.
 SHLIB_LINK_INTERNAL = $(libpq)
-src/pg/citus_nodes.o src/pg/citus_distributed.o: override CPPFLAGS += -I$(includedir)
+src/pg/citus_%.o: override CPPFLAGS += -I$(includedir)
 
 # The library/catalog version guard (src/pg/version_check.cpp) knows the version it was built for.
 src/pg/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'

@@ -35,6 +35,7 @@ stats() {
 }
 
 declare -A result
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for workers in ${BENCH_WORKERS:-1 2}; do
 	log "cluster with $workers worker(s), $SHARDS shards, $ROWS rows"
 	bk_citus_start "$workers" "citus.shard_count = $SHARDS" "shared_buffers = 256MB" "max_wal_size = 2GB"
@@ -86,8 +87,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f×", a / b}'; }
 	echo
 	echo "Command: \`PG_CONFIG=\$PGC bash bench/citus_scale.sh\` (BENCH_ROWS=$ROWS, BENCH_SHARDS=$SHARDS, BENCH_REPS=$REPS)."
 	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPU cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),"
-	echo "shared with other work; every node of the cluster on this one machine, connected by Unix sockets."
-	echo "PostgreSQL $(q -c 'SHOW server_version' 2>/dev/null || "$PG_CONFIG" --version), Citus 13.2.2, fsync off."
+	echo "shared with other work (load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end); every node"
+	echo "of the cluster on this one machine, connected by Unix sockets. $("$PG_CONFIG" --version), Citus 13.2.2, fsync off."
 	echo
 	echo "One hash-distributed table (\`id bigint\` primary key, int, numeric, text, timestamptz), $ROWS rows in $SHARDS shards."
 	echo "Median (min–max) of $REPS runs, wall clock seen by the client."
