@@ -123,4 +123,30 @@ is "$(tenant_of "$(tenant_state)" 20)" "" \
 is "$(shell_bytes orders order_lines)" 0 "no byte in the coordinator's shells"
 is "$(prepared_left)" 0 "no prepared transaction left on any node"
 
+# merge matches a tenant's rows by primary key: a co-located table without one is refused, nothing changed.
+PGOPTIONS='-c client_min_messages=warning' q <<'SQL' >/dev/null
+CREATE TABLE events (tenant int, what text);
+SELECT create_distributed_table('events', 'tenant', colocate_with => 'orders');
+INSERT INTO events SELECT g % 20, 'event ' || g FROM generate_series(1, 200) g;
+SQL
+sid2=$(q -c "SELECT backupkit.snapshot_distributed(ARRAY['orders', 'events']::regclass[])")
+q -c "DELETE FROM events WHERE tenant = $tenant" >/dev/null
+before=$(tenant_state)
+got=$(error_of "SELECT backupkit.restore_distributed($sid2, mode => 'merge', tenant => '$tenant')")
+[[ "$got" == "ERROR:  0A000: table \"public.events_"*"\" has no primary key"*"DETAIL:  A tenant merge matches captured rows with live rows by primary key."*"HINT:  Restore the tenant with mode 'replace' or 'missing'." ]]
+status=$?
+ok $status "a tenant merge of a table without a primary key is refused"
+[ $status = 0 ] || echo "$got" | sed 's/^/#   /' >&2
+is "$(tenant_state)" "$before" "and nothing changed"
+q -c "SELECT backupkit.restore_distributed($sid2, mode => 'missing', tenant => '$tenant')" >/dev/null
+is "$(q -c "SELECT count(*) FROM events WHERE tenant = $tenant")" 10 "missing puts the tenant's events back"
+
+# A node that cannot be reached: the restore fails before anything changes.
+bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$BK_CITUS_DIR/node2" -m fast -w stop >/dev/null
+got=$(error_of "SELECT backupkit.restore_distributed($sid)")
+is "$(echo "$got" | head -1)" "ERROR:  08001: could not connect to Citus node \"$BK_CITUS_DIR:${BK_CITUS_PORTS[2]}\"" \
+	"an unreachable node is named in the error"
+bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$BK_CITUS_DIR/node2" -l "$BK_CITUS_DIR/node2.log" -w start >/dev/null
+is "$(tenant_state)" "$before" "nothing changed on the reachable node"
+
 tap_finish
