@@ -75,24 +75,28 @@ SELECT pg_catalog.pg_extension_config_dump('backupkit.distributed_snapshot_shard
 CREATE FUNCTION backupkit.snapshot_distributed(tables regclass[], label text DEFAULT NULL, compression text DEFAULT 'zstd')
 RETURNS bigint
 LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_snapshot_distributed';
 COMMENT ON FUNCTION backupkit.snapshot_distributed(regclass[], text, text) IS 'Captures hash-distributed Citus tables shard by shard on the nodes that store them, consistent across nodes; returns the distributed snapshot id';
 
 CREATE FUNCTION backupkit.restore_distributed(snapshot_id bigint, tables regclass[] DEFAULT NULL, mode text DEFAULT 'replace', dry_run boolean DEFAULT false, tenant text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_restore_distributed';
 COMMENT ON FUNCTION backupkit.restore_distributed(bigint, regclass[], text, boolean, text) IS 'Restores distributed tables from a distributed snapshot shard by shard on their nodes, all nodes or none (modes replace, merge, missing); tenant restores only the rows of one distribution column value; returns a report';
 
 CREATE FUNCTION backupkit.validate_distributed(snapshot_id bigint)
 RETURNS jsonb
 LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_validate_distributed';
 COMMENT ON FUNCTION backupkit.validate_distributed(bigint) IS 'Validates every node''s part of a distributed snapshot and checks each shard''s rows and checksum against the coordinator''s map; returns a report';
 
 CREATE FUNCTION backupkit.drop_distributed_snapshot(snapshot_id bigint)
 RETURNS boolean
 LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_drop_distributed_snapshot';
 COMMENT ON FUNCTION backupkit.drop_distributed_snapshot(bigint) IS 'Drops a distributed snapshot: each node''s part, then the coordinator''s map';
 
@@ -121,6 +125,7 @@ GRANT SELECT ON backupkit.distributed_snapshots TO PUBLIC;
 CREATE FUNCTION backupkit.restore_tenant_shards(worker_snapshot_id bigint, shards regclass[], tenant_columns name[], tenant text, mode text)
 RETURNS jsonb
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     i integer;
