@@ -57,6 +57,11 @@ ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
 $(shell echo '$(BK_SERVER)' > .pg-server)
 endif
 
+# Distributed snapshots (src/pg/citus/citus_nodes.cpp) reach Citus nodes through libpq: its header for the
+# files of src/pg/citus, the library for the module.
+SHLIB_LINK_INTERNAL = $(libpq)
+src/pg/citus/citus_%.o: override CPPFLAGS += -I$(includedir)
+
 # The library/catalog version guard (src/pg/support/version_check.cpp) knows the version it was built for.
 src/pg/support/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
 src/pg/support/version_check.o: backupkit.control

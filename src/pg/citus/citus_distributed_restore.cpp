@@ -1,0 +1,291 @@
+// backupkit.restore_distributed: restores distributed tables from a distributed snapshot shard by shard on
+// the nodes that captured them, every mode and dry runs, or only the rows of one tenant (one distribution
+// column value) on the node holding its shard group.
+//
+// Atomicity of a restore across nodes: each node restores in its own transaction, then every node prepares
+// it (PREPARE TRANSACTION) and only when all have prepared are they committed (COMMIT PREPARED); a failure
+// before that rolls every node back. The commit decision is made inside the call, so it refuses to run inside
+// a transaction block whose later rollback could not undo the nodes.
+// When a node used temporary tables (backupkit's staged merge and missing paths), PostgreSQL cannot prepare
+// it: the nodes then commit one after another, once every node has done all its work.
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
+#include "pg/boundary/boundary.hpp"
+
+extern "C"
+{
+#include "postgres.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+}
+
+#include "pg/citus/citus_distributed.hpp"
+#include "pg/citus/citus_nodes.hpp"
+#include "pg/storage/storage.hpp"
+#include "pg/support/operation.hpp"
+#include "pg/support/spi.hpp"
+#include "pg/support/table_list.hpp"
+
+extern "C"
+{
+	PG_FUNCTION_INFO_V1(bk_restore_distributed);
+}
+
+Datum
+bk_restore_distributed(PG_FUNCTION_ARGS)
+{
+	int64 id;
+	char *mode_text;
+	bk::RestoreMode mode = bk::RestoreMode::replace;
+	bool dry_run = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	char *tenant = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	BkOperation op;
+	int ntables;
+	int32 *table_nos;
+	Oid *table_relids;
+	char **dist_columns;
+	int nshards, ngroups;
+	DistShard *shards;
+	int32 *groups;
+	BkNodeSet *nodes;
+	Datum report;
+	bool two_phase;
+
+	if (PG_ARGISNULL(0))
+	{
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("snapshot_id must not be null")));
+	}
+	id = PG_GETARG_INT64(0);
+	if (PG_ARGISNULL(2))
+	{
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("mode must not be null"),
+		                errhint("Valid values are \"replace\", \"merge\" and \"missing\".")));
+	}
+	mode_text = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	BK_CORE(mode = bk::parse_restore_mode(mode_text));
+	bk_dist_begin_operation(&op, "restore_distributed", "the restore",
+	                        dry_run ? "distributed dry_run" : "distributed restore", id,
+	                        "backupkit distributed restore");
+	bk_dist_fetch_distributed_snapshot(id);
+
+	// The tables, parents first: the listed ones (each must be in the snapshot), else all of the snapshot.
+	{
+		Oid argtypes[2] = {INT8OID, REGCLASSARRAYOID};
+		Datum values[2] = {Int64GetDatum(id), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1)};
+		char nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+		BkOwnerAccess access;
+		if (!PG_ARGISNULL(1))
+		{
+			int n;
+			(void) bk_table_list_arg(fcinfo, 1, "tables", &n);
+			bk_owner_begin(&access);
+			bk_spi_exec("SELECT l.t::text FROM pg_catalog.unnest($2) l(t) WHERE NOT EXISTS (SELECT FROM "
+			            "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND d.relid = l.t)",
+			            2, argtypes, values, nulls, true, 1);
+			bk_owner_end(&access);
+			if (SPI_processed > 0)
+			{
+				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+				                errmsg("table \"%s\" is not part of distributed snapshot " INT64_FORMAT,
+				                       bk_spi_get_text(0, 1), id)));
+			}
+		}
+		bk_owner_begin(&access);
+		bk_spi_exec("SELECT d.table_no, d.relid, d.distribution_column FROM backupkit.distributed_snapshot_table d "
+		            "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR d.relid = ANY ($2)) AND "
+		            "pg_catalog.to_regclass(d.relid::pg_catalog.regclass::text) IS NOT NULL "
+		            "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
+		            "x.relid::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = $1 "
+		            "AND ($2 IS NULL OR x.relid = ANY ($2)))), d.relid::pg_catalog.regclass)",
+		            2, argtypes, values, nulls, true, 0);
+		bk_owner_end(&access);
+		ntables = (int) SPI_processed;
+		table_nos = (int32 *) palloc(sizeof(int32) * Max(ntables, 1));
+		table_relids = (Oid *) palloc(sizeof(Oid) * Max(ntables, 1));
+		dist_columns = (char **) palloc(sizeof(char *) * Max(ntables, 1));
+		for (int i = 0; i < ntables; i++)
+		{
+			bool isnull;
+			table_nos[i] = DatumGetInt32(bk_spi_get(i, 1, &isnull));
+			table_relids[i] = DatumGetObjectId(bk_spi_get(i, 2, &isnull));
+			dist_columns[i] = bk_spi_get_text(i, 3);
+		}
+	}
+	for (int i = 0; i < ntables; i++)
+	{
+		DistTable t;
+		bk_dist_read_dist_table(table_relids[i], &t);
+		if (strcmp(t.dist_column, dist_columns[i]) != 0)
+		{
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("table \"%s\" is distributed by column \"%s\" now, not by \"%s\" as when captured",
+			                       bk_rel_qualified_name(table_relids[i]), t.dist_column, dist_columns[i]),
+			                errhint("Restore it through the coordinator with backupkit.restore_snapshot().")));
+		}
+		LockRelationOid(table_relids[i], dry_run ? AccessShareLock : RowExclusiveLock);
+	}
+	shards = bk_dist_read_snapshot_shards(id, table_nos, ntables, &nshards);
+	// Every captured shard must still be where it was captured, and no shard added (a split or a move
+	// would leave rows or shards the node's part does not hold).
+	for (int s = 0; s < nshards; s++)
+	{
+		if (shards[s].current_group != shards[s].group_id)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("shard " INT64_FORMAT " is no longer on the node that captured it", shards[s].shard_id),
+			         errdetail("Distributed snapshot " INT64_FORMAT " holds shard %s on node group %d; Citus has "
+			                   "moved or split it since.",
+			                   id, shards[s].shard_name, shards[s].group_id),
+			         errhint("Move the shard back with citus_move_shard_placement(), or restore through the "
+			                 "coordinator.")));
+		}
+	}
+	{
+		int now;
+		(void) bk_dist_read_placements(table_relids, ntables, &now);
+		if (now != nshards)
+		{
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("the tables have %d shards now, distributed snapshot " INT64_FORMAT " holds %d", now,
+			                       id, nshards),
+			                errhint("Restore through the coordinator.")));
+		}
+	}
+	// One tenant: only the shards of its shard group.
+	if (tenant)
+	{
+		int keep = 0;
+		int32 group = -1;
+		for (int i = 0; i < ntables; i++)
+		{
+			Oid argtypes[2] = {REGCLASSOID, TEXTOID};
+			Datum values[2] = {ObjectIdGetDatum(table_relids[i]), CStringGetTextDatum(tenant)};
+			bool isnull;
+			int64 shard_id;
+			bk_spi_exec("SELECT pg_catalog.get_shard_id_for_distribution_column($1, $2)", 2, argtypes, values, NULL,
+			            true, 1);
+			shard_id = DatumGetInt64(bk_spi_get(0, 1, &isnull));
+			for (int s = 0; s < nshards; s++)
+			{
+				if (shards[s].shard_id == shard_id)
+				{
+					if (group >= 0 && shards[s].group_id != group)
+					{
+						ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						                errmsg("the tables of a tenant restore must be co-located"),
+						                errdetail("The rows of tenant \"%s\" are on more than one node.", tenant)));
+					}
+					group = shards[s].group_id;
+					shards[s].has_range = true; // marks the tenant's shard
+				}
+			}
+		}
+		for (int s = 0; s < nshards; s++)
+		{
+			if (shards[s].has_range)
+			{
+				shards[keep++] = shards[s];
+			}
+		}
+		nshards = keep;
+	}
+	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
+	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
+	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
+	bk_nodes_run_all(nodes, "BEGIN; SET LOCAL citus.enable_manual_changes_to_shards = on");
+	for (int g = 0; g < ngroups; g++)
+	{
+		BkNode *node = &nodes->nodes[g];
+		char **names = (char **) palloc(sizeof(char *) * Max(nshards, 1));
+		char **columns = (char **) palloc(sizeof(char *) * Max(nshards, 1));
+		int k = 0;
+		// Parents first, as the tables are ordered.
+		for (int i = 0; i < ntables; i++)
+		{
+			for (int s = 0; s < nshards; s++)
+			{
+				if (shards[s].group_id == node->group_id && shards[s].table_no == table_nos[i])
+				{
+					columns[k] = dist_columns[i];
+					names[k++] = shards[s].shard_name;
+				}
+			}
+		}
+		node->params[0] = bk_dist_worker_snapshot_id(id, node->group_id);
+		node->params[1] = bk_dist_text_array_literal(names, k);
+		node->params[2] = bk::restore_mode_name(mode);
+		if (tenant)
+		{
+			node->sql = "SELECT backupkit.restore_tenant_shards($1::pg_catalog.int8, "
+			            "$2::pg_catalog.text[]::pg_catalog.regclass[], $4::pg_catalog.name[], $5, $3)";
+			node->params[3] = bk_dist_text_array_literal(columns, k);
+			node->params[4] = tenant;
+			node->nparams = 5;
+		}
+		else
+		{
+			node->sql = "SELECT backupkit.restore_snapshot($1::pg_catalog.int8, "
+			            "$2::pg_catalog.text[]::pg_catalog.regclass[], $3, $4::pg_catalog.bool)";
+			node->params[3] = dry_run ? "true" : "false";
+			node->nparams = 4;
+		}
+	}
+	bk_nodes_run(nodes);
+	{
+		char **node_names = (char **) palloc(sizeof(char *) * Max(ngroups, 1));
+		char **reports = (char **) palloc(sizeof(char *) * Max(ngroups, 1));
+		Oid argtypes[8] = {INT8OID, TEXTOID, BOOLOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8OID, TEXTOID};
+		Datum values[8];
+		char nulls[8] = {' ', ' ', ' ', tenant ? ' ' : 'n', ' ', ' ', ' ', ' '};
+		bool isnull;
+		Datum *n_elems = (Datum *) palloc(sizeof(Datum) * Max(ngroups, 1));
+		Datum *r_elems = (Datum *) palloc(sizeof(Datum) * Max(ngroups, 1));
+		for (int g = 0; g < ngroups; g++)
+		{
+			node_names[g] = psprintf("%s:%d", nodes->nodes[g].name, nodes->nodes[g].port);
+			reports[g] = bk_node_value(&nodes->nodes[g], 0, 0);
+			n_elems[g] = CStringGetTextDatum(node_names[g]);
+			r_elems[g] = CStringGetTextDatum(reports[g] ? reports[g] : "null");
+		}
+		two_phase = dry_run || bk_dist_nodes_can_prepare(nodes);
+		values[0] = Int64GetDatum(id);
+		values[1] = CStringGetTextDatum(bk::restore_mode_name(mode));
+		values[2] = BoolGetDatum(dry_run);
+		values[3] = tenant ? CStringGetTextDatum(tenant) : (Datum) 0;
+		values[4] = PointerGetDatum(construct_array(n_elems, ngroups, TEXTOID, -1, false, TYPALIGN_INT));
+		values[5] = PointerGetDatum(construct_array(r_elems, ngroups, TEXTOID, -1, false, TYPALIGN_INT));
+		values[6] = Float8GetDatum(bk_dist_ms_since(op.started));
+		values[7] = CStringGetTextDatum(dry_run ? "rolled back" : (two_phase ? "two-phase" : "one node after another"));
+		bk_spi_exec(
+		    "SELECT pg_catalog.jsonb_build_object('snapshot_id', $1, 'mode', $2, 'dry_run', $3, 'tenant', $4, "
+		    "'shards', (SELECT pg_catalog.count(*) FROM pg_catalog.unnest($6) r, "
+		    "pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(r::jsonb) = 'array' THEN "
+		    "r::jsonb ELSE r::jsonb -> 'tables' END) e), "
+		    "'nodes', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', n, 'report', r::jsonb)) "
+		    "FROM unnest($5, $6) u(n, r)), 'commit', $8, 'duration_ms', $7)",
+		    8, argtypes, values, nulls, true, 1);
+		report = SPI_datumTransfer(bk_spi_get(0, 1, &isnull), false, -1);
+	}
+	// Last: nothing after the nodes commit can fail but the operation log.
+	bk_dist_finish_on_nodes(nodes, id, dry_run, two_phase);
+	bk_nodes_close(nodes);
+	bk_operation_log_success(
+	    &op, 0,
+	    psprintf("{\"mode\": \"%s\", \"nodes\": %d, \"shards\": %d}", bk::restore_mode_name(mode), ngroups, nshards));
+	// The report is in the caller's context already (SPI_datumTransfer).
+	PG_RETURN_DATUM(bk_operation_end(&op, report, BK_OP_RESULT_AS_IS));
+}
