@@ -22,6 +22,7 @@ extern "C"
 #include "boundary.hpp"
 #include "compat.hpp"
 #include "chunk_reader.hpp"
+#include "citus_restore.hpp"
 #include "citus_tables.hpp"
 #include "copy_loader.hpp"
 #include "lock_order.hpp"
@@ -463,6 +464,7 @@ struct BkTablePlan
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
 	List *conflict_rows; // up to conflict_report_limit of them, as JSON text {"key": ..., "reason": ...}
+	BkCitusRestore *citus; // a Citus table: its own path (citus_restore.hpp), never copy, staged or in place
 };
 
 static const int conflict_report_limit = 100;
@@ -698,8 +700,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	p->started = GetCurrentTimestamp();
 
 	bk_check_table_kind(relid, "restore");
-	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path reaches a
-	// Citus table even if an entry point forgot to refuse it.
+	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path but the
+	// Citus one reaches a Citus table, and none a kind it cannot handle, even if an entry point forgot to refuse.
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_read_table_metadata(relid, &live);
 	build_column_map(entry, &live, &p->map);
@@ -724,6 +726,14 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 		                errdetail("The table has no key to match rows by, so replacing it would delete every row "
 		                          "that table references."),
 		                errhint("Restore %s in the same call, or add a primary key.", (char *) linitial(p->children))));
+	}
+	if (bk_citus_table(relid, NULL))
+	{
+		BkCitusRestoreInput in = {snapshot, entry, relid, p->target, p->map.attnames, p->map.types, p->map.keep,
+		                          p->keyed, opts->mode, opts->dry_run, p->children, opts->set_relids,
+		                          opts->set_count};
+		p->citus = bk_citus_restore_plan(&in);
+		return p;
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;
@@ -1193,6 +1203,11 @@ clear_rows(BkTablePlan *p)
 		}
 		set_triggers(p->triggers, false);
 	}
+	if (p->citus != NULL)
+	{
+		bk_citus_restore_clear(p->citus, &p->counts);
+		return;
+	}
 
 	if (p->copy_path)
 	{
@@ -1284,6 +1299,11 @@ load_rows(BkTablePlan *p)
 	char *scols = column_list(&p->map, "s");
 	const char *overriding = "OVERRIDING SYSTEM VALUE ";
 
+	if (p->citus != NULL)
+	{
+		bk_citus_restore_load(p->citus, &p->counts);
+		return;
+	}
 	if (p->copy_path)
 	{
 		BkChunkReader *reader = open_chunks(p);
@@ -1456,7 +1476,7 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	bk_json_str(report, "mode", bk::restore_mode_name(opts->mode));
 	bk_json_bool(report, "dry_run", opts->dry_run);
 	// The rows went in through COPY straight into the table: the copy path, or missing's direct copy.
-	bk_json_str(report, "path", p->copy_path || p->direct_missing ? "copy" : "staged");
+	bk_json_str(report, "path", p->citus != NULL ? "citus" : p->copy_path || p->direct_missing ? "copy" : "staged");
 	bk_json_int(report, "rows_in_snapshot", entry->row_count);
 	bk_json_int(report, "inserted", p->counts.inserted);
 	bk_json_int(report, "updated", p->counts.updated);
@@ -1544,6 +1564,8 @@ bk_restore_diff_query(BkTablePlan *p)
 	char *match = key_match(p->entry, "s", "t");
 	char *scols = column_list(&p->map, "s");
 	char *tcols = column_list(&p->map, "t");
+	const char *target = p->target;
+	const char *only = p->only;
 
 	if (!p->keyed)
 	{
@@ -1555,8 +1577,13 @@ bk_restore_diff_query(BkTablePlan *p)
 		                errhint("Compare the rows with backupkit.snapshot_rows() instead.")));
 	}
 	// Only rows absent from the table or differing from it are staged; rows added since are those whose key
-	// is not in the key stage.
-	if (!stage_differing_rows(p, true))
+	// is not in the key stage. A Citus table is compared through a local copy of its rows.
+	if (p->citus != NULL)
+	{
+		target = bk_citus_diff_stage(p->citus, &p->stage);
+		only = "";
+	}
+	else if (!stage_differing_rows(p, true))
 	{
 		BkChunkReader *reader = open_chunks(p);
 		Oid stage_oid = create_stage(p->relid, &p->map, &p->stage);
@@ -1613,7 +1640,7 @@ bk_restore_diff_query(BkTablePlan *p)
 		    " CASE WHEN t.%s IS NULL THEN NULL ELSE %s END"
 		    " FROM %s s FULL JOIN %s%s t ON %s"
 		    " WHERE s.%s IS NULL OR t.%s IS NULL OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))",
-		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, p->only, p->target, match, k0, k0,
-		    scols, tcols);
+		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, only, target, match, k0, k0, scols,
+		    tcols);
 	}
 }

@@ -22,6 +22,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "citus_restore.hpp"
 #include "citus_tables.hpp"
 #include "compat.hpp"
 #include "failure_log.hpp"
@@ -325,6 +326,11 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(op_cxt);
 	guc_level = bk_stable_settings_push();
 	bk_snapshot_fetch(snapshot_id, &snap);
+	if (schema_mode != SCHEMA_KEEP)
+	{
+		// Before any DDL runs.
+		bk_citus_refuse_schema_restore(snapshot_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
+	}
 	if (schema_mode == SCHEMA_MISSING)
 	{
 		// Computed against the catalog as the migration left it, then run; a dry run runs it in a

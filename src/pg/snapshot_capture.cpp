@@ -35,6 +35,7 @@ extern "C"
 #include "lock_order.hpp"
 #include "metadata_checksum.hpp"
 #include "chunk_writer.hpp"
+#include "citus_snapshot.hpp"
 #include "citus_tables.hpp"
 #include "operation_log.hpp"
 #include "progress.hpp"
@@ -341,6 +342,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 	bk_spi_connect();
 	guc_level = bk_stable_settings_push();
 	MemoryContextSwitchTo(op_cxt);
+	bk_citus_lock_for_capture(relids, nrels);
 
 	snapshot_id = create_snapshot_row(label, compression);
 	bk_failure_watch_set_snapshot(snapshot_id);
@@ -356,9 +358,11 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
 		// Read with the metadata, under the same MVCC snapshot as the rows.
-		definition = bk_definition_with_capture_rls(bk_read_table_definition(relids[i]), relids[i]);
+		definition = bk_definition_with_citus(
+		    bk_definition_with_capture_rls(bk_read_table_definition(relids[i]), relids[i]), relids[i]);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
-		with_tid = bk_capture_position(relids[i], &pos);
+		// Positions read through Citus are per shard and per node: none is recorded (citus_snapshot.hpp).
+		with_tid = !bk_citus_table(relids[i], NULL) && bk_capture_position(relids[i], &pos);
 		bk_chunk_writer_start_table(writer, i, with_tid);
 		capture_rows(&meta, writer, with_tid);
 		store_table_entry(snapshot_id, i, &meta, definition, writer, with_tid ? &pos : NULL);

@@ -23,6 +23,7 @@ extern "C"
 #include "../core/tid_runs.hpp"
 #include "boundary.hpp"
 #include "compat.hpp"
+#include "citus_tables.hpp"
 #include "unchanged_rows.hpp"
 
 // Fewer transactions than this since the capture keep every later xid "following" the capture's xmin in
@@ -114,7 +115,8 @@ bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid)
 	uint64 next;
 	bool same_heap;
 
-	if (!entry->has_capture_position || entry->relid != relid)
+	// A Citus table's heap on the coordinator is an empty shell; its rows live in shards (citus_restore.hpp).
+	if (!entry->has_capture_position || entry->relid != relid || bk_citus_table(relid, NULL))
 	{
 		return false;
 	}
