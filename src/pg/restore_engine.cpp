@@ -464,7 +464,8 @@ struct BkTablePlan
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
 	List *conflict_rows; // up to conflict_report_limit of them, as JSON text {"key": ..., "reason": ...}
-	BkCitusRestore *citus; // a Citus table: its own path (citus_restore.hpp), never copy, staged or in place
+	// A Citus table: its own path (citus_restore.hpp), never copy, staged or in place.
+	BkCitusRestore *citus;
 };
 
 static const int conflict_report_limit = 100;
@@ -729,9 +730,9 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	}
 	if (bk_citus_table(relid, NULL))
 	{
-		BkCitusRestoreInput in = {snapshot, entry, relid, p->target, p->map.attnames, p->map.types, p->map.keep,
-		                          p->keyed, opts->mode, opts->dry_run, p->children, opts->set_relids,
-		                          opts->set_count};
+		BkCitusRestoreInput in = {
+		    snapshot, entry,      relid,         p->target,   p->map.attnames,  p->map.types,   p->map.keep,
+		    p->keyed, opts->mode, opts->dry_run, p->children, opts->set_relids, opts->set_count};
 		p->citus = bk_citus_restore_plan(&in);
 		return p;
 	}
