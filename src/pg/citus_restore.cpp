@@ -173,18 +173,15 @@ key_has_unique_index(const BkCitusRestore *r)
 static bool
 needs_sequential_mode(const BkCitusRestoreInput *in)
 {
-	bool reference = false;
-	int citus = 0;
 	for (int i = 0; i < in->set_count; i++)
 	{
 		BkCitusTable info;
-		if (bk_citus_table(in->set_relids[i], &info))
+		if (bk_citus_table(in->set_relids[i], &info) && info.type == bk::CitusTableType::reference)
 		{
-			citus++;
-			reference = reference || info.type == bk::CitusTableType::reference;
+			return true;
 		}
 	}
-	return reference && citus > 1;
+	return false;
 }
 
 BkCitusRestore *
@@ -261,6 +258,48 @@ lock_everywhere(const BkCitusRestore *r)
 	bk_spi_exec(psprintf("LOCK TABLE %s IN EXCLUSIVE MODE", r->in.target), 0, NULL, NULL, NULL, false, 0);
 }
 
+// Rows a replace deletes must not be referenced from tables outside the restored set (their foreign-key
+// action would change or block a table nobody asked to restore), as the staged path checks. The query has
+// the shape Citus plans: the child's referencing columns IN (a subquery on the local table of deleted rows).
+static void
+check_outside_child(const BkCitusRestore *r, const char *gone, const char *child, const char *conname)
+{
+	Oid argtypes[2] = {TEXTOID, TEXTOID};
+	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
+	StringInfoData child_cols, parent_cols;
+	SPITupleTable *tt;
+
+	bk_spi_exec("SELECT a.attname::text, p.attname::text FROM pg_constraint c,"
+	            " unnest(c.conkey, c.confkey) AS k(child_att, parent_att)"
+	            " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.child_att"
+	            " JOIN pg_attribute p ON p.attrelid = (SELECT confrelid FROM pg_constraint"
+	            "   WHERE conrelid = $1::regclass AND conname = $2) AND p.attnum = k.parent_att"
+	            " WHERE c.conrelid = $1::regclass AND c.conname = $2",
+	            2, argtypes, values, NULL, true, 0);
+	tt = SPI_tuptable;
+	initStringInfo(&child_cols);
+	initStringInfo(&parent_cols);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		appendStringInfo(&child_cols, "%sc.%s", i ? ", " : "",
+		                 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 1)));
+		appendStringInfo(&parent_cols, "%sg.%s", i ? ", " : "",
+		                 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 2)));
+	}
+	bk_spi_exec(psprintf("SELECT ROW(%s)::text FROM %s c WHERE (%s) IN (SELECT %s FROM %s g) LIMIT 1", child_cols.data,
+	                     child, child_cols.data, parent_cols.data, gone),
+	            0, NULL, NULL, NULL, false, 0);
+	if (SPI_processed > 0)
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+		         errmsg("restoring table %s would remove rows referenced from table %s", r->in.target, child),
+		         errdetail("Key %s of a row absent from the snapshot is still referenced through foreign key \"%s\".",
+		                   bk_spi_get_text(0, 1), conname),
+		         errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
+	}
+}
+
 void
 bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 {
@@ -280,26 +319,21 @@ bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 	}
 	{
 		// The rows absent from the snapshot leave the local copy first (so that it stays the table as it will
-		// be), their keys kept apart for the DELETE through Citus.
+		// be), kept apart for the checks and the DELETE through Citus.
 		char *keys = names_list(key_list(r), NULL);
-		char *gone_keys = names_list(key_list(r), "l");
 		char *gone = create_temp(r, "gone", NULL);
 		int64 n;
+		ListCell *lc1, *lc2;
 
 		n = run_write(psprintf("WITH d AS (DELETE FROM %s l WHERE NOT EXISTS (SELECT FROM %s s WHERE %s)"
-		                       " RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM d",
-		                       r->live, r->stage, key_equal(r, "s", "l"), gone_keys, gone, keys, keys));
-		if (n > 0 && r->in.outside_children != NIL)
+		                       " RETURNING l.*) INSERT INTO %s SELECT * FROM d",
+		                       r->live, r->stage, key_equal(r, "s", "l"), gone));
+		forboth(lc1, r->in.outside_children, lc2, r->in.outside_constraints)
 		{
-			ereport(ERROR,
-			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			         errmsg("cannot replace Citus table %s: it is referenced by table %s, which is not restored",
-			                r->in.target, (char *) linitial(r->in.outside_children)),
-			         errdetail(INT64_FORMAT " rows absent from the snapshot would be deleted, and backupkit does not "
-			                                "check references into a Citus table from outside the restore.",
-			                   n),
-			         errhint("Restore %s in the same call, or use mode => 'merge'.",
-			                 (char *) linitial(r->in.outside_children))));
+			if (n > 0)
+			{
+				check_outside_child(r, gone, (char *) lfirst(lc1), (char *) lfirst(lc2));
+			}
 		}
 		counts->deleted = n;
 		if (!r->in.dry_run && n > 0)

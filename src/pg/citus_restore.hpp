@@ -44,17 +44,19 @@ typedef struct BkCitusRestoreInput
 	bool keyed;           // the captured key is among the restored columns
 	bk::RestoreMode mode; // replace, merge or missing
 	bool dry_run;
-	List *outside_children; // tables outside the restored set referencing this one (enforced foreign keys)
-	const Oid *set_relids;  // every table restored by the same call
+	List *outside_children;    // tables outside the restored set referencing this one (enforced foreign keys)
+	List *outside_constraints; // those foreign keys, by name
+	const Oid *set_relids;     // every table restored by the same call
 	int set_count;
 } BkCitusRestoreInput;
 
 typedef struct BkCitusRestore BkCitusRestore;
 
 // Checks what this path cannot do (0A000 naming the table); copies the input. When the set holds a reference
-// table and other Citus tables, switches Citus to one connection per node for the rest of the operation
-// (citus.multi_shard_modify_mode = sequential, undone with the operation's settings): Citus refuses to write a
-// reference table after a parallel access, in the same transaction, to a distributed table that may reference it.
+// table, switches Citus to one connection per node for the rest of the operation (citus.multi_shard_modify_mode
+// = sequential, undone with the operation's settings): Citus refuses to write a reference table after a
+// parallel access, in the same transaction, to a distributed table that references it (another table of the
+// set, or the check that no table outside the set references the rows a replace deletes).
 BkCitusRestore *bk_citus_restore_plan(const BkCitusRestoreInput *in);
 // Stages the captured rows and the live ones; replace deletes the rows absent from the snapshot.
 void bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts);

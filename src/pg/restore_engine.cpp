@@ -731,8 +731,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	if (bk_citus_table(relid, NULL))
 	{
 		BkCitusRestoreInput in = {
-		    snapshot, entry,      relid,         p->target,   p->map.attnames,  p->map.types,   p->map.keep,
-		    p->keyed, opts->mode, opts->dry_run, p->children, opts->set_relids, opts->set_count};
+		    snapshot, entry,      relid,         p->target,   p->map.attnames, p->map.types,     p->map.keep,
+		    p->keyed, opts->mode, opts->dry_run, p->children, p->constraints,  opts->set_relids, opts->set_count};
 		p->citus = bk_citus_restore_plan(&in);
 		return p;
 	}
