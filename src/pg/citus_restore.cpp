@@ -93,21 +93,6 @@ key_equal(const BkCitusRestore *r, const char *a, const char *b)
 	return s.data;
 }
 
-static int64
-run_count(const char *sql)
-{
-	bool isnull;
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
-}
-
-static int64
-run_write(const char *sql)
-{
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return (int64) SPI_processed;
-}
-
 // A temporary table with the restored columns under their live types (the live table's own columns would
 // bring Citus's shell along with LIKE), dropped at commit at the latest.
 static char *
@@ -308,8 +293,8 @@ bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 	if (!r->in.keyed)
 	{
 		// replace without a key: every visible row goes, every captured row comes back.
-		counts->deleted = r->in.dry_run ? run_count(psprintf("SELECT count(*) FROM %s", r->in.target))
-		                                : run_write(psprintf("DELETE FROM %s", r->in.target));
+		counts->deleted = r->in.dry_run ? bk_spi_count(psprintf("SELECT count(*) FROM %s", r->in.target))
+		                                : bk_spi_run(psprintf("DELETE FROM %s", r->in.target));
 		return;
 	}
 	load_live(r);
@@ -325,9 +310,9 @@ bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 		int64 n;
 		ListCell *lc1, *lc2;
 
-		n = run_write(psprintf("WITH d AS (DELETE FROM %s l WHERE NOT EXISTS (SELECT FROM %s s WHERE %s)"
-		                       " RETURNING l.*) INSERT INTO %s SELECT * FROM d",
-		                       r->live, r->stage, key_equal(r, "s", "l"), gone));
+		n = bk_spi_run(psprintf("WITH d AS (DELETE FROM %s l WHERE NOT EXISTS (SELECT FROM %s s WHERE %s)"
+		                        " RETURNING l.*) INSERT INTO %s SELECT * FROM d",
+		                        r->live, r->stage, key_equal(r, "s", "l"), gone));
 		forboth(lc1, r->in.outside_children, lc2, r->in.outside_constraints)
 		{
 			if (n > 0)
@@ -338,8 +323,8 @@ bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 		counts->deleted = n;
 		if (!r->in.dry_run && n > 0)
 		{
-			counts->deleted =
-			    run_write(psprintf("DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s)", r->in.target, keys, keys, gone));
+			counts->deleted = bk_spi_run(
+			    psprintf("DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s)", r->in.target, keys, keys, gone));
 		}
 		bk_spi_exec(psprintf("DROP TABLE %s", gone), 0, NULL, NULL, NULL, false, 0);
 	}
@@ -361,31 +346,31 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 		// What stays as it is: rows present with the same binary image (missing: every present row).
 		if (update)
 		{
-			(void) run_write(psprintf("DELETE FROM %s s USING %s l WHERE %s AND NOT pg_catalog.record_image_ne("
-			                          "ROW(%s), ROW(%s))",
-			                          r->stage, r->live, match, scols, names_list(r->in.attnames, "l")));
-			changed = run_count(psprintf("SELECT count(*) FROM %s s WHERE EXISTS (SELECT FROM %s l WHERE %s)", r->stage,
-			                             r->live, match));
+			(void) bk_spi_run(psprintf("DELETE FROM %s s USING %s l WHERE %s AND NOT pg_catalog.record_image_ne("
+			                           "ROW(%s), ROW(%s))",
+			                           r->stage, r->live, match, scols, names_list(r->in.attnames, "l")));
+			changed = bk_spi_count(psprintf("SELECT count(*) FROM %s s WHERE EXISTS (SELECT FROM %s l WHERE %s)",
+			                                r->stage, r->live, match));
 			counts->updated = changed;
 			if (!r->in.dry_run && changed > 0)
 			{
 				// Citus routes an upsert to the shards (and to every placement of a reference table); an UPDATE
 				// joined with a local table it refuses for reference tables. Every row written here exists, under
 				// the lock, so each one is an update.
-				counts->updated = run_write(psprintf(
+				counts->updated = bk_spi_run(psprintf(
 				    "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s WHERE EXISTS (SELECT FROM %s l"
 				    " WHERE %s) ON CONFLICT (%s) DO UPDATE SET (%s) = ROW(%s)",
 				    r->in.target, cols, scols, r->stage, r->live, match, names_list(key_list(r), NULL),
 				    names_list(set_cols, NULL), names_list(set_cols, "excluded")));
 			}
 		}
-		(void) run_write(psprintf("DELETE FROM %s s USING %s l WHERE %s", r->stage, r->live, match));
+		(void) bk_spi_run(psprintf("DELETE FROM %s s USING %s l WHERE %s", r->stage, r->live, match));
 	}
-	counts->inserted = run_count(psprintf("SELECT count(*) FROM %s", r->stage));
+	counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->stage));
 	if (!r->in.dry_run && counts->inserted > 0)
 	{
-		counts->inserted = run_write(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s",
-		                                      r->in.target, cols, scols, r->stage));
+		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s",
+		                                       r->in.target, cols, scols, r->stage));
 	}
 	counts->unchanged = r->in.entry->row_count - counts->inserted - counts->updated;
 	bk_spi_exec(psprintf("DROP TABLE %s", r->stage), 0, NULL, NULL, NULL, false, 0);

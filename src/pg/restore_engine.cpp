@@ -216,17 +216,13 @@ key_is_kept(const BkTableEntry *entry, const ColumnMap *map)
 static int64
 count_query(const char *sql)
 {
-	bool isnull;
-	// No row limit: the executor runs a limited query without parallel workers, and counts are whole-table scans.
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
+	return bk_spi_count(sql);
 }
 
 static int64
 exec_count(const char *sql)
 {
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return (int64) SPI_processed;
+	return bk_spi_run(sql);
 }
 
 // Enforced foreign keys of tables outside the restored set that reference relid; *any is set when there is

@@ -13,11 +13,7 @@ set -u
 # shellcheck source=test/citus/helpers.bash
 source "$(dirname "$0")/helpers.bash"
 
-if ! bk_citus_start 2 "citus.shard_count = 8"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+start_cluster
 
 # The tables, created local and captured, then handed to Citus (a Citus local or single-shard table cannot
 # be captured; a snapshot taken before distributing, or imported, is how a snapshot comes to hold one).

@@ -12,11 +12,7 @@ set -u
 # shellcheck source=test/citus/helpers.bash
 source "$(dirname "$0")/helpers.bash"
 
-if ! bk_citus_start 2 "citus.shard_count = 8"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+start_cluster
 
 q <<'SQL' >/dev/null
 CREATE EXTENSION backupkit;

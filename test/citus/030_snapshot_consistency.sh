@@ -13,11 +13,7 @@ set -u
 source "$(dirname "$0")/helpers.bash"
 runs=${BK_CITUS_CONSISTENCY_RUNS:-4}
 
-if ! bk_citus_start 2 "citus.shard_count = 8" "max_connections = 60"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+start_cluster "max_connections = 60"
 writer_pid=
 stop_writer() {
 	if [ -n "$writer_pid" ]; then

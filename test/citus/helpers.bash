@@ -53,6 +53,14 @@ check_citus_table() {
 	is "$(placement_mismatches "$t")" 0 "$what: every placement of each shard of $t is identical"
 	is "$(shell_bytes "$t")" 0 "$what: $t's shell on the coordinator holds no bytes"
 }
+# start_cluster [postgresql.conf lines...]: a coordinator and two workers, 8 shards per distributed table.
+start_cluster() {
+	if ! bk_citus_start 2 "citus.shard_count = 8" "$@"; then
+		echo "1..0 # Skipped: the Citus cluster did not start"
+		exit 1
+	fi
+	echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+}
 finish() {
 	echo "1..$n"
 	[ $fails = 0 ] || bk_citus_log_tail >&2
