@@ -15,6 +15,7 @@ extern "C"
 #include "citus_tables.hpp"
 #include "copy_loader.hpp"
 #include "progress.hpp"
+#include "table_metadata.hpp"
 
 struct BkCitusRestore
 {
@@ -249,18 +250,10 @@ lock_everywhere(const BkCitusRestore *r)
 static void
 check_outside_child(const BkCitusRestore *r, const char *gone, const char *child, const char *conname)
 {
-	Oid argtypes[2] = {TEXTOID, TEXTOID};
-	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
 	StringInfoData child_cols, parent_cols;
 	SPITupleTable *tt;
 
-	bk_spi_exec("SELECT a.attname::text, p.attname::text FROM pg_constraint c,"
-	            " unnest(c.conkey, c.confkey) AS k(child_att, parent_att)"
-	            " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.child_att"
-	            " JOIN pg_attribute p ON p.attrelid = (SELECT confrelid FROM pg_constraint"
-	            "   WHERE conrelid = $1::regclass AND conname = $2) AND p.attnum = k.parent_att"
-	            " WHERE c.conrelid = $1::regclass AND c.conname = $2",
-	            2, argtypes, values, NULL, true, 0);
+	(void) bk_foreign_key_column_pairs(child, conname);
 	tt = SPI_tuptable;
 	initStringInfo(&child_cols);
 	initStringInfo(&parent_cols);
@@ -271,9 +264,10 @@ check_outside_child(const BkCitusRestore *r, const char *gone, const char *child
 		appendStringInfo(&parent_cols, "%sg.%s", i ? ", " : "",
 		                 quote_identifier(SPI_getvalue(tt->vals[i], tt->tupdesc, 2)));
 	}
-	bk_spi_exec(psprintf("SELECT ROW(%s)::text FROM %s c WHERE (%s) IN (SELECT %s FROM %s g) LIMIT 1", child_cols.data,
-	                     child, child_cols.data, parent_cols.data, gone),
-	            0, NULL, NULL, NULL, false, 0);
+	// No LIMIT, as in the staged path's check (a planner betting on an early hit); SPI stops at one row.
+	bk_spi_exec(psprintf("SELECT ROW(%s)::text FROM %s c WHERE (%s) IN (SELECT %s FROM %s g)", child_cols.data, child,
+	                     child_cols.data, parent_cols.data, gone),
+	            0, NULL, NULL, NULL, false, 1);
 	if (SPI_processed > 0)
 	{
 		ereport(ERROR,
