@@ -138,13 +138,14 @@ $snapshot_detail"
 ${snapshot_detail}"
 done
 
-# Sets: the whole snapshot (its first refused Citus table in capture order is named), and a set led by a
-# local table, refuse as a whole before any table, the local one and the distributed one included, is touched.
+# Sets: the whole snapshot (the first refused Citus table of the set, in name order, is named), and a set led
+# by a local table, refuse as a whole before any table, the local one and the distributed one included, is
+# touched.
 for mode in replace merge missing; do
 	for dry in false true; do
 		refused "restore_snapshot of the whole snapshot, $mode dry_run=$dry" \
 			"SELECT backupkit.restore_snapshot($sid, mode => '$mode', dry_run => $dry)" \
-			"ERROR:  0A000: cannot restore Citus local table \"public.notes\"
+			"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
 $restore_detail"
 	done
 	refused "restore_snapshot of a local, a distributed and a single-shard table, $mode" \
