@@ -237,7 +237,8 @@ load_live(BkCitusRestore *r)
 }
 
 // Writers through any node wait (Citus propagates LOCK TABLE to the table on every node with metadata), as
-// the EXCLUSIVE lock the engine already holds on the coordinator makes them wait there.
+// the EXCLUSIVE lock the engine already holds on the coordinator makes them wait there. Not for dry runs,
+// which write nothing (and LOCK TABLE in this mode needs a write privilege, which a dry run does not).
 static void
 lock_everywhere(const BkCitusRestore *r)
 {
@@ -282,7 +283,10 @@ check_outside_child(const BkCitusRestore *r, const char *gone, const char *child
 void
 bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 {
-	lock_everywhere(r);
+	if (!r->in.dry_run)
+	{
+		lock_everywhere(r);
+	}
 	load_stage(r);
 	if (!r->in.keyed)
 	{
