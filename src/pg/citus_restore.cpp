@@ -25,6 +25,8 @@ struct BkCitusRestore
 };
 
 static int citus_stage_counter = 0;
+// A column of the table of rows to write: whether the row is absent from the live table (else it differs).
+static const char *const absent_column = "backupkit absent";
 
 // "a, b" or "x.a, x.b" (alias) of the named columns.
 static char *
@@ -333,48 +335,67 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 {
 	char *cols = names_list(r->in.attnames, NULL);
 	char *scols = names_list(r->in.attnames, "s");
+	const char *from = r->stage;
+	const char *absent_only = "";
 
 	if (r->in.keyed)
 	{
-		char *match = key_equal(r, "s", "l");
 		List *set_cols = non_key_list(r);
 		bool update = r->in.mode != bk::RestoreMode::missing && set_cols != NIL;
-		int64 changed = 0;
+		const char *k0 = quote_identifier(r->in.entry->pk[0]);
+		const char *absent = quote_identifier(absent_column);
+		char *write =
+		    psprintf("pg_temp.%s",
+		             quote_identifier(psprintf("backupkit_citus_write_%u_%d", r->in.relid, ++citus_stage_counter)));
+		bool isnull;
 
-		// What stays as it is: rows present with the same binary image (missing: every present row).
-		if (update)
+		// One join of the two local tables lists the rows to write: those absent from the table (the key's
+		// first column is NOT NULL, so a missing match is a NULL there) and, for merge and replace, those whose
+		// binary image differs. The rest stays as it is.
+		bk_spi_run(psprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s, l.%s IS NULL AS %s FROM %s s"
+		                    " LEFT JOIN %s l ON %s WHERE l.%s IS NULL%s",
+		                    write, scols, k0, absent, r->stage, r->live, key_equal(r, "s", "l"), k0,
+		                    update ? psprintf(" OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))", scols,
+		                                      names_list(r->in.attnames, "l"))
+		                           : ""));
+		bk_spi_exec(psprintf("SELECT count(*) FILTER (WHERE NOT %s), count(*) FILTER (WHERE %s) FROM %s", absent,
+		                     absent, write),
+		            0, NULL, NULL, NULL, false, 0);
+		counts->updated = DatumGetInt64(bk_spi_get(0, 1, &isnull));
+		counts->inserted = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+		if (!r->in.dry_run && counts->updated > 0)
 		{
-			(void) bk_spi_run(psprintf("DELETE FROM %s s USING %s l WHERE %s AND NOT pg_catalog.record_image_ne("
-			                           "ROW(%s), ROW(%s))",
-			                           r->stage, r->live, match, scols, names_list(r->in.attnames, "l")));
-			changed = bk_spi_count(psprintf("SELECT count(*) FROM %s s WHERE EXISTS (SELECT FROM %s l WHERE %s)",
-			                                r->stage, r->live, match));
-			counts->updated = changed;
-			if (!r->in.dry_run && changed > 0)
-			{
-				// Citus routes an upsert to the shards (and to every placement of a reference table); an UPDATE
-				// joined with a local table it refuses for reference tables. Every row written here exists, under
-				// the lock, so each one is an update.
-				counts->updated = bk_spi_run(psprintf(
-				    "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s WHERE EXISTS (SELECT FROM %s l"
-				    " WHERE %s) ON CONFLICT (%s) DO UPDATE SET (%s) = ROW(%s)",
-				    r->in.target, cols, scols, r->stage, r->live, match, names_list(key_list(r), NULL),
-				    names_list(set_cols, NULL), names_list(set_cols, "excluded")));
-			}
+			// Citus routes an upsert to the shards (and to every placement of a reference table); an UPDATE
+			// joined with a local table it refuses for reference tables. Every row written here exists, under
+			// the lock, so each one is an update.
+			counts->updated =
+			    bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s WHERE NOT s.%s"
+			                        " ON CONFLICT (%s) DO UPDATE SET (%s) = ROW(%s)",
+			                        r->in.target, cols, scols, write, absent, names_list(key_list(r), NULL),
+			                        names_list(set_cols, NULL), names_list(set_cols, "excluded")));
 		}
-		(void) bk_spi_run(psprintf("DELETE FROM %s s USING %s l WHERE %s", r->stage, r->live, match));
+		from = write;
+		absent_only = psprintf(" WHERE s.%s", absent);
 	}
-	counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->stage));
+	else
+	{
+		counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->stage));
+	}
 	if (!r->in.dry_run && counts->inserted > 0)
 	{
-		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s",
-		                                       r->in.target, cols, scols, r->stage));
+		// Citus pulls the local rows to the coordinator and routes each to its shard.
+		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s",
+		                                       r->in.target, cols, scols, from, absent_only));
 	}
 	counts->unchanged = r->in.entry->row_count - counts->inserted - counts->updated;
-	bk_spi_exec(psprintf("DROP TABLE %s", r->stage), 0, NULL, NULL, NULL, false, 0);
+	if (from != r->stage)
+	{
+		bk_spi_run(psprintf("DROP TABLE %s", from));
+	}
+	bk_spi_run(psprintf("DROP TABLE %s", r->stage));
 	if (r->live != NULL)
 	{
-		bk_spi_exec(psprintf("DROP TABLE %s", r->live), 0, NULL, NULL, NULL, false, 0);
+		bk_spi_run(psprintf("DROP TABLE %s", r->live));
 	}
 	r->stage = NULL;
 	r->live = NULL;
