@@ -9,15 +9,19 @@
 //  3. every comparison (absent, changed, unchanged: record_image_ne, as the staged path) is made between these
 //     two local tables, by PostgreSQL alone, so the counts are exact and dry runs report what a run does;
 //  4. the table is written with three statements Citus routes to the shards: `DELETE FROM t WHERE (key) IN
-//     (SELECT key FROM <local>)`, `UPDATE t SET ... FROM <local> s WHERE <key match>` and
-//     `INSERT INTO t SELECT ... FROM <local>` (Citus pulls the local rows and routes each to its shard, two-phase
+//     (SELECT key FROM <local>)` (replace), `INSERT INTO t SELECT ... FROM <local> ON CONFLICT (key) DO UPDATE`
+//     for changed rows (Citus refuses `UPDATE ... FROM <local>` on a reference table) and `INSERT INTO t SELECT
+//     ... FROM <local>` for absent ones (Citus pulls the local rows and routes each to its shard, two-phase
 //     committed to every placement of a reference table). Only rows that differ are written.
-// The tuple ids and xids of the in-place shortcuts are never used for a Citus table. Rows are not set aside
-// as conflicts (CHECK or other unique constraints): a row the table rejects fails the restore, rolled back.
+// Never used here: correlated subqueries between a local and a Citus table, `ONLY`, zero-column subqueries,
+// TRUNCATE (Citus refuses it on a reference table after a parallel access in the same transaction), the
+// tuple ids and xids of the in-place shortcuts. Rows are not set aside as conflicts (CHECK or other unique
+// constraints): a row the table rejects fails the restore, rolled back. A replace that would delete a row
+// referenced from a table outside the restore fails as on the staged path (23503).
 // merge and replace need the key recorded at capture to include the distribution column (always so for a
-// table distributed after the capture, whose unique constraints must include it): Citus cannot change a row's
-// distribution column in place, so otherwise they are refused with 0A000. missing inserts only, and works
-// with any key.
+// table distributed after the capture, whose unique constraints must include it) and a unique index on
+// exactly the key (the upsert's arbiter): Citus cannot change a row's distribution column in place, so
+// otherwise they are refused with 0A000. missing inserts only, and works with any key.
 #pragma once
 
 extern "C"
