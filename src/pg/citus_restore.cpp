@@ -121,6 +121,14 @@ create_temp(const BkCitusRestore *r, const char *what, Oid *oid)
 	return psprintf("pg_temp.%s", quote_identifier(name));
 }
 
+static char *
+citus_words(Oid relid)
+{
+	BkCitusTable info;
+	(void) bk_citus_table(relid, &info);
+	return bk_citus_table_words(relid, info.type);
+}
+
 // The distribution column of a hash-distributed table; NULL for a reference table.
 static char *
 distribution_column(Oid relid)
@@ -184,9 +192,9 @@ bk_citus_restore_plan(const BkCitusRestoreInput *in)
 	{
 		ereport(ERROR,
 		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		         errmsg("cannot %s Citus distributed table %s: its key in snapshot " INT64_FORMAT
+		         errmsg("cannot %s %s: its key in snapshot " INT64_FORMAT
 		                " does not include the distribution column \"%s\"",
-		                bk::restore_mode_name(in->mode), in->target, in->snapshot->snapshot_id, dist),
+		                bk::restore_mode_name(in->mode), citus_words(in->relid), in->snapshot->snapshot_id, dist),
 		         errdetail("Rows are matched by the key recorded at capture time, and Citus cannot change a row's "
 		                   "distribution column in place."),
 		         errhint("Use mode => 'missing', or take a snapshot under a key that includes the distribution "
@@ -202,8 +210,8 @@ bk_citus_restore_plan(const BkCitusRestoreInput *in)
 		ereport(
 		    ERROR,
 		    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		     errmsg("cannot %s Citus table %s: no unique index of the table matches its key in snapshot " INT64_FORMAT,
-		            bk::restore_mode_name(in->mode), in->target, in->snapshot->snapshot_id),
+		     errmsg("cannot %s %s: no unique index of the table matches its key in snapshot " INT64_FORMAT,
+		            bk::restore_mode_name(in->mode), citus_words(in->relid), in->snapshot->snapshot_id),
 		     errdetail("Changed rows of a Citus table are written with INSERT ... ON CONFLICT on the key recorded at "
 		               "capture time (%s).",
 		               names_list(key_list(r), NULL)),

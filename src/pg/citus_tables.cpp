@@ -162,9 +162,8 @@ bk_citus_table(Oid relid, BkCitusTable *info)
 	return true;
 }
 
-// "Citus distributed table "public.orders"", or "Citus table ..." for a type this version does not know.
-static char *
-citus_table_words(Oid relid, bk::CitusTableType type)
+char *
+bk_citus_table_words(Oid relid, bk::CitusTableType type)
 {
 	const char *type_name = bk::citus_table_type_name(type);
 	char *nsp = get_namespace_name(get_rel_namespace(relid));
@@ -185,7 +184,7 @@ bk_refuse_citus_tables(const Oid *relids, int n, BkCitusOperation op)
 	{
 		return;
 	}
-	what = citus_table_words(relid, type);
+	what = bk_citus_table_words(relid, type);
 	switch (op)
 	{
 		case BK_CITUS_SNAPSHOT:

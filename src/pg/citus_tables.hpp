@@ -30,6 +30,9 @@ typedef struct BkCitusTable
 // Whether Citus manages relid (info, when not NULL, says how). Needs no SPI connection.
 bool bk_citus_table(Oid relid, BkCitusTable *info);
 bool bk_citus_supported(bk::CitusTableType type, char partmethod);
+// "Citus distributed table "public.orders"" (or "Citus table ..." for a type this version does not know), for
+// messages.
+char *bk_citus_table_words(Oid relid, bk::CitusTableType type);
 
 // Errors with 0A000, naming the first listed table that Citus manages and that op cannot handle (for
 // BK_CITUS_SCHEMA_RESTORE, any Citus table), and its Citus table type, unless there is none. Needs no SPI

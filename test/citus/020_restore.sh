@@ -254,12 +254,12 @@ tsid=$(q -c "SELECT backupkit.snapshot_tables(ARRAY['tags']::regclass[])")
 q -c "ALTER TABLE tags DROP CONSTRAINT tags_pkey" -c "DELETE FROM tags WHERE id % 4 = 0" >/dev/null
 refused "merge of payments, whose captured key lacks the distribution column" \
 	"SELECT backupkit.restore_table_from_snapshot($psid, 'payments', 'merge')" \
-	"ERROR:  0A000: cannot merge Citus distributed table public.payments: its key in snapshot $psid does not include the distribution column \"customer_id\"
+	"ERROR:  0A000: cannot merge Citus distributed table \"public.payments\": its key in snapshot $psid does not include the distribution column \"customer_id\"
 DETAIL:  Rows are matched by the key recorded at capture time, and Citus cannot change a row's distribution column in place.
 HINT:  Use mode => 'missing', or take a snapshot under a key that includes the distribution column."
 refused "merge of tags, which has no unique index on its key any more" \
 	"SELECT backupkit.restore_table_from_snapshot($tsid, 'tags', 'merge')" \
-	"ERROR:  0A000: cannot merge Citus table public.tags: no unique index of the table matches its key in snapshot $tsid
+	"ERROR:  0A000: cannot merge Citus distributed table \"public.tags\": no unique index of the table matches its key in snapshot $tsid
 DETAIL:  Changed rows of a Citus table are written with INSERT ... ON CONFLICT on the key recorded at capture time (id).
 HINT:  Use mode => 'missing', or add a unique index on the key."
 keys[payments]=id
