@@ -74,12 +74,17 @@ is "$(q -c "SELECT count(*) FROM backupkit.snapshot_chunk WHERE snapshot_id = $s
 	0 "no chunk of a Citus table records tuple ids"
 is "$(q -c "SELECT backupkit.validate_snapshot_integrity($sid)->>'valid'")" true "the snapshot validates"
 
-# damage <table>: deletes, changes and adds rows (keeping the foreign keys satisfied).
+# damage <table>: deletes, changes and adds rows (keeping the foreign keys satisfied); a failure is a failed
+# test (what follows would compare against a state nobody meant).
 next_id=50001
 next_line=10
 damage() {
+	change "$1" || ok 1 "the changes to $1 applied"
+}
+change() {
 	case $1 in
-	customers) q -c "UPDATE customers SET name = upper(name) WHERE id % 9 = 0" -c "INSERT INTO customers SELECT g, 'new ' || g, NULL FROM generate_series(1001, 1004) g" >/dev/null ;;
+	customers) q -c "UPDATE customers SET name = upper(name) WHERE id % 9 = 0" -c "INSERT INTO customers SELECT g, 'new ' || g, NULL FROM generate_series($next_id, $((next_id + 3))) g" >/dev/null
+		next_id=$((next_id + 4)) ;;
 	orders) q -c "UPDATE orders SET amount = amount + 1 WHERE id % 11 = 0" -c "DELETE FROM order_lines WHERE order_id % 97 = 0" \
 		-c "DELETE FROM orders WHERE id % 97 = 0" -c "INSERT INTO orders VALUES ($((next_id++)), 3, 2.5, now())" >/dev/null ;;
 	order_lines) q -c "DELETE FROM order_lines WHERE order_id % 10 = 3" -c "UPDATE order_lines SET qty = qty * 2, note = note || '{\"changed\": true}' WHERE order_id % 7 = 0" \
