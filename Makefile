@@ -3,7 +3,10 @@
 EXTENSION = backupkit
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" backupkit.control)
 MODULE_big = backupkit
-OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/core/*.cpp src/pg/*.cpp)))
+# Sources live one folder deep by concern (src/pg/restore, src/core/codec, ...; doc/architecture.md).
+BK_SOURCES = $(sort $(wildcard src/core/*.cpp src/core/*/*.cpp src/pg/*.cpp src/pg/*/*.cpp))
+BK_HEADERS = $(sort $(wildcard src/core/*.hpp src/core/*/*.hpp src/pg/*.hpp src/pg/*/*.hpp))
+OBJS = $(patsubst %.cpp,%.o,$(BK_SOURCES))
 # The install script of the current version is assembled from sql/install/*.sql; the upgrade script from
 # version A to B from sql/update/A--B/*.sql (name order), so that several changes can each add their own file.
 # Released versions' install scripts are frozen, committed files (sql/backupkit--0.1.sql): installing an old
@@ -19,6 +22,9 @@ EXTRA_CLEAN = build results regression.diffs regression.out .pg-server src/cli/*
 
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = -lzstd -lstdc++
+# Includes are written from src/ ("pg/support/progress.hpp", "core/codec/chunk_codec.hpp"): a file can move
+# without touching its neighbours, and each include says which side of the boundary it comes from.
+PG_CPPFLAGS = -I$(CURDIR)/src
 
 PG_CONFIG ?= pg_config
 # No LLVM bitcode for JIT inlining: it would need clang and gains nothing for this code.
@@ -43,7 +49,7 @@ $(patsubst sql/update/%,sql/backupkit--%.sql,$(1)): $(1) $(sort $(wildcard $(1)/
 endef
 $(foreach d,$(wildcard sql/update/*--*),$(eval $(call bk_update_rule,$(d))))
 
-$(OBJS): $(wildcard src/core/*.hpp src/pg/*.hpp) .pg-server
+$(OBJS): $(BK_HEADERS) .pg-server
 
 # The objects are built for one server: .pg-server names it, and is rewritten (so the objects are rebuilt)
 # when PG_CONFIG points at another installation or version. Done while reading the Makefile, because PGXS
@@ -53,26 +59,26 @@ ifneq ($(BK_SERVER),$(shell cat .pg-server 2>/dev/null))
 $(shell echo '$(BK_SERVER)' > .pg-server)
 endif
 
-# The library/catalog version guard (src/pg/version_check.cpp) knows the version it was built for.
-src/pg/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
-src/pg/version_check.o: backupkit.control
+# The library/catalog version guard (src/pg/support/version_check.cpp) knows the version it was built for.
+src/pg/support/version_check.o: override CPPFLAGS += -DBK_EXTVERSION='"$(EXTVERSION)"'
+src/pg/support/version_check.o: backupkit.control
 
 # src/core never sees PostgreSQL's headers (see src/core/core_only.hpp).
-src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY
+src/core/%.o: override CPPFLAGS = -DBK_CORE_ONLY -I$(CURDIR)/src
 
 # The command-line client (src/cli): a program built with its own rules (PGXS builds one MODULE_big or one
 # PROGRAM, not both). libpq and libsodium only; it sees libpq's headers, never the server's, and reuses the
 # core's frame parser and checksum. Installed next to pg_dump.
 CLI_OBJS = $(patsubst %.cpp,%.o,$(sort $(wildcard src/cli/*.cpp)))
-CLI_CORE_OBJS = src/core/export_frame.o src/core/checksum.o
+CLI_CORE_OBJS = src/core/codec/export_frame.o src/core/codec/checksum.o
 PG_INCLUDEDIR := $(shell $(PG_CONFIG) --includedir)
 PG_LIBDIR := $(shell $(PG_CONFIG) --libdir)
 
 all: src/cli/backupkit
 
-$(CLI_OBJS): src/cli/cli.hpp $(wildcard src/core/*.hpp)
+$(CLI_OBJS): src/cli/cli.hpp $(wildcard src/core/*.hpp src/core/*/*.hpp)
 src/cli/%.o: src/cli/%.cpp
-	$(CXX) $(CXXFLAGS) $(PG_CXXFLAGS) -DBK_CORE_ONLY -I$(PG_INCLUDEDIR) -c -o $@ $<
+	$(CXX) $(CXXFLAGS) $(PG_CXXFLAGS) -DBK_CORE_ONLY -I$(CURDIR)/src -I$(PG_INCLUDEDIR) -c -o $@ $<
 
 src/cli/backupkit: $(CLI_OBJS) $(CLI_CORE_OBJS)
 	$(CXX) -o $@ $^ -L$(PG_LIBDIR) -lpq -lsodium
@@ -114,4 +120,4 @@ demo:
 	bash scripts/demo.sh
 
 format:
-	clang-format -i src/core/*.cpp src/core/*.hpp src/pg/*.cpp src/pg/*.hpp src/cli/*.cpp src/cli/*.hpp test/unit/*.cpp
+	clang-format -i $(BK_SOURCES) $(BK_HEADERS) src/cli/*.cpp src/cli/*.hpp test/unit/*.cpp

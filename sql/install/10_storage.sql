@@ -23,7 +23,7 @@ CREATE TABLE backupkit.snapshot (
     duration_ms double precision,
     pinned boolean NOT NULL DEFAULT false,
     origin jsonb,
-    -- Seal over the fields above that restores rely on and over its entries' seals (src/pg/metadata_checksum.cpp);
+    -- Seal over the fields above that restores rely on and over its entries' seals (src/pg/storage/metadata_checksum.cpp);
     -- NULL for snapshots taken before backupkit 1.0, which restore as before, with a warning.
     metadata_checksum bytea
 );
@@ -53,12 +53,12 @@ CREATE TABLE backupkit.snapshot_table (
     -- running under the capture's MVCC snapshot (64-bit), the transaction that wrote this entry (trusted
     -- only while it is this row's own xmin, so a copied or imported entry never is), the heap's
     -- relfilenode and a hash of its attribute layout. merge and missing use them with the chunks' row_tids
-    -- to skip rows still stored in the tuple they were captured from (src/pg/unchanged_rows.hpp).
+    -- to skip rows still stored in the tuple they were captured from (src/pg/restore/unchanged_rows.hpp).
     capture_xmin bigint,
     capture_xid xid,
     capture_relfilenode oid,
     capture_layout bigint,
-    -- Seal over every field above a restore relies on (src/pg/metadata_checksum.cpp); NULL before 1.0.
+    -- Seal over every field above a restore relies on (src/pg/storage/metadata_checksum.cpp); NULL before 1.0.
     metadata_checksum bytea,
     -- The table's complete definition at capture (columns, constraints, indexes, partitions, options,
     -- triggers, policies, owner, privileges, comments, owned sequences, outside foreign keys, dependent
@@ -79,7 +79,7 @@ CREATE TABLE backupkit.snapshot_chunk (
     checksum bigint NOT NULL,
     payload jsonb,
     payload_zstd bytea,
-    row_tids bytea, -- heap tuple id of each row at capture (src/core/tid_runs.hpp), NULL when not recorded
+    row_tids bytea, -- heap tuple id of each row at capture (src/core/codec/tid_runs.hpp), NULL when not recorded
     CHECK ((payload IS NULL) <> (payload_zstd IS NULL)),
     PRIMARY KEY (snapshot_id, table_no, chunk_no)
 );

@@ -3,8 +3,8 @@
 // backupkit.import_snapshot unchanged), the client moves bytes, encrypts, shows progress and formats output.
 #include "cli.hpp"
 
-#include "../core/error.hpp"
-#include "../core/export_frame.hpp"
+#include "core/error.hpp"
+#include "core/codec/export_frame.hpp"
 
 #include <libpq-fe.h>
 

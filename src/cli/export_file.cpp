@@ -12,7 +12,7 @@
 // last frame carries the FINAL tag, so a cut file is detected too. Integers little-endian.
 #include "cli.hpp"
 
-#include "../core/export_frame.hpp"
+#include "core/codec/export_frame.hpp"
 
 #include <sodium.h>
 

@@ -1,7 +1,7 @@
 // The one exception type src/core throws. It carries what PostgreSQL's ereport needs (SQLSTATE, message,
 // detail, hint) so the boundary in src/pg can re-raise it without losing the error class.
 #pragma once
-#include "core_only.hpp"
+#include "core/core_only.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
--- merge and missing skip rows still stored in the tuple they were captured from (src/pg/unchanged_rows.hpp).
+-- merge and missing skip rows still stored in the tuple they were captured from (src/pg/restore/unchanged_rows.hpp).
 -- The proof rests on committed history, so this file commits and cleans up after itself. Every case checks
 -- the whole table against the snapshot, and the cases that must not take the shortcut check that they did not.
 SET client_min_messages = warning;

@@ -72,7 +72,7 @@ tar -tzf "$tarball" | grep -v '/$' | sed "s|^backupkit-$control_version/||" | LC
 git ls-tree -r --name-only HEAD | LC_ALL=C sort >"$WORK/committed"
 check "$(diff "$WORK/committed" "$WORK/listed" | head -5)" "" "the tarball holds exactly the committed tree under backupkit-$control_version/"
 
-needed="Makefile backupkit.control META.json README.md sql/backupkit--0.1.sql src/core/core_only.hpp src/pg/boundary.hpp"
+needed="Makefile backupkit.control META.json README.md sql/backupkit--0.1.sql src/core/core_only.hpp src/pg/boundary/boundary.hpp"
 missing=""
 for f in $needed; do grep -qx "$f" "$WORK/listed" || missing="$missing $f"; done
 for pattern in '^sql/install/.*\.sql$' '^sql/update/[^/]*--[^/]*/.*\.sql$' '^src/pg/.*\.cpp$' '^src/core/.*\.cpp$'; do

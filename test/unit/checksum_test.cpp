@@ -1,6 +1,6 @@
 // XXH64 (bk::checksum64) against published vectors and an independent, deliberately plain reimplementation
 // of the specification; checksum_combine must be order-sensitive. Stored checksums depend on these values.
-#include "checksum.hpp"
+#include "core/codec/checksum.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
 // The chunk payload format: JSON string escaping identical to PostgreSQL's escape_json, decoding to strings
 // and to COPY text (round trips through every escape), and XX001 for every kind of malformed payload.
-#include "chunk_codec.hpp"
-#include "checksum.hpp"
-#include "error.hpp"
-#include "row_fingerprint.hpp"
+#include "core/codec/chunk_codec.hpp"
+#include "core/codec/checksum.hpp"
+#include "core/error.hpp"
+#include "core/codec/row_fingerprint.hpp"
 
 #include <gtest/gtest.h>
 

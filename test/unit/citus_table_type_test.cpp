@@ -1,7 +1,7 @@
 // Classification of Citus tables from pg_dist_partition's partmethod, repmodel and colocationid, as Citus
 // 13 defines the types (reference: no distribution column and two-phase replication; citus local: no
 // co-location group; single-shard: no distribution column but a group).
-#include "citus_table_type.hpp"
+#include "core/plan/citus_table_type.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // cron_max_interval_seconds: hand-checked schedules, the Vixie day-field rule, calendar edge cases (Feb 29,
 // last day of month), pg_cron's macros and seconds syntax, and refusals, plus a brute-force reference that
 // walks every minute of eight years with the C library's calendar.
-#include "../../src/core/cron_interval.hpp"
-#include "../../src/core/error.hpp"
+#include "core/ops/cron_interval.hpp"
+#include "core/error.hpp"
 
 #include <gtest/gtest.h>
 

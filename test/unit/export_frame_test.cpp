@@ -1,6 +1,6 @@
-// Export frames (src/core/export_frame.hpp): round trip and every rejection import relies on.
-#include "../../src/core/error.hpp"
-#include "../../src/core/export_frame.hpp"
+// Export frames (src/core/codec/export_frame.hpp): round trip and every rejection import relies on.
+#include "core/error.hpp"
+#include "core/codec/export_frame.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-// Metadata seals (src/core/metadata_seal.hpp): every changed byte of every field is detected and named,
+// Metadata seals (src/core/codec/metadata_seal.hpp): every changed byte of every field is detected and named,
 // and the seal tells a changed field from a damaged seal.
-#include "../../src/core/metadata_seal.hpp"
+#include "core/codec/metadata_seal.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Parsing of the compression and restore-mode options: exact lower-case names only, 22023 with a hint otherwise.
-#include "error.hpp"
-#include "options.hpp"
+#include "core/error.hpp"
+#include "core/plan/options.hpp"
 
 #include <gtest/gtest.h>
 

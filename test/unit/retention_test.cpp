@@ -1,7 +1,7 @@
-// Retention rules (src/core/retention.hpp) against hand-checked cases and an independent reference
+// Retention rules (src/core/ops/retention.hpp) against hand-checked cases and an independent reference
 // implementation built on the C library's calendar (gmtime_r, strftime %G-%V) and explicit bucket maps.
-#include "../../src/core/error.hpp"
-#include "../../src/core/retention.hpp"
+#include "core/error.hpp"
+#include "core/ops/retention.hpp"
 
 #include <gtest/gtest.h>
 
@@ -342,4 +342,40 @@ TEST(Retention, FourHundredDailySnapshotsMatchTheReference)
 		}
 		check_against_reference(irregular, p);
 	}
+}
+
+// The plain-array entry point src/pg calls gives the decisions of apply_retention, mapped back by index.
+TEST(Retention, ArrayEntryPointMatchesApplyRetention)
+{
+	const int n = 40;
+	int64_t created[n];
+	bool pinned[n];
+	std::vector<bk::RetentionSnapshot> snaps;
+	for (int i = 0; i < n; i++)
+	{
+		created[i] = utc_us(2024, 1, 1) + (i * 7 % n) * kDay / 3;
+		pinned[i] = i % 11 == 0;
+		snaps.push_back(bk::RetentionSnapshot{i, created[i], pinned[i]});
+	}
+	bk::RetentionPolicy policy;
+	policy.keep_last = 3;
+	policy.keep_daily = 4;
+	bk::RetentionCounts counts{};
+	counts.has[0] = counts.has[1] = true;
+	counts.count[0] = 3;
+	counts.count[1] = 4;
+	std::vector<bk::RetentionDecision> expected = bk::apply_retention(snaps, policy);
+	int order[n];
+	bool keep[n];
+	char reasons[n * 64];
+	bk::apply_retention_arrays(counts, n, created, pinned, order, keep, reasons, 64);
+	for (int k = 0; k < n; k++)
+	{
+		int i = static_cast<int>(expected[k].id);
+		EXPECT_EQ(order[k], i);
+		EXPECT_EQ(keep[i], expected[k].keep);
+		EXPECT_EQ(std::string(reasons + i * 64), expected[k].reason);
+	}
+	counts.count[0] = 0;
+	EXPECT_THROW(bk::apply_retention_arrays(counts, 0, nullptr, nullptr, nullptr, nullptr, nullptr, 0), bk::Error);
 }

@@ -1,6 +1,6 @@
 // Tuple id lists: round trips of scan-order and scattered tuple ids, and XX001 for every damaged list.
-#include "error.hpp"
-#include "tid_runs.hpp"
+#include "core/error.hpp"
+#include "core/codec/tid_runs.hpp"
 
 #include <gtest/gtest.h>
 

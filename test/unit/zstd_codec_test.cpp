@@ -1,6 +1,6 @@
 // zstd framing of chunk payloads: round trips, and XX001 for every way a stored frame can be damaged.
-#include "error.hpp"
-#include "zstd_codec.hpp"
+#include "core/error.hpp"
+#include "core/codec/zstd_codec.hpp"
 
 #include <gtest/gtest.h>
 
