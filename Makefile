@@ -35,17 +35,15 @@ include $(PGXS)
 sql/backupkit--$(EXTVERSION).sql: $(sort $(wildcard sql/install/*.sql))
 	cat $^ > $@
 
-# Each upgrade script: its folder's files in name order, then the install script's search_path pinning
-# (sql/install/95_search_path.sql, idempotent), so that every function an upgrade creates runs with the same
-# search_path as after a fresh install. A file NN_name.from-install holds the name of an install part that the
-# upgrade takes whole (objects new in that version), so their definitions are written once. The folder is a
-# prerequisite too: adding or removing a file rebuilds.
+# Each upgrade script: its folder's files in name order. A file NN_name.from-install holds the name of an
+# install part that the upgrade takes whole (objects new in that version), so their definitions are written
+# once. Every CREATE FUNCTION carries its own SET search_path (sql/search_path.sql checks), in the upgrade
+# files as in sql/install. The folder is a prerequisite too: adding or removing a file rebuilds.
 define bk_update_rule
 $(patsubst sql/update/%,sql/backupkit--%.sql,$(1)): $(1) $(sort $(wildcard $(1)/*.sql $(1)/*.from-install)) $(wildcard sql/install/*.sql)
 	for f in $$(filter $(1)/%,$$^); do \
 		case $$$$f in *.from-install) cat "sql/install/$$$$(cat $$$$f)" ;; *) cat $$$$f ;; esac; \
 	done > $$@
-	cat sql/install/95_search_path.sql >> $$@
 endef
 $(foreach d,$(wildcard sql/update/*--*),$(eval $(call bk_update_rule,$(d))))
 

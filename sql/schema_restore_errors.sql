@@ -1,4 +1,4 @@
--- Error messages of restore_snapshot(..., schema => ...): invalid values, 'exact' (not yet), snapshots without
+-- Error messages of restore_snapshot(..., schema => ...): invalid values, snapshots without
 -- definitions, a role without CREATE on the schema, and a statement that fails (a trigger function dropped
 -- with the table): each names the object and the statement, and nothing changes.
 SET client_min_messages = warning;
@@ -29,7 +29,6 @@ SELECT backupkit.snapshot_tables('{sr.t}', 'schema_restore_errors') AS sid \gset
 -- Invalid values.
 SELECT sr.show(format('SELECT backupkit.restore_snapshot(%s, schema => %L)', :sid, 'everything'));
 SELECT sr.show(format('SELECT backupkit.restore_snapshot(%s, schema => NULL)', :sid));
-SELECT sr.show(format('SELECT backupkit.restore_snapshot(%s, schema => %L)', :sid, 'exact'));
 
 -- A role without CREATE on the schema (a member of the snapshot's creator, so it may use the snapshot).
 CREATE ROLE sr_creator;

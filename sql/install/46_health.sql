@@ -6,6 +6,7 @@
 CREATE FUNCTION backupkit.cron_interval(schedule text)
 RETURNS interval
 LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_cron_interval';
 COMMENT ON FUNCTION backupkit.cron_interval(text) IS 'The longest gap between two consecutive runs of a pg_cron schedule (five fields, @macros or "N seconds")';
 
@@ -14,6 +15,7 @@ CREATE FUNCTION backupkit.cron_setup_problems(use_background_workers boolean DEF
                                               socket_directories text DEFAULT NULL, log_run boolean DEFAULT NULL)
 RETURNS TABLE (severity text, check_name text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     -- Each argument left NULL is read from the server's settings (pg_cron's defaults when unset). pg_cron's own
@@ -92,6 +94,7 @@ RETURNS TABLE (jobid bigint, job_name text, schedule text, tables text[], label 
                last_run_status text, last_run_message text, last_snapshot_id bigint,
                last_snapshot_at timestamptz, run_interval interval, overdue boolean)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
     -- Without USAGE on pg_cron's schema a role can have scheduled no job, and may see none.
@@ -151,6 +154,7 @@ GRANT SELECT ON backupkit.schedules TO PUBLIC;
 CREATE FUNCTION backupkit.check()
 RETURNS TABLE (severity text, check_name text, object text, detail text, hint text)
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     j record;

@@ -6,12 +6,14 @@
 CREATE FUNCTION backupkit.snapshot_definitions(snapshot_id bigint, table_name text DEFAULT NULL)
 RETURNS TABLE (table_no integer, table_name text, definition jsonb)
 LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_snapshot_definitions';
 COMMENT ON FUNCTION backupkit.snapshot_definitions(bigint, text) IS 'The captured definitions of the tables of a snapshot (all, or the one named as captured), verified against their metadata checksums';
 
 CREATE FUNCTION backupkit.snapshot_table_rows(snapshot_id bigint, table_name text)
 RETURNS SETOF jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE ROWS 1000
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_snapshot_table_rows';
 COMMENT ON FUNCTION backupkit.snapshot_table_rows(bigint, text) IS 'The captured rows of one table named as captured (it may no longer exist), as jsonb objects keyed by column name';
 
@@ -19,6 +21,7 @@ COMMENT ON FUNCTION backupkit.snapshot_table_rows(bigint, text) IS 'The captured
 CREATE FUNCTION backupkit.json_list(list jsonb)
 RETURNS SETOF jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT e FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(list) = 'array' THEN list ELSE '[]' END) e
 $$;
@@ -28,6 +31,7 @@ COMMENT ON FUNCTION backupkit.json_list(jsonb) IS 'Internal: the elements of a s
 CREATE FUNCTION backupkit.reloptions_clause(options jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.string_agg(
            CASE WHEN pg_catalog.split_part(o, '=', 1) ~ '^[a-z_]+(\.[a-z_]+)?$' THEN pg_catalog.split_part(o, '=', 1)
@@ -41,6 +45,7 @@ COMMENT ON FUNCTION backupkit.reloptions_clause(jsonb) IS 'Internal: the option 
 CREATE FUNCTION backupkit.grant_statements(grants jsonb, on_clause text, columns text DEFAULT '')
 RETURNS SETOF text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT pg_catalog.format('GRANT %s%s ON %s TO %s%s', pg_catalog.string_agg(g->>'privilege', ', ' ORDER BY g->>'privilege'),
                          columns, on_clause,
@@ -52,10 +57,41 @@ SELECT pg_catalog.format('GRANT %s%s ON %s TO %s%s', pg_catalog.string_agg(g->>'
 $$;
 COMMENT ON FUNCTION backupkit.grant_statements(jsonb, text, text) IS 'Internal: GRANT statements for stored privileges';
 
+-- GRANT statements for the stored privileges of a table or its columns, those granted by a role other than the
+-- owner run as that role (as pg_dump does), so that the grantor is kept: SET ROLE before them and back after
+-- (in a restore, SET LOCAL ROLE back to the caller's role, and only when the caller is a member of the grantor;
+-- otherwise they are granted by the caller).
+CREATE FUNCTION backupkit.table_grant_statements(grants jsonb, on_clause text, columns text, owner text, in_restore boolean)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    grantor text;
+BEGIN
+    RETURN QUERY SELECT backupkit.grant_statements(
+        (SELECT pg_catalog.jsonb_agg(g) FROM backupkit.json_list(grants) g
+          WHERE g->>'grantor' IS NULL OR g->>'grantor' = owner
+             OR (in_restore AND NOT pg_catalog.pg_has_role(CURRENT_USER, g->>'grantor', 'MEMBER'))), on_clause, columns);
+    FOR grantor IN SELECT DISTINCT g->>'grantor' FROM backupkit.json_list(grants) g
+                    WHERE g->>'grantor' <> owner AND (NOT in_restore OR pg_catalog.pg_has_role(CURRENT_USER, g->>'grantor', 'MEMBER'))
+                    ORDER BY 1 LOOP
+        RETURN NEXT pg_catalog.format('SET %sROLE %I', CASE WHEN in_restore THEN 'LOCAL ' ELSE '' END, grantor);
+        RETURN QUERY SELECT backupkit.grant_statements(
+            (SELECT pg_catalog.jsonb_agg(g) FROM backupkit.json_list(grants) g WHERE g->>'grantor' = grantor), on_clause, columns);
+        RETURN NEXT CASE WHEN NOT in_restore THEN 'RESET ROLE'
+                         WHEN pg_catalog.current_setting('role') = 'none' THEN 'SET LOCAL ROLE NONE'
+                         ELSE pg_catalog.format('SET LOCAL ROLE %I', pg_catalog.current_setting('role')) END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION backupkit.table_grant_statements(jsonb, text, text, text, boolean) IS 'Internal: GRANT statements for stored table or column privileges, keeping grantors other than the owner';
+
 -- Sequence options as CREATE SEQUENCE / identity clauses write them.
 CREATE FUNCTION backupkit.sequence_options(s jsonb, with_type boolean DEFAULT true)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN with_type THEN 'AS ' || (s->>'type') || ' ' ELSE '' END
     || pg_catalog.format('START WITH %s INCREMENT BY %s MINVALUE %s MAXVALUE %s CACHE %s %s',
@@ -64,6 +100,29 @@ SELECT CASE WHEN with_type THEN 'AS ' || (s->>'type') || ' ' ELSE '' END
 $$;
 COMMENT ON FUNCTION backupkit.sequence_options(jsonb, boolean) IS 'Internal: the option clause of a stored sequence';
 
+-- The stored grants of table rel (or of its column col) that the live catalog lacks (a grant with GRANT OPTION
+-- is lacking when the live one has none).
+CREATE FUNCTION backupkit.grants_missing(grants jsonb, rel text, col text)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT coalesce(pg_catalog.jsonb_agg(g), '[]')
+  FROM backupkit.json_list(grants) g
+ WHERE NOT EXISTS (
+       SELECT FROM pg_catalog.pg_class c
+              LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = col AND NOT a.attisdropped,
+              LATERAL pg_catalog.aclexplode(CASE WHEN col IS NULL THEN coalesce(c.relacl, pg_catalog.acldefault('r', c.relowner))
+                                                 ELSE a.attacl END) x
+        WHERE c.oid = pg_catalog.to_regclass(rel)
+          AND x.grantee = CASE WHEN g->>'grantee' = 'PUBLIC' THEN 0::oid
+                               ELSE coalesce(pg_catalog.to_regrole(pg_catalog.quote_ident(g->>'grantee')), 0::oid) END
+          AND (g->>'grantee' = 'PUBLIC' OR pg_catalog.to_regrole(pg_catalog.quote_ident(g->>'grantee')) IS NOT NULL)
+          AND x.privilege_type = g->>'privilege'
+          AND (x.is_grantable OR NOT (g->>'grantable')::boolean))
+$$;
+COMMENT ON FUNCTION backupkit.grants_missing(jsonb, text, text) IS 'Internal: the stored grants of a table or column that the live catalog lacks';
+
 -- The DDL of a list of definitions. With only_missing, just what the live catalog lacks (restore_snapshot's
 -- schema => 'missing'): objects that exist are left alone, a table that exists gets its missing columns with
 -- ALTER TABLE ADD COLUMN. Then a NULL row, the statements to run after the contents are restored (NOT NULL
@@ -71,6 +130,7 @@ COMMENT ON FUNCTION backupkit.sequence_options(jsonb, boolean) IS 'Internal: the
 CREATE FUNCTION backupkit.definitions_ddl(defs jsonb[], only_missing boolean DEFAULT false)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m boolean := only_missing;
@@ -129,13 +189,16 @@ BEGIN
         END LOOP;
     END LOOP;
 
-    -- 2. Tables with their columns, parents before partitions.
-    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
+    -- 2. Tables with their columns, parents before partitions and before legacy inheritance children.
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord)
+              ORDER BY (b.rel->>'level')::int, pg_catalog.jsonb_typeof(b.rel->'inherits') = 'array', b.ord LOOP
         cols := NULL;
         t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
         FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e ORDER BY (e->>'attnum')::int LOOP
             -- A partition that exists gets its parent's new columns with them.
             CONTINUE WHEN NOT t = ANY (fresh) AND (r->'parent' <> 'null' OR NOT backupkit.object_missing('column', t, c->>'name'));
+            -- A column only inherited (legacy inheritance) comes with INHERITS.
+            CONTINUE WHEN pg_catalog.jsonb_typeof(r->'inherits') = 'array' AND NOT coalesce((c->>'local')::boolean, true);
             col := pg_catalog.format('%I %s', c->>'name', c->>'type');
             IF c->'collation' IS NOT NULL AND c->'collation' <> 'null' THEN
                 col := col || pg_catalog.format(' COLLATE %I.%I', c->'collation'->>'schema', c->'collation'->>'name');
@@ -171,8 +234,12 @@ BEGIN
             END IF;
         END LOOP;
         IF t = ANY (fresh) THEN
-            RETURN NEXT pg_catalog.format('CREATE %sTABLE %I.%I (%s)%s%s%s%s',
+            RETURN NEXT pg_catalog.format('CREATE %sTABLE %I.%I (%s)%s%s%s%s%s',
                 CASE WHEN r->>'persistence' = 'u' THEN 'UNLOGGED ' ELSE '' END, r->>'schema', r->>'name', coalesce(cols, ''),
+                CASE WHEN pg_catalog.jsonb_typeof(r->'inherits') = 'array'
+                     THEN ' INHERITS (' || (SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', p->>'schema', p->>'name'), ', ' ORDER BY o)
+                                             FROM pg_catalog.jsonb_array_elements(r->'inherits') WITH ORDINALITY AS x(p, o)) || ')'
+                     ELSE '' END,
                 CASE WHEN r->>'partition_key' IS NOT NULL THEN ' PARTITION BY ' || (r->>'partition_key') ELSE '' END,
                 CASE WHEN r->>'access_method' IS NOT NULL THEN pg_catalog.format(' USING %I', r->>'access_method') ELSE '' END,
                 CASE WHEN jsonb_typeof(r->'reloptions') = 'array' THEN ' WITH (' || backupkit.reloptions_clause(r->'reloptions') || ')' ELSE '' END,
@@ -194,7 +261,8 @@ BEGIN
         END LOOP;
         -- Check constraints before partitions are attached (a partition must have its parent's).
         FOR x IN SELECT e FROM backupkit.json_list(r->'constraints') e WHERE e->>'kind' = 'c'
-                   AND (NOT m OR backupkit.object_missing('constraint', t, e->>'name')) LOOP
+                   AND (NOT m OR backupkit.object_missing('constraint', t, e->>'name'))
+                   AND NOT (pg_catalog.jsonb_typeof(r->'inherits') = 'array' AND NOT coalesce((e->>'local')::boolean, true)) LOOP
             RETURN NEXT pg_catalog.format('ALTER TABLE %s%s ADD CONSTRAINT %I %s', CASE WHEN r->>'relkind' = 'p' AND r->'parent' <> 'null' THEN '' ELSE 'ONLY ' END,
                                           t, x->>'name', x->>'definition');
         END LOOP;
@@ -228,10 +296,24 @@ BEGIN
                                       r->>'schema', r->>'name', r->>'partition_bound');
     END LOOP;
 
-    -- 4. Sequence positions.
+    -- A table that exists and no longer inherits from a captured parent inherits from it again.
+    FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(rels) WITH ORDINALITY AS b(rel, ord) WHERE m AND pg_catalog.jsonb_typeof(b.rel->'inherits') = 'array' ORDER BY b.ord LOOP
+        t := pg_catalog.format('%I.%I', r->>'schema', r->>'name');
+        CONTINUE WHEN t = ANY (fresh);
+        FOR x IN SELECT p FROM pg_catalog.jsonb_array_elements(r->'inherits') WITH ORDINALITY AS y(p, o)
+                  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_inherits ih WHERE ih.inhrelid = pg_catalog.to_regclass(t)
+                                       AND ih.inhparent = pg_catalog.to_regclass(pg_catalog.format('%I.%I', p->>'schema', p->>'name')))
+                  ORDER BY o LOOP
+            RETURN NEXT pg_catalog.format('ALTER TABLE %s INHERIT %I.%I', t, x->>'schema', x->>'name');
+        END LOOP;
+    END LOOP;
+
+    -- 4. Sequence positions (an identity sequence only when its column is re-created here).
     FOREACH d IN ARRAY defs LOOP
         FOR x IN SELECT e FROM backupkit.json_list(d->'sequences') e WHERE e->>'last_value' IS NOT NULL
-                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', e->>'schema', e->>'name'))) LOOP
+                   AND (NOT m OR backupkit.object_missing('relation', pg_catalog.format('%I.%I', e->>'schema', e->>'name')))
+                   AND (NOT m OR NOT (e->>'identity')::boolean
+                        OR backupkit.object_missing('column', pg_catalog.format('%I.%I', e->'table'->>'schema', e->'table'->>'name'), e->>'column')) LOOP
             RETURN NEXT pg_catalog.format('SELECT pg_catalog.setval(%L, %s, true)', pg_catalog.format('%I.%I', x->>'schema', x->>'name'), x->>'last_value');
         END LOOP;
     END LOOP;
@@ -300,10 +382,11 @@ BEGIN
                     CASE x->>'enabled' WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END, x->>'name');
             END IF;
         END LOOP;
-        IF (r->>'rls')::boolean AND t = ANY (fresh) THEN
+        -- Row-level security switched off since counts as removed.
+        IF (r->>'rls')::boolean AND (t = ANY (fresh) OR NOT (SELECT cl.relrowsecurity FROM pg_catalog.pg_class cl WHERE cl.oid = pg_catalog.to_regclass(t))) THEN
             RETURN NEXT pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
         END IF;
-        IF (r->>'rls_forced')::boolean AND t = ANY (fresh) THEN
+        IF (r->>'rls_forced')::boolean AND (t = ANY (fresh) OR NOT (SELECT cl.relforcerowsecurity FROM pg_catalog.pg_class cl WHERE cl.oid = pg_catalog.to_regclass(t))) THEN
             RETURN NEXT pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
         END IF;
         FOR x IN SELECT e FROM backupkit.json_list(r->'policies') e WHERE NOT m OR backupkit.object_missing('policy', t, e->>'name') LOOP
@@ -351,11 +434,18 @@ BEGIN
         END IF;
         IF jsonb_typeof(r->'acl') = 'array' AND t = ANY (fresh) THEN
             RETURN NEXT pg_catalog.format('REVOKE ALL ON TABLE %s FROM %I', t, r->>'owner');
-            RETURN QUERY SELECT backupkit.grant_statements(r->'grants', 'TABLE ' || t);
+            RETURN QUERY SELECT backupkit.table_grant_statements(r->'grants', 'TABLE ' || t, '', r->>'owner', m);
+        ELSIF m AND jsonb_typeof(r->'acl') = 'array' THEN
+            -- Privileges revoked since count as removed: granted again (those granted since stay).
+            RETURN QUERY SELECT backupkit.table_grant_statements(backupkit.grants_missing(r->'grants', t, NULL), 'TABLE ' || t, '', r->>'owner', m);
         END IF;
-        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'grants') = 'array'
-                   AND (t = ANY (fresh) OR backupkit.object_missing('column', t, e->>'name')) LOOP
-            RETURN QUERY SELECT backupkit.grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'));
+        FOR c IN SELECT e FROM pg_catalog.jsonb_array_elements(r->'columns') e WHERE jsonb_typeof(e->'grants') = 'array' LOOP
+            IF t = ANY (fresh) OR backupkit.object_missing('column', t, c->>'name') THEN
+                RETURN QUERY SELECT backupkit.table_grant_statements(c->'grants', 'TABLE ' || t, pg_catalog.format(' (%I)', c->>'name'), r->>'owner', m);
+            ELSIF m THEN
+                RETURN QUERY SELECT backupkit.table_grant_statements(backupkit.grants_missing(c->'grants', t, c->>'name'), 'TABLE ' || t,
+                                                                     pg_catalog.format(' (%I)', c->>'name'), r->>'owner', m);
+            END IF;
         END LOOP;
     END LOOP;
     FOREACH d IN ARRAY defs LOOP
@@ -449,6 +539,7 @@ COMMENT ON FUNCTION backupkit.definitions_ddl(jsonb[], boolean) IS 'Internal: th
 CREATE FUNCTION backupkit.snapshot_ddl(snapshot_id bigint, table_name text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
                                          FROM backupkit.snapshot_definitions(snapshot_ddl.snapshot_id, snapshot_ddl.table_name) s
@@ -461,6 +552,7 @@ COMMENT ON FUNCTION backupkit.snapshot_ddl(bigint, text) IS 'The captured defini
 CREATE FUNCTION backupkit.free_relation_name(nsp text, wanted text)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     candidate text := pg_catalog.left(wanted, 63);
@@ -479,6 +571,7 @@ COMMENT ON FUNCTION backupkit.free_relation_name(text, text) IS 'Internal: a rel
 CREATE FUNCTION backupkit.recreate_table(snapshot_id bigint, table_name text, new_name text DEFAULT NULL, with_data boolean DEFAULT true)
 RETURNS regclass
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     d jsonb;
@@ -525,11 +618,11 @@ BEGIN
         RAISE EXCEPTION 'schema "%" does not exist', nsp USING ERRCODE = '3F000';
     END IF;
     IF NOT pg_catalog.has_schema_privilege(nsp, 'CREATE') THEN
-        RAISE EXCEPTION 'permission denied for schema %', pg_catalog.quote_ident(nsp) USING ERRCODE = '42501',
-            DETAIL = pg_catalog.format('Re-creating table %s needs the CREATE privilege on its schema.', t);
+        RAISE EXCEPTION 'permission denied for schema "%"', nsp USING ERRCODE = '42501',
+            DETAIL = pg_catalog.format('Re-creating table "%s.%s" needs the CREATE privilege on its schema.', nsp, rel);
     END IF;
     IF pg_catalog.to_regclass(t) IS NOT NULL THEN
-        RAISE EXCEPTION 'relation "%" already exists', t USING ERRCODE = '42P07',
+        RAISE EXCEPTION 'relation "%.%" already exists', nsp, rel USING ERRCODE = '42P07',
             HINT = 'Pass new_name to re-create the table under another name.';
     END IF;
 
@@ -637,6 +730,7 @@ COMMENT ON FUNCTION backupkit.recreate_table(bigint, text, text, boolean) IS 'Cr
 CREATE FUNCTION backupkit.table_definition(table_name regclass)
 RETURNS jsonb
 LANGUAGE c STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_table_definition';
 COMMENT ON FUNCTION backupkit.table_definition(regclass) IS 'The definition a snapshot would record for the table now (the format of snapshot_table.definition)';
 
@@ -644,6 +738,7 @@ COMMENT ON FUNCTION backupkit.table_definition(regclass) IS 'The definition a sn
 CREATE FUNCTION backupkit.index_body(index_def text, index_name text, rel jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE WHEN pg_catalog.starts_with(index_def, p1) THEN pg_catalog.substr(index_def, pg_catalog.length(p1) + 1)
             WHEN pg_catalog.starts_with(index_def, p2) THEN 'UNIQUE ' || pg_catalog.substr(index_def, pg_catalog.length(p2) + 1)
@@ -660,6 +755,7 @@ COMMENT ON FUNCTION backupkit.index_body(text, text, jsonb) IS 'Internal: an ind
 CREATE FUNCTION backupkit.diff_objects(captured jsonb, current jsonb, cap_rel jsonb, cur_rel jsonb)
 RETURNS TABLE (object_name text, change text, captured_value text, current_value text)
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c jsonb;
@@ -708,9 +804,25 @@ END
 $$;
 COMMENT ON FUNCTION backupkit.diff_objects(jsonb, jsonb, jsonb, jsonb) IS 'Internal: differences between two stored lists of constraints, indexes, triggers or policies';
 
+-- A stored acl (relacl or attacl as text) as it acts: NULL (the default) as the owner's default privileges for a
+-- table (owner given), as no privilege for a column (owner NULL); an empty list as none.
+CREATE FUNCTION backupkit.acl_normalized(acl jsonb, owner text)
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT ARRAY(SELECT a FROM pg_catalog.unnest(
+                 CASE WHEN pg_catalog.jsonb_typeof(acl) = 'array' THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(acl))
+                      WHEN owner IS NOT NULL AND pg_catalog.to_regrole(pg_catalog.quote_ident(owner)) IS NOT NULL
+                      THEN pg_catalog.acldefault('r', pg_catalog.to_regrole(pg_catalog.quote_ident(owner)))::text[]
+                      ELSE '{}'::text[] END) a ORDER BY a)
+$$;
+COMMENT ON FUNCTION backupkit.acl_normalized(jsonb, text) IS 'Internal: a stored acl as it acts (the default one spelled out), for comparisons';
+
 CREATE FUNCTION backupkit.schema_diff(snapshot_id bigint)
 RETURNS TABLE (table_name text, object_kind text, object_name text, change text, captured text, current text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     e record;
@@ -747,17 +859,30 @@ BEGIN
             END IF;
             FOREACH k IN ARRAY ARRAY['owner', 'persistence', 'tablespace', 'access_method', 'reloptions', 'replica_identity', 'rls',
                                      'rls_forced', 'comment', 'acl', 'partition_key', 'partition_bound'] LOOP
-                IF (r->k) IS DISTINCT FROM (l->k) THEN
+                IF (k = 'acl' AND backupkit.acl_normalized(r->k, r->>'owner') IS DISTINCT FROM backupkit.acl_normalized(l->k, l->>'owner'))
+                   OR (k <> 'acl' AND (r->k) IS DISTINCT FROM (l->k)) THEN
                     RETURN QUERY SELECT e.tname, CASE k WHEN 'comment' THEN 'comment' WHEN 'acl' THEN 'privilege' ELSE object_kind END,
                                         qname, CASE WHEN k IN ('comment', 'acl') THEN 'changed' ELSE k || ' changed' END,
                                         r->>k, l->>k;
                 END IF;
             END LOOP;
-            -- Columns: the same attnum is the same column (a rename keeps it); a column dropped and added
-            -- again under its old name is another column.
+            -- Columns: the same attnum is the same column (a rename keeps it); else the same name: a column
+            -- dropped and added again (moved, unless it is back at its captured position, as schema => 'exact'
+            -- puts it).
             seen := '{}';
             FOR c IN SELECT x FROM pg_catalog.jsonb_array_elements(r->'columns') x ORDER BY (x->>'attnum')::int LOOP
                 SELECT x INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') x WHERE x->>'attnum' = c->>'attnum';
+                IF lc IS NULL THEN
+                    SELECT x INTO lc FROM pg_catalog.jsonb_array_elements(l->'columns') x
+                     WHERE x->>'name' = c->>'name'
+                       AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE y->>'attnum' = x->>'attnum');
+                    IF lc IS NOT NULL AND (SELECT count(*) FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE (y->>'attnum')::int <= (c->>'attnum')::int)
+                                          <> (SELECT count(*) FROM pg_catalog.jsonb_array_elements(l->'columns') y WHERE (y->>'attnum')::int <= (lc->>'attnum')::int) THEN
+                        RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'dropped and added again'::text,
+                                            'position ' || (SELECT count(*) FROM pg_catalog.jsonb_array_elements(r->'columns') y WHERE (y->>'attnum')::int <= (c->>'attnum')::int),
+                                            'position ' || (SELECT count(*) FROM pg_catalog.jsonb_array_elements(l->'columns') y WHERE (y->>'attnum')::int <= (lc->>'attnum')::int);
+                    END IF;
+                END IF;
                 IF lc IS NULL THEN
                     RETURN QUERY SELECT e.tname, 'column'::text, c->>'name', 'dropped'::text, c->>'type', NULL::text;
                     CONTINUE;
@@ -785,7 +910,7 @@ BEGIN
                 IF (lc->>'comment') IS DISTINCT FROM (c->>'comment') THEN
                     RETURN QUERY SELECT e.tname, 'comment'::text, c->>'name', 'changed'::text, c->>'comment', lc->>'comment';
                 END IF;
-                IF (lc->'acl') IS DISTINCT FROM (c->'acl') THEN
+                IF backupkit.acl_normalized(lc->'acl', NULL) IS DISTINCT FROM backupkit.acl_normalized(c->'acl', NULL) THEN
                     RETURN QUERY SELECT e.tname, 'privilege'::text, c->>'name', 'changed'::text, c->>'acl', lc->>'acl';
                 END IF;
             END LOOP;

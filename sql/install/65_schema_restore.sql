@@ -6,6 +6,7 @@
 CREATE FUNCTION backupkit.object_missing(kind text, rel text, object_name text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE kind
        WHEN 'relation' THEN pg_catalog.to_regclass(rel) IS NULL
@@ -35,24 +36,10 @@ COMMENT ON FUNCTION backupkit.object_missing(text, text, text) IS 'Internal: whe
 CREATE FUNCTION backupkit.index_from_live_parent(rel jsonb, index_name text)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT EXISTS (SELECT FROM backupkit.json_list(rel->'indexes') i
                 WHERE i->>'name' = index_name AND pg_catalog.jsonb_typeof(i->'parent_index') = 'object'
                   AND NOT backupkit.object_missing('relation', pg_catalog.format('%I.%I', i->'parent_index'->>'schema', i->'parent_index'->>'name')))
 $$;
 COMMENT ON FUNCTION backupkit.index_from_live_parent(jsonb, text) IS 'Internal: whether a captured partition index comes with ATTACH PARTITION onto a live parent index';
-
--- What schema => 'missing' runs for a restore of the listed tables (all of the snapshot's, dropped ones
--- included, when tables is NULL): definitions_ddl(defs, true) of their definitions (snapshot_definitions
--- refuses a snapshot taken before definitions were recorded).
-CREATE FUNCTION backupkit.schema_restore_ddl(snapshot_id bigint, tables regclass[])
-RETURNS SETOF text
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-AS $$
-SELECT backupkit.definitions_ddl(ARRAY(SELECT s.definition
-                                         FROM backupkit.snapshot_definitions(schema_restore_ddl.snapshot_id) s
-                                        WHERE schema_restore_ddl.tables IS NULL
-                                           OR pg_catalog.to_regclass(s.table_name) = ANY (schema_restore_ddl.tables)
-                                        ORDER BY s.table_no), true)
-$$;
-COMMENT ON FUNCTION backupkit.schema_restore_ddl(bigint, regclass[]) IS 'Internal: the DDL restore_snapshot runs for schema => ''missing'' (NULL rows separate the statements run before the contents, after them, and the warnings)';

@@ -74,9 +74,9 @@ SELECT throws_ok('SELECT * FROM backupkit.check_poi_integrity()', '42P01', 'rela
                  'no poi_states on the search_path');
 CREATE TABLE pt.bad_states (id bigint, poi_id bigint, valid_from timestamptz);
 SELECT throws_ok($$SELECT * FROM backupkit.check_poi_integrity('pt.bad_states', 'pt.poi_transitions', 'pt.poi_histories')$$,
-                 '42703', 'column "valid_to" of table pt.bad_states does not exist', 'a missing column is named');
+                 '42703', 'column "valid_to" of relation "pt.bad_states" does not exist', 'a missing column is named');
 SELECT throws_ok($$SELECT * FROM backupkit.check_poi_integrity('pt.poi_states', 'pt.poi_states', 'pt.poi_histories')$$,
-                 '42703', 'column "from_state_id" of table pt.poi_states does not exist',
+                 '42703', 'column "from_state_id" of relation "pt.poi_states" does not exist',
                  'a transitions table without from_state_id is named');
 
 SELECT * FROM finish();

@@ -50,7 +50,7 @@ ALTER TABLE rt.d ADD CONSTRAINT d_a_fkey FOREIGN KEY (a_id) REFERENCES rt.a NOT 
 SELECT is((SELECT orphan_rows FROM backupkit.check_referential_integrity('{rt.d}')), 1::bigint,
           'a NOT VALID foreign key is checked');
 SELECT is((SELECT sum(orphan_rows) FROM backupkit.check_referential_integrity() WHERE child_table LIKE 'rt.%'),
-          5::numeric, 'NULL checks every table');
+          5::numeric, 'tables => NULL checks the foreign keys of every table');
 
 SELECT * FROM finish();
 ROLLBACK;

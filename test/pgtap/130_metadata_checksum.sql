@@ -148,7 +148,7 @@ SELECT is(mc.tamper(mc.sn($$pinned = true, duration_ms = 1$$), ''),
 SELECT mc.te($$columns = jsonb_set(columns, '{2,name}', '"w"')$$) AS rename \gset
 :rename;
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''mc.t'', ''replace'')', :sid),
-                 'XX001', format('snapshot %s is corrupted: metadata of table mc.t does not match its checksum', :sid),
+                 'XX001', format('snapshot %s is corrupted: metadata of table "mc.t" does not match its checksum', :sid),
                  'the error names the snapshot and the table');
 SELECT is(mc.fp(), :'damaged', 'and nothing changed');
 UPDATE backupkit.snapshot_table SET columns = jsonb_set(columns, '{2,name}', '"v"')

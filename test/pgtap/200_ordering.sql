@@ -38,7 +38,7 @@ SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.c', 'ord.a']::regclas
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.tree', 'ord.a']::regclass[]),
           ARRAY['ord.a', 'ord.tree']::regclass[], 'self-reference: allowed, ordered by its other foreign key');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.tree']::regclass[]),
-          ARRAY['ord.tree']::regclass[], 'self-reference alone');
+          ARRAY['ord.tree']::regclass[], 'a self-referencing table alone is its own order');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.y', 'ord.x', 'ord.a']::regclass[]),
           ARRAY['ord.a', 'ord.x', 'ord.y']::regclass[], '2-cycle: after its parent, members together in name order');
 SELECT is(backupkit.get_table_restoration_order(ARRAY['ord.ring_child', 'ord.r3', 'ord.r2', 'ord.r1']::regclass[]),
@@ -132,14 +132,14 @@ SELECT is((backupkit.get_table_restoration_order(:sid))[3], 'ord.c_renamed'::reg
           'snapshot overload: a renamed table is found by its oid');
 DROP TABLE ord.ring_child;
 SELECT throws_ok(format('SELECT backupkit.get_table_restoration_order(%s)', :sid), '42P01',
-                 format('table ord.ring_child of snapshot %s no longer exists', :sid),
+                 format('table "ord.ring_child" of snapshot %s no longer exists', :sid),
                  'snapshot overload: a dropped table is an error naming it');
 
 -- Argument checks
 SELECT throws_ok('SELECT backupkit.get_table_restoration_order(ARRAY[]::regclass[])', '22023',
-                 'tables must not be empty', 'empty list');
+                 'tables must not be empty', 'an empty list is refused with 22023');
 SELECT throws_ok($$SELECT backupkit.restoration_plan(ARRAY['ord.a', 'ord.a']::regclass[])$$, '22023',
-                 'table ord.a is listed more than once in tables', 'duplicates');
+                 'table "ord.a" is listed more than once in tables', 'a table listed twice is refused with 22023');
 
 -- Long lists (256 tables and more) read pg_class and pg_constraint in one scan each instead of a lookup
 -- per table: the same order, the same errors.
@@ -159,7 +159,7 @@ SELECT is((SELECT array_agg(rel::text ORDER BY ord) FROM big_order WHERE ord <= 
           'and the chain starts at its root');
 SELECT throws_ok($$SELECT backupkit.get_table_restoration_order(
                      (SELECT array_agg(format('big.t%s', i)::regclass) FROM generate_series(1, 299) i) || 'big.t1_pkey'::regclass)$$,
-                 '42809', 'cannot order big.t1_pkey', 'a long list holding an index is refused like a short one');
+                 '42809', 'cannot order "big.t1_pkey"', 'a long list holding an index is refused like a short one');
 SELECT throws_ok($$SELECT backupkit.get_table_restoration_order(
                      (SELECT array_agg(format('big.t%s', i)::regclass) FROM generate_series(1, 299) i) || 4000000000::oid::regclass)$$,
                  '42P01', 'relation with OID 4000000000 does not exist', 'a long list holding a dropped table is refused');

@@ -41,7 +41,7 @@ SELECT results_eq(
     'keep_last keeps the newest, rows come newest first');
 
 -- Pin the oldest nightly snapshot.
-SELECT lives_ok($$SELECT backupkit.pin_snapshot((SELECT id FROM bk310_ids WHERE n = 10))$$, 'pin_snapshot works');
+SELECT lives_ok($$SELECT backupkit.pin_snapshot((SELECT id FROM bk310_ids WHERE n = 10))$$, 'pin_snapshot pins a snapshot');
 SELECT is((SELECT pinned FROM backupkit.snapshots WHERE id = (SELECT id FROM bk310_ids WHERE n = 10)), true,
           'the snapshot is pinned');
 SELECT throws_ok($$SELECT backupkit.drop_snapshot((SELECT id FROM bk310_ids WHERE n = 10))$$, '55006', NULL,
@@ -68,7 +68,7 @@ SELECT is((SELECT (details->>'dropped')::integer FROM backupkit.operations WHERE
 -- older_than alone, across labels; the pinned snapshot survives it, yearly keeps one per year.
 SELECT is((SELECT count(*)::integer FROM backupkit.prune_snapshots(keep_yearly => 1, older_than => '500 days')
             WHERE action = 'drop'), 2, 'older_than with keep_yearly drops the two old years');
-SELECT lives_ok($$SELECT backupkit.pin_snapshot((SELECT id FROM bk310_ids WHERE n = 10), false)$$, 'unpin works');
+SELECT lives_ok($$SELECT backupkit.pin_snapshot((SELECT id FROM bk310_ids WHERE n = 10), false)$$, 'pin_snapshot(..., false) unpins it');
 
 -- A role that is not a member of the creator sees and prunes nothing.
 CREATE ROLE bk310_stranger;

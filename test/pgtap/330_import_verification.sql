@@ -69,14 +69,14 @@ CREATE TEMP TABLE plain_changed AS
 SELECT n, CASE WHEN n = (SELECT min(n) FROM e3 WHERE iv.kind(f) = 3) THEN iv.chunk_text(f, n, '"1"', '"7"') ELSE f END AS f
   FROM e3;
 SELECT throws_ok($$SELECT iv.import('plain_changed')$$, 'XX001',
-                 'export stream is corrupted: chunk 0 of table iv.t does not match its checksum',
+                 'export stream is corrupted: chunk 0 of table "iv.t" does not match its checksum',
                  'uncompressed chunk text changed, frame resealed: refused by the chunk checksum');
 CREATE TEMP TABLE zstd_changed AS
 SELECT n, CASE WHEN n = (SELECT min(n) FROM e1 WHERE iv.kind(f) = 3)
                THEN iv.reseal(f, n, set_byte(iv.payload(f), 60, get_byte(iv.payload(f), 60) # 1)) ELSE f END AS f
   FROM e1;
 SELECT throws_like($$SELECT iv.import('zstd_changed')$$,
-                   'export stream is corrupted: chunk 0 of table iv.t %',
+                   'export stream is corrupted: chunk 0 of table "iv.t" %',
                    'compressed chunk bytes changed, frame resealed: refused');
 SELECT is(iv.stored(), :'before', 'the refused imports left nothing behind');
 
@@ -85,19 +85,19 @@ CREATE TEMP TABLE renumbered AS
 SELECT n, CASE WHEN n = (SELECT min(n) FROM e1 WHERE iv.kind(f) = 3) + 1 THEN iv.set_prefix(f, n, 4, 5) ELSE f END AS f
   FROM e1;
 SELECT throws_ok($$SELECT iv.import('renumbered')$$, 'XX001',
-                 'export stream is corrupted: chunk 5 of table iv.t is out of order',
+                 'export stream is corrupted: chunk 5 of table "iv.t" is out of order',
                  'chunk number changed: refused');
 CREATE TEMP TABLE recounted AS
 SELECT n, CASE WHEN n = (SELECT min(n) FROM e1 WHERE iv.kind(f) = 3) THEN iv.set_prefix(f, n, 8, 49) ELSE f END AS f
   FROM e1;
 SELECT throws_ok($$SELECT iv.import('recounted')$$, 'XX001',
-                 'export stream is corrupted: table iv.t does not match its chunks',
+                 'export stream is corrupted: table "iv.t" does not match its chunks',
                  'chunk row count changed: refused by the table checksum');
 CREATE TEMP TABLE resized AS
 SELECT n, CASE WHEN n = (SELECT min(n) FROM e3 WHERE iv.kind(f) = 3) THEN iv.set_prefix(f, n, 12, 10) ELSE f END AS f
   FROM e3;
 SELECT throws_ok($$SELECT iv.import('resized')$$, 'XX001',
-                 'export stream is corrupted: chunk 0 of table iv.t does not have its recorded size',
+                 'export stream is corrupted: chunk 0 of table "iv.t" does not have its recorded size',
                  'chunk size changed: refused');
 CREATE TEMP TABLE moved AS
 SELECT n, CASE WHEN n = (SELECT max(n) FROM e1 WHERE iv.kind(f) = 3) THEN iv.set_prefix(f, n, 0, 0) ELSE f END AS f
@@ -125,7 +125,7 @@ CREATE TEMP TABLE forged_b AS
 SELECT n, f FROM e1 WHERE iv.kind(f) IN (1, 2)
 UNION ALL SELECT n, iv.rebind(f, n, (SELECT iv.eid(f) FROM e1 WHERE n = 1)) FROM e2 WHERE iv.kind(f) NOT IN (1, 2);
 SELECT throws_ok($$SELECT iv.import('forged_b')$$, 'XX001',
-                 'export stream is corrupted: table iv.t does not match its chunks',
+                 'export stream is corrupted: table "iv.t" does not match its chunks',
                  'header and tables of one export, chunks of another, ids forged: refused by the table checksum');
 SELECT is(iv.stored(), :'before', 'the refused imports left nothing behind');
 
@@ -133,13 +133,13 @@ SELECT is(iv.stored(), :'before', 'the refused imports left nothing behind');
 CREATE TEMP TABLE renamed AS
 SELECT n, CASE WHEN iv.kind(f) = 2 THEN iv.text_payload(f, n, '"name": "v"', '"name": "w"') ELSE f END AS f FROM e1;
 SELECT throws_ok($$SELECT iv.import('renamed')$$, 'XX001',
-                 'export stream is corrupted: metadata of table iv.t does not match its checksum',
+                 'export stream is corrupted: metadata of table "iv.t" does not match its checksum',
                  'a column renamed in a table frame: refused');
 CREATE TEMP TABLE rekeyed AS
 SELECT n, CASE WHEN iv.kind(f) = 2 THEN iv.text_payload(f, n, '"key_columns": ["id"]', '"key_columns": ["v"]') ELSE f END AS f
   FROM e1;
 SELECT throws_ok($$SELECT iv.import('rekeyed')$$, 'XX001',
-                 'export stream is corrupted: metadata of table iv.t does not match its checksum',
+                 'export stream is corrupted: metadata of table "iv.t" does not match its checksum',
                  'key columns changed in a table frame: refused');
 CREATE TEMP TABLE relabeled AS
 SELECT n, CASE WHEN n = 1 THEN iv.text_payload(f, n, '"label": "first"', '"label": "other"') ELSE f END AS f FROM e1;
@@ -150,7 +150,7 @@ CREATE TEMP TABLE unsealed AS
 SELECT n, CASE WHEN iv.kind(f) = 2 THEN iv.reseal(f, n, convert_to((convert_from(iv.payload(f), 'UTF8')::jsonb
                                                      - 'metadata_checksum')::text, 'UTF8')) ELSE f END AS f FROM e1;
 SELECT throws_like($$SELECT iv.import('unsealed')$$,
-                   'export stream is corrupted: metadata of table iv.% does not match its checksum',
+                   'export stream is corrupted: metadata of table "iv.%" does not match its checksum',
                    'a table frame without its metadata checksum: refused');
 SELECT is(iv.stored(), :'before', 'the refused imports left nothing behind');
 
@@ -182,7 +182,7 @@ SELECT iv.import('e_old') AS i4 \gset
 SELECT is((SELECT r->>'valid' || '/' || (r->>'metadata') FROM backupkit.validate_snapshot_integrity(:i4) r), 'true/ok',
           'exports, and imports sealed');
 SELECT throws_ok($$SELECT iv.import('(SELECT n, CASE WHEN get_byte(f, 6) = 2 THEN iv.text_payload(f, n, ''"name": "v"'', ''"name": "x"'') ELSE f END AS f FROM e_old) s')$$,
-                 'XX001', 'export stream is corrupted: metadata of table iv.t does not match its checksum',
+                 'XX001', 'export stream is corrupted: metadata of table "iv.t" does not match its checksum',
                  'its stream is protected like any other');
 
 SELECT * FROM finish();

@@ -65,12 +65,12 @@ SELECT is((SELECT i->>'definition' FROM defs, jsonb_array_elements(definition->'
 SELECT is((SELECT string_agg(r->>'name' || ':' || coalesce(r->>'partition_bound', '-'), ',' ORDER BY r->>'name')
              FROM defs, jsonb_array_elements(definition->'relations') r WHERE table_name = 'sc.m'),
           'm:-,m1:FOR VALUES FROM (0) TO (100),mdef:DEFAULT', 'every partition with its bound, the default one included');
-SELECT is((SELECT definition->'relations'->0->>'partition_key' FROM defs WHERE table_name = 'sc.m'), 'RANGE (k)', 'the partition key');
+SELECT is((SELECT definition->'relations'->0->>'partition_key' FROM defs WHERE table_name = 'sc.m'), 'RANGE (k)', 'the partition key is recorded');
 SELECT is((SELECT string_agg(v->>'name' || ':' || (v->>'relkind'), ',' ORDER BY v->>'name') FROM defs, backupkit.json_list(definition->'views') v),
           'big:v,totals:m', 'dependent views and materialized views');
 SELECT is((SELECT string_agg(f->>'schema' || '.' || (f->>'table') || ':' || (f->>'name'), ',') FROM defs, backupkit.json_list(definition->'outside_foreign_keys') f),
           'sc.ord:ord_cust_fkey,sc.outside:outside_cust', 'foreign keys of other tables onto a table (snapshot_ddl skips those of captured ones)');
-SELECT is((SELECT definition->'relations'->0->>'comment' FROM defs WHERE table_name = 'sc.cust'), 'customers', 'comments');
+SELECT is((SELECT definition->'relations'->0->>'comment' FROM defs WHERE table_name = 'sc.cust'), 'customers', 'the table comment is recorded');
 SELECT is((SELECT string_agg(s->>'name' || '=' || (s->>'last_value'), ',' ORDER BY s->>'name') FROM defs, backupkit.json_list(definition->'sequences') s WHERE table_name = 'sc.cust'),
           'cust_code_seq=300,cust_id_seq=1505', 'owned sequences with their last values');
 SELECT is((backupkit.validate_snapshot_integrity(:sid)->>'valid'), 'true', 'a snapshot with definitions validates');

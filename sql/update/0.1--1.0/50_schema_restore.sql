@@ -4,5 +4,6 @@ DROP FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, bool
 CREATE FUNCTION backupkit.restore_snapshot(snapshot_id bigint, tables regclass[] DEFAULT NULL, mode text DEFAULT 'replace', dry_run boolean DEFAULT false, fire_triggers boolean DEFAULT false, validate boolean DEFAULT true, schema text DEFAULT 'keep')
 RETURNS jsonb
 LANGUAGE c VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_restore_snapshot';
-COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean, text) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; schema => ''missing'' first re-creates what a migration removed; returns a report';
+COMMENT ON FUNCTION backupkit.restore_snapshot(bigint, regclass[], text, boolean, boolean, boolean, text) IS 'Restores several tables of a snapshot (all when tables is NULL) in foreign-key order, all or nothing; schema => ''missing'' first re-creates what a migration removed, schema => ''exact'' first makes the definitions exactly the captured ones; returns a report';

@@ -14,6 +14,7 @@ extern "C"
 }
 
 #include "pg/storage/storage.hpp"
+#include "pg/support/message_names.hpp"
 #include "pg/support/operation.hpp"
 
 extern "C"
@@ -50,7 +51,7 @@ require_columns(Oid relid, const char *const *columns, int n)
 		{
 			ereport(ERROR,
 			        (errcode(ERRCODE_UNDEFINED_COLUMN),
-			         errmsg("column \"%s\" of table %s does not exist", columns[i], bk_rel_qualified_name(relid)),
+			         errmsg("column \"%s\" of relation \"%s\" does not exist", columns[i], bk_rel_display_name(relid)),
 			         errdetail("backupkit.check_poi_integrity needs the columns id, poi_id, valid_from and "
 			                   "valid_to in states; id, poi_id, from_state_id and to_state_id in transitions; "
 			                   "id, poi_id, state_id and transition_id in histories.")));
@@ -74,9 +75,11 @@ static const char *const poi_checks_sql =
     " UNION ALL "
     "SELECT 'transition_state_of_other_poi', $2, t.id::text,"
     " format('Transition %%s of POI %%s %%s.', t.id, t.poi_id, concat_ws(' and ',"
-    "  CASE WHEN f.poi_id IS DISTINCT FROM t.poi_id THEN format('starts from state %%s of POI %%s', f.id, f.poi_id) "
+    "  CASE WHEN f.id IS NOT NULL AND f.poi_id IS DISTINCT FROM t.poi_id"
+    "   THEN format('starts from state %%s of POI %%s', f.id, f.poi_id) "
     "END,"
-    "  CASE WHEN g.poi_id IS DISTINCT FROM t.poi_id THEN format('leads to state %%s of POI %%s', g.id, g.poi_id) END))"
+    "  CASE WHEN g.id IS NOT NULL AND g.poi_id IS DISTINCT FROM t.poi_id"
+    "   THEN format('leads to state %%s of POI %%s', g.id, g.poi_id) END))"
     " FROM %2$s t LEFT JOIN %1$s f ON f.id = t.from_state_id LEFT JOIN %1$s g ON g.id = t.to_state_id"
     " WHERE (f.id IS NOT NULL AND f.poi_id IS DISTINCT FROM t.poi_id)"
     "    OR (g.id IS NOT NULL AND g.poi_id IS DISTINCT FROM t.poi_id)"

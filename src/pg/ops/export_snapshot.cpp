@@ -102,7 +102,7 @@ bk_export_snapshot(PG_FUNCTION_ARGS)
 
 	bk_operation_begin(&op, "export", snapshot_id, BK_OP_WATCHED, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap); // FOR KEY SHARE: a prune leaves the snapshot alone meanwhile
-	bk_check_snapshot_policies(&snap, "export");
+	bk_check_snapshot_policies(&snap, BK_TABLE_EXPORT);
 
 	// A snapshot whose stored metadata changed is not exported; the frames carry the seals of what travels.
 	snapshot_seal = bk_metadata_portable_seals(snapshot_id, &nseals, &seal_nos, &table_seals);

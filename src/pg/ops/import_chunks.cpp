@@ -8,6 +8,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/ops/export_import_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 void
 bk_import_free_decompressor(void *arg)
@@ -28,7 +29,7 @@ bk_import_close_table(BkImport *st)
 	    st->got_stored != t->stored_bytes || strcmp(bk_checksum_text(st->got_checksum), t->checksum) != 0)
 	{
 		bk_import_error(
-		    psprintf("export stream is corrupted: table %s does not match its chunks", t->name),
+		    psprintf("export stream is corrupted: table \"%s\" does not match its chunks", bk_display_name_of(t->name)),
 		    psprintf("Its chunks hold " INT64_FORMAT " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT
 		             " stored) with checksum %s; its table entry records " INT64_FORMAT
 		             " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT " stored) with checksum %s.",
@@ -70,11 +71,11 @@ bk_import_open_table(BkImport *st, int table_no, int chunk_no)
 	}
 }
 
+// message: a whole message with %d for the chunk number and %s for the table name.
 [[noreturn]] static void
-chunk_corrupted(BkImport *st, const char *what, const char *detail)
+chunk_corrupted(BkImport *st, const char *message, const char *detail)
 {
-	bk_import_error(psprintf("export stream is corrupted: chunk %d of table %s %s", st->prefix.chunk_no,
-	                         st->table_list[st->current].name, what),
+	bk_import_error(psprintf(message, st->prefix.chunk_no, bk_display_name_of(st->table_list[st->current].name)),
 	                detail);
 	pg_unreachable();
 }
@@ -97,19 +98,20 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 	}
 	if (pf->chunk_no != st->next_chunk)
 	{
-		chunk_corrupted(st, "is out of order", psprintf("Chunk %d of the table was expected next.", st->next_chunk));
+		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" is out of order",
+		                psprintf("Chunk %d of the table was expected next.", st->next_chunk));
 	}
 	if (pf->row_count < 0 || pf->raw_bytes < 0 || (Size) pf->raw_bytes >= MaxAllocSize)
 	{
-		chunk_corrupted(st, "records an impossible size",
+		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" records an impossible size",
 		                psprintf("It records %d rows and %d bytes.", pf->row_count, pf->raw_bytes));
 	}
 	if ((pf->encoding == 1) != st->compressed)
 	{
-		chunk_corrupted(st, "is not stored as its snapshot's chunks are",
-		                psprintf("The chunk is %s but the snapshot is %s.",
-		                         pf->encoding ? "compressed" : "uncompressed",
-		                         st->compressed ? "compressed" : "uncompressed"));
+		chunk_corrupted(
+		    st, "export stream is corrupted: chunk %d of table \"%s\" is not stored as its snapshot's chunks are",
+		    psprintf("The chunk is %s but the snapshot is %s.", pf->encoding ? "compressed" : "uncompressed",
+		             st->compressed ? "compressed" : "uncompressed"));
 	}
 	*is_zstd = pf->encoding == 1;
 	if (*is_zstd)
@@ -124,7 +126,8 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
 			bk_raise_unless_corrupted(&err);
-			chunk_corrupted(st, "cannot be decompressed", err.message);
+			chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" cannot be decompressed",
+			                err.message);
 		}
 		text = out;
 		len = expected;
@@ -140,14 +143,15 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 		len = (size_t) st->data.len;
 		if (len != (size_t) pf->raw_bytes)
 		{
-			chunk_corrupted(st, "does not have its recorded size",
+			chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" does not have its recorded size",
 			                psprintf("It holds %zu bytes but records %d.", len, pf->raw_bytes));
 		}
 	}
 	sum = bk::checksum64(text, len);
 	if (sum != pf->checksum)
 	{
-		chunk_corrupted(st, "does not match its checksum", "The chunk's content is not the one that was captured.");
+		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" does not match its checksum",
+		                "The chunk's content is not the one that was captured.");
 	}
 	if (!*is_zstd)
 	{

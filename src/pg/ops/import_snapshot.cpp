@@ -8,6 +8,7 @@
 
 #include "pg/ops/export_import_internal.hpp"
 #include "pg/support/operation.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -97,9 +98,10 @@ import_table(BkImport *st, const char *json)
 	MemoryContextSwitchTo(old);
 	if (st->tables > 0 && t->table_no <= st->table_list[st->tables - 1].table_no)
 	{
-		bk_import_error(psprintf("export stream is corrupted: table %s is out of order", t->name),
-		                psprintf("Its table number %d follows table number %d.", t->table_no,
-		                         st->table_list[st->tables - 1].table_no));
+		bk_import_error(
+		    psprintf("export stream is corrupted: table \"%s\" is out of order", bk_display_name_of(t->name)),
+		    psprintf("Its table number %d follows table number %d.", t->table_no,
+		             st->table_list[st->tables - 1].table_no));
 	}
 	st->tables++;
 }
@@ -272,6 +274,7 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	}
 	values[0] = Int64GetDatum(st->snapshot_id);
 	// The watch began with the first frame (bk_import_snapshot_step); it ends here.
+	memset(&op, 0, sizeof(op));
 	bk_operation_begin(&op, "import", st->snapshot_id, BK_OP_WATCHED, NULL);
 	op.started = st->started;
 	bk_owner_begin(&access);

@@ -21,6 +21,7 @@ extern "C"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/message_names.hpp"
 #include "pg/support/operation.hpp"
 
 extern "C"
@@ -124,14 +125,15 @@ open_rows(FunctionCallInfo fcinfo, RowsState *st, int64 snapshot_id, bool by_nam
 		if (st->entry == NULL)
 		{
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-			                errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, name, snapshot_id)));
+			                errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, name, snapshot_id),
+			                errhint("Name the table as captured, schema-qualified, e.g. 'public.orders'.")));
 		}
 		// While the table exists, whoever may read it now may read its captured rows; a dropped table's rows
 		// are readable by the roles that may use the snapshot (bk_snapshot_fetch checked that).
 		live = bk_entry_live_relid(st->entry);
 		if (OidIsValid(live))
 		{
-			bk_check_not_system(live, "read captured rows of");
+			bk_check_not_system(live, BK_TABLE_READ);
 			bk_check_snapshot_readable(&st->snap, live);
 		}
 	}
@@ -139,12 +141,16 @@ open_rows(FunctionCallInfo fcinfo, RowsState *st, int64 snapshot_id, bool by_nam
 	{
 		Oid relid = PG_GETARG_OID(1);
 		bool by_oid;
-		bk_check_not_system(relid, "read captured rows of");
+		bk_check_not_system(relid, BK_TABLE_READ);
 		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 		if (st->entry == NULL)
 		{
-			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
-			                                                         bk_rel_qualified_name(relid), snapshot_id)));
+			ereport(
+			    ERROR,
+			    (errcode(ERRCODE_UNDEFINED_TABLE),
+			     errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
+			     errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
+			             snapshot_id)));
 		}
 		bk_check_snapshot_readable(&st->snap, relid);
 	}

@@ -245,7 +245,8 @@ bk_order_relations(const Oid *relids, int n, int *order, int *level, int *group)
 	{
 		if (names[i] == NULL)
 		{
-			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relids[i])));
+			ereport(ERROR,
+			        (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relids[i])));
 		}
 	}
 	bk_order_named_relations(relids, names, n, order, level, group);

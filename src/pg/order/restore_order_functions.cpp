@@ -22,6 +22,7 @@ extern "C"
 #include "pg/order/restore_order.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/message_names.hpp"
 #include "pg/support/operation.hpp"
 
 extern "C"
@@ -52,7 +53,7 @@ checked_table_list(FunctionCallInfo fcinfo, int *n)
 	Oid *relids = bk_table_list_arg(fcinfo, 0, "tables", n);
 	for (int i = 0; i < *n; i++)
 	{
-		bk_check_table_kind(relids[i], "order");
+		bk_check_table_kind(relids[i], BK_TABLE_ORDER);
 	}
 	return relids;
 }
@@ -93,9 +94,9 @@ bk_get_table_restoration_order(PG_FUNCTION_ARGS)
 		if ((kinds[i] != RELKIND_RELATION && kinds[i] != RELKIND_PARTITIONED_TABLE) ||
 		    persistence[i] == RELPERSISTENCE_TEMP)
 		{
-			bk_check_table_kind(relids[i], "order"); // raises the error that says what is wrong, if anything
+			bk_check_table_kind(relids[i], BK_TABLE_ORDER); // raises the error that says what is wrong, if anything
 		}
-		bk_check_not_system(relids[i], "order");
+		bk_check_not_system(relids[i], BK_TABLE_ORDER);
 	}
 	bk_order_named_relations(relids, names, n, order, level, group);
 	(void) bk_operation_end(&op, (Datum) 0, BK_OP_RESULT_AS_IS);
@@ -143,7 +144,7 @@ bk_get_snapshot_restoration_order(PG_FUNCTION_ARGS)
 		relids[i] = bk_entry_live_relid(entries[i]);
 		if (!OidIsValid(relids[i]))
 		{
-			appendStringInfo(&missing, "%s%s", nmissing > 0 ? ", " : "", bk_entry_qualified_name(entries[i]));
+			appendStringInfo(&missing, "%s\"%s\"", nmissing > 0 ? ", " : "", bk_entry_display_name(entries[i]));
 			nmissing++;
 			continue;
 		}

@@ -34,7 +34,7 @@ bk_build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, Colu
 		{
 			map->warnings =
 			    lappend(map->warnings, psprintf("column \"%s\" (%s at capture) no longer exists; its captured values "
-			                                    "were skipped (schema => 'missing' re-creates it)",
+			                                    "were skipped (schema => 'missing' or 'exact' re-creates it)",
 			                                    col->name, col->type_name));
 		}
 		else if (!match->captured)
@@ -53,7 +53,7 @@ bk_build_column_map(const BkTableEntry *entry, const BkTableMetadata *live, Colu
 			{
 				char *change = psprintf("column \"%s\" changed type from %s at capture to %s now", col->name,
 				                        col->type_name, format_type_with_typemod(match->type_oid, match->typmod));
-				map->warnings = lappend(map->warnings, change);
+				map->warnings = lappend(map->warnings, psprintf("%s (schema => 'exact' converts it back)", change));
 				map->retyped = map->retyped == NULL ? change : psprintf("%s; %s", map->retyped, change);
 			}
 		}

@@ -26,6 +26,7 @@ extern "C"
 #include "pg/support/compat.hpp"
 #include "pg/restore/copy_loader.hpp"
 #include "pg/support/progress.hpp"
+#include "pg/support/message_names.hpp"
 
 typedef struct ChunkCopySource
 {
@@ -199,7 +200,7 @@ copy_error_context(void *arg)
 
 	if (cs == NULL || !cs->line_buf_valid || c->key_names == NIL)
 	{
-		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
+		errcontext("restoring table \"%s\" from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
 		return;
 	}
 	initStringInfo(&names);
@@ -238,8 +239,8 @@ copy_error_context(void *arg)
 			appendStringInfo(&values, "%s%.*s", values.len ? ", " : "", (int) Min(end - p, 200), p);
 		}
 	}
-	errcontext("restoring table %s from snapshot " INT64_FORMAT ", row with key (%s)=(%s)", c->table, c->snapshot_id,
-	           names.data, values.data);
+	errcontext("restoring table \"%s\" from snapshot " INT64_FORMAT ", row with key (%s)=(%s)", c->table,
+	           c->snapshot_id, names.data, values.data);
 }
 
 static uint64
@@ -247,7 +248,7 @@ copy_into(Oid relid, List *attnames, ChunkCopySource *shape, bool check_insert_p
           List *key_names)
 {
 	BkChunkReader *reader = shape->reader;
-	CopyErrorContext errctx = {display_name, reader->entry->snapshot_id, attnames, key_names, NULL};
+	CopyErrorContext errctx = {bk_rel_display_name(relid), reader->entry->snapshot_id, attnames, key_names, NULL};
 	ErrorContextCallback errcb;
 	ParseState *pstate = make_parsestate(NULL);
 	Relation rel = table_open(relid, RowExclusiveLock);

@@ -17,6 +17,7 @@ extern "C"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/restore/restore_engine.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/message_names.hpp"
 #include "pg/support/operation.hpp"
 
 extern "C"
@@ -48,12 +49,15 @@ bk_diff(PG_FUNCTION_ARGS)
 	bk_operation_begin(&op, "diff", 0, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
-	bk_check_not_system(relid, "diff");
+	bk_check_table_kind(relid, BK_TABLE_DIFF);
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
 	if (entry == NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table %s is not part of snapshot " INT64_FORMAT,
-		                                                         bk_rel_qualified_name(relid), snapshot_id)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_TABLE),
+		         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
+		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
+		                 snapshot_id)));
 	}
 	bk_check_snapshot_readable(&snap, relid);
 	memset(&opts, 0, sizeof(opts));

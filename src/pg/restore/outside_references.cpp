@@ -8,6 +8,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 void
 bk_outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints, bool *any)
@@ -73,9 +74,10 @@ bk_check_outside_child(const char *target, const char *only, const char *stage, 
 	{
 		ereport(ERROR,
 		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		         errmsg("restoring table %s would remove rows referenced from table %s", target, child),
+		         errmsg("restoring table \"%s\" would remove rows referenced from table \"%s\"",
+		                bk_display_name_of(target), bk_display_name_of(child)),
 		         errdetail("Key (%s) of a row absent from the snapshot is still referenced through foreign key \"%s\".",
 		                   bk_spi_get_text(0, 1), conname),
-		         errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
+		         errhint("Restore table \"%s\" in the same call, or use mode => 'merge'.", bk_display_name_of(child))));
 	}
 }

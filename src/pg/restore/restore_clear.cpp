@@ -8,12 +8,15 @@
 
 #include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 // A captured value the live type does not accept: say which columns changed type since the capture.
 static void
 retyped_context(void *arg)
 {
-	errcontext("%s (the captured values are converted to the current types)", (const char *) arg);
+	errcontext("%s (the captured values are converted to the current types; schema => 'exact' converts the columns "
+	           "back first)",
+	           (const char *) arg);
 }
 
 void
@@ -64,11 +67,12 @@ clear_rows(BkTablePlan *p)
 		p->triggers = bk_enabled_user_triggers(p->relid);
 		if (p->triggers != NIL && !bk_relation_ownercheck(p->relid, GetUserId()))
 		{
-			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			                errmsg("permission denied to disable triggers of table %s", p->target),
-			                errdetail("A restore does not fire user triggers unless asked to, and only the table's "
-			                          "owner may disable them."),
-			                errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
+			ereport(ERROR,
+			        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			         errmsg("permission denied to disable triggers of table \"%s\"", bk_display_name_of(p->target)),
+			         errdetail("A restore does not fire user triggers unless asked to, and only the table's "
+			                   "owner may disable them."),
+			         errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
 		}
 		bk_set_user_triggers(p->triggers, false);
 	}

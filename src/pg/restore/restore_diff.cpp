@@ -8,6 +8,7 @@
 
 #include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 char *
 bk_restore_diff_query(BkTablePlan *p)
@@ -24,8 +25,8 @@ bk_restore_diff_query(BkTablePlan *p)
 	if (!p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("cannot diff table %s: it has no key in snapshot " INT64_FORMAT, p->target,
-		                       p->snapshot->snapshot_id),
+		                errmsg("cannot diff table \"%s\": it has no key in snapshot " INT64_FORMAT,
+		                       bk_display_name_of(p->target), p->snapshot->snapshot_id),
 		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
 		                          "recorded at capture time."),
 		                errhint("Compare the rows with backupkit.snapshot_rows() instead.")));

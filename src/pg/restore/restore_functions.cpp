@@ -26,6 +26,7 @@ extern "C"
 #include "pg/support/operation.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/support/table_list.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -85,7 +86,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	opts.set_count = 1;
 	bk_operation_begin(&op, opts.dry_run ? "dry_run" : "restore", snapshot_id, BK_OP_WATCH, "backupkit restore");
 	bk_snapshot_fetch(snapshot_id, &snap);
-	bk_check_table_kind(relid, "restore");
+	bk_check_table_kind(relid, BK_TABLE_RESTORE);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_lock_in_order(&relid, 1, ExclusiveLock);
 	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
@@ -93,11 +94,11 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	{
 		ereport(ERROR,
 		        (errcode(ERRCODE_UNDEFINED_TABLE),
-		         errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relid), snapshot_id),
+		         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
 		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
 		                 snapshot_id)));
 	}
-	bk_check_capture_policies(&snap, relid, "restore");
+	bk_check_capture_policies(&snap, relid, BK_TABLE_RESTORE);
 	bk_progress_begin(opts.dry_run ? "dry-run" : "restore", snapshot_id, 1);
 	bk_json_init(&report);
 	bk_json_begin_object(&report, NULL);

@@ -8,6 +8,7 @@
 
 #include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 static void load_rows(BkTablePlan *p);
 
@@ -56,7 +57,7 @@ load_rows(BkTablePlan *p)
 		bool complete = false;
 		if (unchanged == NULL)
 		{
-			elog(ERROR, "backupkit: rows in place of table %s can no longer be told apart", p->target);
+			elog(ERROR, "rows in place of table \"%s\" can no longer be told apart", bk_display_name_of(p->target));
 		}
 		bk_progress_table(0, p->target, entry->row_count);
 		p->counts.inserted =
@@ -65,7 +66,7 @@ load_rows(BkTablePlan *p)
 		p->unchanged_in_place = bk_unchanged_rows_end(unchanged, &complete);
 		if (!complete)
 		{
-			elog(ERROR, "backupkit: a tuple id list of table %s changed during the restore", p->target);
+			elog(ERROR, "a tuple id list of table \"%s\" changed during the restore", bk_display_name_of(p->target));
 		}
 		p->counts.unchanged = entry->row_count - p->counts.inserted;
 		return;

@@ -9,6 +9,7 @@
 
 #include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 BkTablePlan *
 bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid, bool matched_by_oid,
@@ -28,7 +29,7 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	p->replace = opts->mode == bk::RestoreMode::replace;
 	p->started = GetCurrentTimestamp();
 
-	bk_check_table_kind(relid, "restore");
+	bk_check_table_kind(relid, BK_TABLE_RESTORE);
 	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path but the
 	// Citus one reaches a Citus table, and none a kind it cannot handle, even if an entry point forgot to refuse.
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
@@ -40,8 +41,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	if (!p->replace && !p->keyed)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("mode \"%s\" needs a key, but table %s has none in snapshot " INT64_FORMAT,
-		                       bk::restore_mode_name(opts->mode), p->target, snapshot->snapshot_id),
+		                errmsg("mode \"%s\" needs a key, but table \"%s\" has none in snapshot " INT64_FORMAT,
+		                       bk::restore_mode_name(opts->mode), bk_display_name_of(p->target), snapshot->snapshot_id),
 		                errdetail("Rows are matched by the primary key (or a unique index on not-null columns) "
 		                          "recorded at capture time."),
 		                errhint("Use mode => 'replace', or add a primary key before taking the snapshot.")));
@@ -49,12 +50,15 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	bk_outside_references(relid, opts, &p->children, &p->constraints, &p->referenced);
 	if (p->replace && p->children != NIL && !p->keyed)
 	{
-		ereport(ERROR, (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		                errmsg("cannot replace table %s: it is referenced by %s through foreign key \"%s\"", p->target,
-		                       (char *) linitial(p->children), (char *) linitial(p->constraints)),
-		                errdetail("The table has no key to match rows by, so replacing it would delete every row "
-		                          "that table references."),
-		                errhint("Restore %s in the same call, or add a primary key.", (char *) linitial(p->children))));
+		ereport(ERROR,
+		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+		         errmsg("cannot replace table \"%s\": it is referenced by table \"%s\" through foreign key \"%s\"",
+		                bk_display_name_of(p->target), bk_display_name_of((char *) linitial(p->children)),
+		                (char *) linitial(p->constraints)),
+		         errdetail("The table has no key to match rows by, so replacing it would delete every row "
+		                   "that table references."),
+		         errhint("Restore table \"%s\" in the same call, or add a primary key.",
+		                 bk_display_name_of((char *) linitial(p->children)))));
 	}
 	if (bk_citus_table(relid, NULL))
 	{

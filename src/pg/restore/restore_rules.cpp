@@ -13,6 +13,7 @@ extern "C"
 #include "pg/support/compat.hpp"
 #include "pg/restore/restore_rules.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/message_names.hpp"
 
 typedef struct BkRule
 {
@@ -62,7 +63,7 @@ bk_rules_disable(Oid relid, const char *target, List *rules)
 	if (!bk_relation_ownercheck(relid, GetUserId()))
 	{
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("permission denied to disable rules of table %s", target),
+		                errmsg("permission denied to disable rules of table \"%s\"", bk_rel_display_name(relid)),
 		                errdetail("Rule \"%s\" would rewrite the restore's writes; a restore disables the table's "
 		                          "rules while it runs, and only the table's owner may do that.",
 		                          ((BkRule *) linitial(rules))->name),

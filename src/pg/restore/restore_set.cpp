@@ -21,6 +21,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "pg/support/message_names.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"
@@ -107,12 +108,12 @@ bk_set_resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_o
 			if (!OidIsValid(relids[i]))
 			{
 				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-				                errmsg("table %s of snapshot " INT64_FORMAT " no longer exists",
-				                       bk_entry_qualified_name(e), snapshot_id),
+				                errmsg("table \"%s\" of snapshot " INT64_FORMAT " no longer exists",
+				                       bk_entry_display_name(e), snapshot_id),
 				                errhint("Re-create the table, or list the tables to restore.")));
 			}
 			// Checked before anything is locked: a snapshot whose entry names a catalog must not lock it.
-			bk_check_table_kind(relids[i], "restore");
+			bk_check_table_kind(relids[i], BK_TABLE_RESTORE);
 		}
 	}
 	else
@@ -122,13 +123,13 @@ bk_set_resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_o
 		by_oid = (bool *) palloc(sizeof(bool) * n);
 		for (int i = 0; i < n; i++)
 		{
-			bk_check_table_kind(relids[i], "restore");
+			bk_check_table_kind(relids[i], BK_TABLE_RESTORE);
 			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
 			if (entries[i] == NULL)
 			{
 				ereport(ERROR,
 				        (errcode(ERRCODE_UNDEFINED_TABLE),
-				         errmsg("table %s is not part of snapshot " INT64_FORMAT, bk_rel_qualified_name(relids[i]),
+				         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relids[i]),
 				                snapshot_id),
 				         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT
 				                 ").",

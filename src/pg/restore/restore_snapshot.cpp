@@ -39,9 +39,11 @@ extern "C"
 #include "pg/support/operation.hpp"
 #include "pg/order/restore_order.hpp"
 #include "pg/support/rls_scope.hpp"
+#include "pg/schema/schema_restore_steps.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/integrity/validate_snapshot.hpp"
 #include "pg/restore/restore_set.hpp"
+#include "pg/support/message_names.hpp"
 
 extern "C"
 {
@@ -60,118 +62,8 @@ restore_error_context(void *arg)
 	RestoreErrorContext *c = (RestoreErrorContext *) arg;
 	if (c->table != NULL)
 	{
-		errcontext("restoring table %s from snapshot " INT64_FORMAT, c->table, c->snapshot_id);
+		errcontext("restoring table \"%s\" from snapshot " INT64_FORMAT, bk_display_name_of(c->table), c->snapshot_id);
 	}
-}
-
-// schema => 'keep' | 'missing' | 'exact'.
-enum SchemaMode
-{
-	SCHEMA_KEEP,
-	SCHEMA_MISSING,
-	SCHEMA_EXACT
-};
-
-static SchemaMode
-schema_mode_arg(FunctionCallInfo fcinfo, int argno)
-{
-	char *name;
-	if (PG_NARGS() <= argno)
-	{
-		return SCHEMA_KEEP; // the 0.1 signature, before the extension is updated
-	}
-	if (PG_ARGISNULL(argno))
-	{
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("schema must not be null"),
-		                errhint("Valid values are \"keep\", \"missing\" and \"exact\".")));
-	}
-	name = text_to_cstring(PG_GETARG_TEXT_PP(argno));
-	if (strcmp(name, "keep") == 0)
-	{
-		return SCHEMA_KEEP;
-	}
-	if (strcmp(name, "missing") == 0)
-	{
-		return SCHEMA_MISSING;
-	}
-	if (strcmp(name, "exact") == 0)
-	{
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("schema => 'exact' is not supported yet"),
-		                errdetail("Reverting renames, types, defaults and additions is not implemented."),
-		                errhint("Use schema => 'missing' to re-create what a migration removed, or compare with "
-		                        "backupkit.schema_diff().")));
-	}
-	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid schema mode \"%s\"", name),
-	                errhint("Valid values are \"keep\", \"missing\" and \"exact\".")));
-	return SCHEMA_KEEP;
-}
-
-// The DDL of schema => 'missing', in three lists: run before the contents are restored, after them, and
-// warnings (backupkit.schema_restore_ddl separates them with NULL rows).
-typedef struct SchemaDdl
-{
-	List *before;
-	List *after;
-	List *warnings;
-} SchemaDdl;
-
-static void
-schema_statement_context(void *arg)
-{
-	errcontext("schema restore statement: %s", (const char *) arg);
-}
-
-static void
-run_schema_statement(const char *sql)
-{
-	ErrorContextCallback cb;
-	cb.callback = schema_statement_context;
-	cb.arg = (void *) sql;
-	cb.previous = error_context_stack;
-	error_context_stack = &cb;
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	error_context_stack = cb.previous;
-}
-
-static void
-schema_ddl_compute(FunctionCallInfo fcinfo, int64 snapshot_id, SchemaDdl *ddl)
-{
-	Oid argtypes[2] = {INT8OID, REGCLASSARRAYOID};
-	Datum values[2] = {Int64GetDatum(snapshot_id), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1)};
-	char nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
-	int part = 0;
-	uint64 rows;
-
-	memset(ddl, 0, sizeof(*ddl));
-	bk_spi_exec("SELECT s FROM backupkit.schema_restore_ddl($1, $2) s", 2, argtypes, values, nulls, false, 0);
-	rows = SPI_processed;
-	for (uint64 i = 0; i < rows; i++)
-	{
-		bool isnull;
-		(void) bk_spi_get((int) i, 1, &isnull);
-		if (isnull)
-		{
-			part++;
-			continue;
-		}
-		{
-			char *text = bk_spi_get_text((int) i, 1);
-			List **list = part == 0 ? &ddl->before : part == 1 ? &ddl->after : &ddl->warnings;
-			*list = lappend(*list, text);
-		}
-	}
-}
-
-static void
-report_list(BkJson *report, const char *key, List *list)
-{
-	ListCell *lc;
-	bk_json_begin_array(report, key);
-	foreach (lc, list)
-	{
-		bk_json_str(report, NULL, (const char *) lfirst(lc));
-	}
-	bk_json_end_array(report);
 }
 
 Datum
@@ -196,44 +88,30 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcb;
 	int64 total_changed = 0;
 	bool changed;
-	SchemaMode schema_mode;
-	SchemaDdl ddl;
+	BkSchemaMode schema_mode;
+	BkSchemaDdl ddl;
 	bool subxact = false;
 	bool snapshot_pushed = false;
 	ResourceOwner owner = CurrentResourceOwner;
-	ListCell *lc;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.mode = bk_mode_arg(fcinfo, 2);
 	opts.dry_run = bk_bool_arg(fcinfo, 3, "dry_run");
 	opts.fire_triggers = bk_bool_arg(fcinfo, 4, "fire_triggers");
-	schema_mode = schema_mode_arg(fcinfo, 6);
+	schema_mode = bk_schema_mode_arg(fcinfo, 6);
 	memset(&ddl, 0, sizeof(ddl));
 	bk_operation_begin(&op, opts.dry_run ? "dry_run" : "restore", snapshot_id, BK_OP_WATCH, "backupkit restore");
 	op_cxt = op.cxt;
 	bk_snapshot_fetch(snapshot_id, &snap);
-	if (schema_mode != SCHEMA_KEEP)
+	if (schema_mode != BK_SCHEMA_KEEP)
 	{
 		// Before any DDL runs.
 		bk_citus_refuse_schema_restore(snapshot_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
-	}
-	if (schema_mode == SCHEMA_MISSING)
-	{
-		// Computed against the catalog as the migration left it, then run; a dry run runs it in a
-		// subtransaction rolled back at the end, so its table counts see the re-created tables.
-		schema_ddl_compute(fcinfo, snapshot_id, &ddl);
-		if (opts.dry_run && ddl.before != NIL)
-		{
-			BeginInternalSubTransaction(NULL);
-			MemoryContextSwitchTo(op_cxt);
-			subxact = true;
-		}
-		foreach (lc, ddl.before)
-		{
-			run_schema_statement((const char *) lfirst(lc));
-		}
+		// Computed against the catalog as the migration left it (step by step for 'exact'), then run; a dry
+		// run runs it in a subtransaction rolled back at the end, so its table counts see the new definitions.
+		bk_schema_restore_before(fcinfo, 1, snapshot_id, schema_mode, bk::restore_mode_name(opts.mode), opts.dry_run,
+		                         &subxact, &ddl);
 		// The restore's read-only metadata queries run under the active snapshot: let it see the DDL.
-		CommandCounterIncrement();
 		PushCopiedSnapshot(GetActiveSnapshot());
 		UpdateActiveSnapshotCommandId();
 		snapshot_pushed = true;
@@ -244,7 +122,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_lock_in_order(relids, n, ExclusiveLock);
 	for (int i = 0; i < n; i++)
 	{
-		bk_check_capture_policies(&snap, relids[i], "restore");
+		bk_check_capture_policies(&snap, relids[i], BK_TABLE_RESTORE);
 	}
 	if (bk_bool_arg(fcinfo, 5, "validate"))
 	{
@@ -332,8 +210,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 				         errmsg("permission denied to restore the foreign-key cycle through constraint \"%s\"",
 				                fk->conname),
 				         errdetail("The constraint is not DEFERRABLE, so the restore must drop and re-create it, "
-				                   "which only the owner of table %s may do.",
-				                   bk_rel_qualified_name(relids[fk->child])),
+				                   "which only the owner of table \"%s\" may do.",
+				                   bk_rel_display_name(relids[fk->child])),
 				         errhint("Make the constraint DEFERRABLE, or restore as the table owner.")));
 			}
 			bk_spi_exec(psprintf("ALTER TABLE %s DROP CONSTRAINT %s", bk_rel_qualified_name(relids[fk->child]),
@@ -350,12 +228,9 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		bk_json_end_object(&report);
 	}
 	bk_json_end_array(&report);
-	if (schema_mode != SCHEMA_KEEP)
+	if (schema_mode != BK_SCHEMA_KEEP)
 	{
-		bk_json_str(&report, "schema", "missing");
-		report_list(&report, "ddl", ddl.before);
-		report_list(&report, "ddl_after_contents", ddl.after);
-		report_list(&report, "schema_warnings", ddl.warnings);
+		bk_schema_report(&report, schema_mode, &ddl);
 	}
 
 	// The tables TRUNCATE empties, and those whose rules the restore disables, need ACCESS EXCLUSIVE: taken now,
@@ -403,6 +278,10 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 		bk_restore_load(plans[order[k]]);
 		bk_json_begin_object(&report, NULL);
 		bk_restore_finish(plans[order[k]], &report, &counts);
+		if (schema_mode != BK_SCHEMA_KEEP)
+		{
+			bk_schema_report_table(&report, &ddl, bk_entry_qualified_name(entries[order[k]]));
+		}
 		bk_json_end_object(&report);
 		total_changed += counts.inserted + counts.updated + counts.deleted;
 	}
@@ -411,10 +290,7 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	if (!opts.dry_run)
 	{
 		ctx.table = NULL;
-		foreach (lc, ddl.after)
-		{
-			run_schema_statement((const char *) lfirst(lc));
-		}
+		bk_schema_restore_after(&ddl);
 	}
 
 	// Re-check everything that was deferred or dropped, inside this call, so errors name the constraint.

@@ -64,7 +64,7 @@ bk_snapshot_definitions(PG_FUNCTION_ARGS)
 		if (isnull[2])
 		{
 			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("snapshot " INT64_FORMAT " has no definition of table %s", snapshot_id,
+			                errmsg("snapshot " INT64_FORMAT " has no definition of table \"%s\"", snapshot_id,
 			                       TextDatumGetCString(out[1])),
 			                errdetail("The snapshot was taken before backupkit recorded table definitions; it restores "
 			                          "rows only."),
@@ -85,7 +85,7 @@ bk_table_definition(PG_FUNCTION_ARGS)
 	Datum d;
 	MemoryContext caller = CurrentMemoryContext;
 
-	bk_check_table_kind(relid, "describe");
+	bk_check_table_kind(relid, BK_TABLE_DESCRIBE);
 	bk_operation_begin(&op, "table_definition", 0, 0, NULL);
 	d = bk_read_table_definition(relid);
 	MemoryContextSwitchTo(caller);

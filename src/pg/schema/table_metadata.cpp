@@ -85,7 +85,7 @@ bk_read_table_metadata(Oid relid, BkTableMetadata *out)
 	bk_spi_exec(table_metadata_sql, 1, argtypes, values, NULL, true, 1);
 	if (SPI_processed != 1)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relid)));
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
 	}
 	tt = SPI_tuptable;
 	out->relid = relid;

@@ -15,6 +15,7 @@ extern "C"
 #include "pg/support/compat.hpp"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/chunk_writer.hpp"
+#include "pg/support/message_names.hpp"
 
 static SPIPlanPtr chunk_plan = NULL;
 
@@ -30,15 +31,15 @@ bk_chunk_corrupted(const BkTableEntry *entry, int chunk_no, const char *detail)
 	if (chunk_no >= 0)
 	{
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-		                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table %s", entry->snapshot_id,
-		                       chunk_no, bk_entry_qualified_name(entry)),
+		                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table \"%s\"", entry->snapshot_id,
+		                       chunk_no, bk_entry_display_name(entry)),
 		                errdetail_internal("%s", detail),
 		                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
 		                        entry->snapshot_id)));
 	}
 	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-	                errmsg("snapshot " INT64_FORMAT " is corrupted: table %s", entry->snapshot_id,
-	                       bk_entry_qualified_name(entry)),
+	                errmsg("snapshot " INT64_FORMAT " is corrupted: table \"%s\"", entry->snapshot_id,
+	                       bk_entry_display_name(entry)),
 	                errdetail_internal("%s", detail),
 	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
 	                        entry->snapshot_id)));
@@ -56,8 +57,8 @@ bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo
 		bk_chunk_corrupted(entry, chunk_no, err->message);
 	}
 	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-	                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table %s", entry->snapshot_id, chunk_no,
-	                       bk_entry_qualified_name(entry)),
+	                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table \"%s\"", entry->snapshot_id,
+	                       chunk_no, bk_entry_display_name(entry)),
 	                errdetail_internal("%s", err->detail), errcontext("%s", err->message),
 	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
 	                        entry->snapshot_id)));

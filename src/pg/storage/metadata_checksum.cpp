@@ -2,6 +2,8 @@
 // metadata_checksum.hpp): sealing a snapshot, verifying it before a restore, reporting it to validation and
 // import. The records and how they are read back and hashed are in metadata_seal_records.cpp.
 #include "core/codec/metadata_seal.hpp"
+#include "pg/storage/metadata_checksum.hpp"
+#include "pg/support/message_names.hpp"
 
 #include "pg/storage/metadata_seal_records.hpp"
 
@@ -21,7 +23,8 @@ raise_corrupted(int64 snapshot_id, const SealRecord *r, const char *detail, bool
 			                errdetail_internal("%s", detail), errhint(IMPORT_HINT)));
 		}
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-		                errmsg("export stream is corrupted: metadata of table %s does not match its checksum", r->name),
+		                errmsg("export stream is corrupted: metadata of table \"%s\" does not match its checksum",
+		                       bk_display_name_of(r->name)),
 		                errdetail_internal("%s", detail), errhint(IMPORT_HINT)));
 	}
 	if (r->table_no < 0)
@@ -31,10 +34,11 @@ raise_corrupted(int64 snapshot_id, const SealRecord *r, const char *detail, bool
 		                       snapshot_id),
 		                errdetail_internal("%s", detail), errhint(CHECK_HINT, snapshot_id)));
 	}
-	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-	                errmsg("snapshot " INT64_FORMAT " is corrupted: metadata of table %s does not match its checksum",
-	                       snapshot_id, r->name),
-	                errdetail_internal("%s", detail), errhint(CHECK_HINT, snapshot_id)));
+	ereport(ERROR,
+	        (errcode(ERRCODE_DATA_CORRUPTED),
+	         errmsg("snapshot " INT64_FORMAT " is corrupted: metadata of table \"%s\" does not match its checksum",
+	                snapshot_id, bk_display_name_of(r->name)),
+	         errdetail_internal("%s", detail), errhint(CHECK_HINT, snapshot_id)));
 }
 
 static const char *

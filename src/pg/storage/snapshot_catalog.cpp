@@ -26,6 +26,7 @@ extern "C"
 #include "pg/support/rls_scope.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/version_check.hpp"
+#include "pg/support/message_names.hpp"
 
 int64
 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
@@ -222,7 +223,7 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 
 	if (nsp == NULL || rel == NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relid)));
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
 	}
 	values[0] = Int64GetDatum(snapshot_id);
 	values[1] = ObjectIdGetDatum(relid);
@@ -286,7 +287,7 @@ bk_rel_qualified_name(Oid relid)
 	char *rel = get_rel_name(relid);
 	if (nsp == NULL || rel == NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with OID %u does not exist", relid)));
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
 	}
 	return quote_qualified_identifier(nsp, rel);
 }
@@ -297,9 +298,9 @@ bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid)
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		                errmsg("permission denied for table %s", bk_rel_qualified_name(relid))));
+		                errmsg("permission denied for table \"%s\"", bk_rel_display_name(relid))));
 	}
-	bk_check_capture_policies(snapshot, relid, "read");
+	bk_check_capture_policies(snapshot, relid, BK_TABLE_READ);
 }
 
 Oid

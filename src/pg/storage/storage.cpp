@@ -25,6 +25,7 @@ extern "C"
 #include "pg/support/rls_scope.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/version_check.hpp"
+#include "pg/support/message_names.hpp"
 
 static Oid
 extension_oid(void)
@@ -62,11 +63,19 @@ bk_extension_owner(void)
 	return owner;
 }
 
+// Nothing a user defines runs under the switch: backupkit runs only its own statements on its own tables
+// there (no user triggers, policies, index expressions or types on them; operators and functions resolved
+// under the pinned search_path, values passed as parameters of built-in types), and never type I/O or
+// triggers of user tables. SECURITY_RESTRICTED_OPERATION is the second line, as for PostgreSQL's maintenance
+// commands: should anything else ever run there (a trigger a superuser put on backupkit's tables), it cannot
+// change role, create temporary objects or leave anything behind for a later caller to run as the owner
+// (test/pgtap/045_owner_switch_restricted.sql).
 void
 bk_owner_begin(BkOwnerAccess *access)
 {
 	GetUserIdAndSecContext(&access->saved_user, &access->saved_sec_context);
-	SetUserIdAndSecContext(bk_extension_owner(), access->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(bk_extension_owner(),
+	                       access->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 }
 
 void

@@ -16,7 +16,8 @@ extern "C"
 #define BK_FORMAT_VERSION 1
 
 // Extension tables are readable only by their owner; while backupkit reads or writes them it runs as that
-// owner (never while running user code such as type I/O functions or triggers).
+// owner, in a security-restricted operation (never while running user code such as type I/O functions or
+// triggers).
 typedef struct BkOwnerAccess
 {
 	Oid saved_user;

@@ -19,17 +19,19 @@ bk_operation_watch(BkOperation *op, const char *operation, int64 snapshot_id)
 	op->operation = operation;
 	op->snapshot_id = snapshot_id;
 	op->started = GetCurrentTimestamp();
+	op->watching = true;
 	bk_failure_watch_begin(operation, snapshot_id);
 }
 
 void
 bk_operation_begin(BkOperation *op, const char *operation, int64 snapshot_id, int flags, const char *context_name)
 {
-	if (!(flags & BK_OP_WATCHED))
-	{
-		memset(op, 0, sizeof(*op));
-		op->started = GetCurrentTimestamp();
-	}
+	// After bk_operation_watch, the operation is timed from the watch; otherwise (a watch begun by an earlier
+	// call, import's first frame) from here unless the caller sets started.
+	TimestampTz started = (flags & BK_OP_WATCHED) && op->watching ? op->started : GetCurrentTimestamp();
+
+	memset(op, 0, sizeof(*op));
+	op->started = started;
 	op->operation = operation;
 	op->snapshot_id = snapshot_id;
 	op->flags = flags;

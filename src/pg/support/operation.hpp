@@ -19,7 +19,7 @@ extern "C"
 
 // Flags of bk_operation_begin.
 #define BK_OP_WATCH 0x1       // log a failure of the transaction as "backupkit operation failed: <operation> ..."
-#define BK_OP_WATCHED 0x2     // the watch is already on (bk_operation_watch, or an earlier call): end it at the end
+#define BK_OP_WATCHED 0x2     // the watch is already on (bk_operation_watch, or an earlier call: then zero op first)
 #define BK_OP_NO_SETTINGS 0x4 // leave the settings alone (the operation runs no type input or output)
 
 // What bk_operation_end does with the result.
@@ -38,6 +38,7 @@ typedef struct BkOperation
 	int guc_level;
 	MemoryContext cxt;    // the operation's own context (context_name given), else NULL
 	MemoryContext caller; // current when bk_operation_begin was called
+	bool watching;        // set by bk_operation_watch; bk_operation_begin reads it only with BK_OP_WATCHED
 } BkOperation;
 
 // Starts the failure watch early, before the argument checks it should cover; bk_operation_begin then gets

@@ -129,23 +129,38 @@ bk_capture_policies_allow(const BkSnapshot *snapshot, Oid relid)
 }
 
 void
-bk_check_capture_policies(const BkSnapshot *snapshot, Oid relid, const char *verb)
+bk_check_capture_policies(const BkSnapshot *snapshot, Oid relid, BkTableOperation op)
 {
-	if (!bk_capture_policies_allow(snapshot, relid))
+	const char *message;
+	const char *hint;
+
+	if (bk_capture_policies_allow(snapshot, relid))
 	{
-		char *verb_cap = pstrdup(verb);
-		verb_cap[0] = (char) pg_toupper((unsigned char) verb_cap[0]);
-		ereport(ERROR,
-		        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-		         errmsg("permission denied to %s captured rows of table %s", verb, bk_rel_qualified_name(relid)),
-		         errdetail("Row-level security applies to the table, and the rows were captured under the "
-		                   "policies of another role."),
-		         errhint("%s them as the role that took snapshot " INT64_FORMAT ".", verb_cap, snapshot->snapshot_id)));
+		return;
 	}
+	switch (op)
+	{
+		case BK_TABLE_RESTORE:
+			message = gettext_noop("permission denied to restore captured rows of table \"%s\"");
+			hint = "Restore them as the role that took snapshot " INT64_FORMAT ".";
+			break;
+		case BK_TABLE_EXPORT:
+			message = gettext_noop("permission denied to export captured rows of table \"%s\"");
+			hint = "Export them as the role that took snapshot " INT64_FORMAT ".";
+			break;
+		default:
+			message = gettext_noop("permission denied to read captured rows of table \"%s\"");
+			hint = "Read them as the role that took snapshot " INT64_FORMAT ".";
+			break;
+	}
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg(message, bk_rel_display_name(relid)),
+	                errdetail("Row-level security applies to the table, and the rows were captured under the "
+	                          "policies of another role."),
+	                errhint(hint, snapshot->snapshot_id)));
 }
 
 void
-bk_check_snapshot_policies(const BkSnapshot *snapshot, const char *verb)
+bk_check_snapshot_policies(const BkSnapshot *snapshot, BkTableOperation op)
 {
 	int n;
 	BkTableEntry **entries = bk_table_entries(snapshot->snapshot_id, &n);
@@ -155,7 +170,7 @@ bk_check_snapshot_policies(const BkSnapshot *snapshot, const char *verb)
 		Oid relid = bk_entry_live_relid(entries[i]);
 		if (OidIsValid(relid))
 		{
-			bk_check_capture_policies(snapshot, relid, verb);
+			bk_check_capture_policies(snapshot, relid, op);
 		}
 	}
 }

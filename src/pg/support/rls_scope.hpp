@@ -10,6 +10,7 @@ extern "C"
 }
 
 #include "pg/storage/storage.hpp"
+#include "pg/support/message_names.hpp"
 
 // The table's definition as captured, with "capture_rls_active": whether row-level security filtered the rows
 // the calling role captured (read under the capture's snapshot, recorded under the definition's seal). It lets
@@ -24,8 +25,8 @@ Datum bk_definition_with_capture_rls(Datum definition, Oid relid);
 // name; when no role has that name here, nobody may).
 bool bk_capture_policies_allow(const BkSnapshot *snapshot, Oid relid);
 
-// Errors (42501) unless bk_capture_policies_allow; verb says what was attempted ("read", "restore", "export").
-void bk_check_capture_policies(const BkSnapshot *snapshot, Oid relid, const char *verb);
+// Errors (42501) unless bk_capture_policies_allow; op says what was attempted (read, restore or export).
+void bk_check_capture_policies(const BkSnapshot *snapshot, Oid relid, BkTableOperation op);
 
 // bk_check_capture_policies for every table of the snapshot that still exists (export writes them all).
-void bk_check_snapshot_policies(const BkSnapshot *snapshot, const char *verb);
+void bk_check_snapshot_policies(const BkSnapshot *snapshot, BkTableOperation op);

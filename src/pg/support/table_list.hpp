@@ -7,6 +7,8 @@ extern "C"
 #include "fmgr.h"
 }
 
+#include "pg/support/message_names.hpp"
+
 // The array's oids, each checked to name an existing relation; NULL array, NULL element, empty array and
 // duplicates are errors that name the argument.
 // must_exist checks each table exists with a syscache lookup; a caller that reads the tables' catalog rows
@@ -15,8 +17,9 @@ Oid *bk_table_list_arg(FunctionCallInfo fcinfo, int argno, const char *argname, 
 // Errors unless every relation is a table backupkit can capture (ordinary or partitioned, not another
 // session's temporary table, not listed together with one of its partitions).
 void bk_check_capturable(const Oid *relids, int count);
-// Errors unless relid is an ordinary or partitioned table; verb says what was attempted ("restore").
-void bk_check_table_kind(Oid relid, const char *verb);
+// Errors unless relid is an ordinary or partitioned table; op says what was attempted (not BK_TABLE_READ or
+// BK_TABLE_EXPORT, which read captured rows and check only bk_check_not_system).
+void bk_check_table_kind(Oid relid, BkTableOperation op);
 // Errors unless relid is outside PostgreSQL's catalogs (pg_catalog, information_schema, TOAST) and outside
 // backupkit's own storage; called by bk_check_table_kind.
-void bk_check_not_system(Oid relid, const char *verb);
+void bk_check_not_system(Oid relid, BkTableOperation op);

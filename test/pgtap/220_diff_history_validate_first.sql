@@ -58,7 +58,7 @@ SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s, ARRAY[''v2'']::re
 
 -- A table dropped since capture.
 DROP TABLE d;
-SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s)', :sid), '42P01', 'table public.d of snapshot ' || :sid || ' no longer exists',
+SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s)', :sid), '42P01', 'table "public.d" of snapshot ' || :sid || ' no longer exists',
                  'a dropped table is a clear error');
 
 SELECT * FROM finish();

@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(58);
+SELECT plan(59);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -101,14 +101,24 @@ SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s)', :five), '23514'
                  'a CHECK added since capture stops the restore');
 ROLLBACK TO SAVEPOINT before_failure;
 SELECT is(pg_temp.sig('f1', 'f2', 'f3', 'f4', 'f5'), :'damaged_sig', 'a failure in the third of five tables leaves all five untouched');
-DO $$
+-- The error of a failed restore, as SQLSTATE|constraint|context ('no error' when the restore succeeds).
+CREATE FUNCTION pg_temp.restore_error(sid bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    state text;
+    con text;
+    ctx text;
 BEGIN
-    PERFORM backupkit.restore_snapshot((SELECT max(id) FROM backupkit.snapshots WHERE label = 'five'));
-EXCEPTION WHEN check_violation THEN
-    RAISE WARNING 'caught: %', SQLERRM;
-    IF SQLERRM NOT LIKE '%f3_no_x5%' THEN RAISE EXCEPTION 'error does not name the constraint: %', SQLERRM; END IF;
+    PERFORM backupkit.restore_snapshot(sid);
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, con = CONSTRAINT_NAME, ctx = PG_EXCEPTION_CONTEXT;
+    RETURN state || '|' || con || '|' || ctx;
 END $$;
-SELECT pass('the error names the violated constraint');
+SELECT pg_temp.restore_error(:five) AS five_error \gset
+SELECT is(split_part(:'five_error', '|', 1) || '|' || split_part(:'five_error', '|', 2), '23514|f3_no_x5',
+          'the error names the violated constraint');
+SELECT ok(split_part(:'five_error', '|', 3) ~ 'table "public\.f3" from snapshot \d+, row with key \(id\)=\(5\)',
+          'the error context names the table and the key of the offending row');
 ALTER TABLE f3 DROP CONSTRAINT f3_no_x5;
 SELECT lives_ok(format('SELECT backupkit.restore_snapshot(%s)', :five), 'the same restore succeeds once the constraint is gone');
 SELECT is((SELECT count(*)::int FROM f5 WHERE v = 'damaged'), 0, 'all five tables restored');
@@ -123,7 +133,7 @@ SELECT backupkit.snapshot_tables('{parent_p}') AS pp \gset
 INSERT INTO parent_p VALUES (11, 'new');
 INSERT INTO child_cascade VALUES (1, 11);
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''parent_p'')', :pp), '23503',
-                 'restoring table public.parent_p would remove rows referenced from table public.child_cascade',
+                 'restoring table "public.parent_p" would remove rows referenced from table "public.child_cascade"',
                  'replace refuses to cascade into a child outside the set');
 DELETE FROM child_cascade; INSERT INTO child_setnull VALUES (1, 11);
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''parent_p'')', :pp), '23503', NULL,
@@ -144,7 +154,7 @@ CREATE TABLE nokey (a int, b text);
 INSERT INTO nokey VALUES (1, 'x'), (1, 'x'), (2, NULL);
 SELECT backupkit.snapshot_tables('{nokey}') AS nk \gset
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''nokey'', ''merge'')', :nk), '22023',
-                 NULL, 'merge needs a key');
+                 NULL, 'merge of a keyless table is refused (it needs a key)');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''nokey'', ''upsert'')', :nk), '22023',
                  'unrecognized restore mode: "upsert"', 'an unknown mode is an error');
 DELETE FROM nokey WHERE a = 2; INSERT INTO nokey VALUES (3, 'y');
@@ -204,10 +214,10 @@ SELECT backupkit.snapshot_tables('{drift}') AS dr \gset
 ALTER TABLE drift ALTER small TYPE bigint, ALTER name TYPE text, DROP COLUMN gone, ADD COLUMN added int DEFAULT 42;
 DELETE FROM drift;
 SELECT backupkit.restore_table_from_snapshot(:dr, 'drift') AS drift_report \gset
-SELECT is((SELECT sum(small)::int FROM drift), 15, 'int -> bigint converts');
+SELECT is((SELECT sum(small)::int FROM drift), 15, 'a column retyped int -> bigint since capture gets the captured values');
 SELECT is((SELECT min(added) FROM drift), 42, 'an added column gets its default');
-SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"gone\" (text at capture) no longer exists; its captured values were skipped (schema => ''missing'' re-creates it)"]', 'a dropped column is reported with its captured type and the schema mode that re-creates it');
-SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"small\" changed type from integer at capture to bigint now"]', 'a retyped column is reported with both types');
+SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"gone\" (text at capture) no longer exists; its captured values were skipped (schema => ''missing'' or ''exact'' re-creates it)"]', 'a dropped column is reported with its captured type and the schema mode that re-creates it');
+SELECT ok(:'drift_report'::jsonb->'warnings' @> '["column \"small\" changed type from integer at capture to bigint now (schema => ''exact'' converts it back)"]', 'a retyped column is reported with both types');
 ALTER TABLE drift RENAME TO drift_renamed;
 CREATE SCHEMA moved_here;
 ALTER TABLE drift_renamed SET SCHEMA moved_here;
@@ -258,7 +268,7 @@ SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig')->>'triggers_fired'
 SELECT is((SELECT sum(touched)::int FROM trig), 0, 'no trigger fired: captured values kept');
 SELECT is((SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'trig_touch'), 'O', 'the trigger is enabled again afterwards');
 DELETE FROM trig;
-SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig', 'replace', false, true)->>'triggers_fired')::boolean, true, 'fire_triggers => true');
+SELECT is((backupkit.restore_table_from_snapshot(:tr, 'trig', 'replace', false, true)->>'triggers_fired')::boolean, true, 'fire_triggers => true is reported as triggers_fired');
 SELECT is((SELECT sum(touched)::int FROM trig), 2, 'the trigger fired for every restored row');
 
 SELECT * FROM finish();

@@ -20,45 +20,45 @@ SELECT backupkit.snapshot_tables('{rel.t}') AS t_sid \gset
 
 -- 1. System catalogs and backupkit's own tables, refused for everyone (this file runs as a superuser).
 SELECT throws_ok($$SELECT backupkit.snapshot_tables('{pg_class}')$$, '0A000',
-                 'cannot snapshot system table pg_catalog.pg_class', 'a superuser cannot snapshot pg_class');
+                 'cannot snapshot system table "pg_catalog.pg_class"', 'a superuser cannot snapshot pg_class');
 SELECT throws_ok($$SELECT backupkit.snapshot_tables('{rel.t,pg_authid}')$$, '0A000',
-                 'cannot snapshot system table pg_catalog.pg_authid', 'nor pg_authid, listed after a user table');
+                 'cannot snapshot system table "pg_catalog.pg_authid"', 'nor pg_authid, listed after a user table');
 SELECT throws_ok($$SELECT backupkit.snapshot_tables('{information_schema.sql_features}')$$, '0A000',
-                 'cannot snapshot system table information_schema.sql_features', 'nor a table of information_schema');
+                 'cannot snapshot system table "information_schema.sql_features"', 'nor a table of information_schema');
 SELECT throws_ok($$SELECT backupkit.snapshot_tables('{backupkit.snapshot_chunk}')$$, '0A000',
-                 'cannot snapshot table backupkit.snapshot_chunk of extension "backupkit"',
+                 'cannot snapshot table "backupkit.snapshot_chunk" of extension "backupkit"',
                  'nor backupkit''s own storage');
 SELECT throws_ok(format($$SELECT backupkit.snapshot_tables(ARRAY[%L::regclass])$$,
                         (SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'pg_proc'::regclass)),
                  '42809', NULL, 'nor the TOAST table of a catalog');
 SELECT throws_ok(format($$SELECT backupkit.restore_table_from_snapshot(%s, 'pg_class', 'merge')$$, :t_sid), '0A000',
-                 'cannot restore system table pg_catalog.pg_class', 'a superuser cannot merge into pg_class');
+                 'cannot restore system table "pg_catalog.pg_class"', 'a superuser cannot merge into pg_class');
 SELECT throws_ok(format($$SELECT backupkit.restore_snapshot(%s, '{pg_class}', 'missing')$$, :t_sid), '0A000',
-                 'cannot restore system table pg_catalog.pg_class', 'nor restore it in a set');
+                 'cannot restore system table "pg_catalog.pg_class"', 'nor restore it in a set');
 SELECT throws_ok(format($$SELECT backupkit.restore_table_from_snapshot(%s, 'backupkit.snapshot', 'merge')$$, :t_sid),
-                 '0A000', 'cannot restore table backupkit.snapshot of extension "backupkit"',
+                 '0A000', 'cannot restore table "backupkit.snapshot" of extension "backupkit"',
                  'nor restore into backupkit''s storage');
 SELECT throws_ok($$SELECT backupkit.get_table_restoration_order('{pg_class}'::regclass[])$$, '0A000',
-                 'cannot order system table pg_catalog.pg_class', 'ordering refuses a catalog');
+                 'cannot order system table "pg_catalog.pg_class"', 'ordering refuses a catalog');
 SELECT throws_ok($$SELECT * FROM backupkit.restoration_plan('{rel.t,pg_constraint}')$$, '0A000',
-                 'cannot order system table pg_catalog.pg_constraint', 'restoration_plan too');
+                 'cannot order system table "pg_catalog.pg_constraint"', 'restoration_plan refuses a catalog too');
 -- A snapshot whose entry names pg_class (as one taken before the check, or imported, could): every use refused.
 SELECT backupkit.snapshot_tables('{rel.t}') AS cat_sid \gset
 UPDATE backupkit.snapshot_table SET schema_name = 'pg_catalog', table_name = 'pg_class', relid = 'pg_class'::regclass
  WHERE snapshot_id = :cat_sid;
 SELECT rel.checksum('pg_class') AS pg_class_before \gset
 SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s, mode => ''merge'')', :cat_sid), '0A000',
-                 'cannot restore system table pg_catalog.pg_class', 'a snapshot naming pg_class cannot restore into it');
+                 'cannot restore system table "pg_catalog.pg_class"', 'a snapshot naming pg_class cannot restore into it');
 SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s, mode => ''replace'', dry_run => true)', :cat_sid), '0A000',
-                 'cannot restore system table pg_catalog.pg_class', 'not even as a dry run');
+                 'cannot restore system table "pg_catalog.pg_class"', 'not even as a dry run');
 SELECT throws_ok(format('SELECT * FROM backupkit.diff(%s, ''pg_class'')', :cat_sid), '0A000',
-                 'cannot diff system table pg_catalog.pg_class', 'nor diff against it');
+                 'cannot diff system table "pg_catalog.pg_class"', 'nor diff against it');
 SELECT throws_ok(format('SELECT * FROM backupkit.diff(%s, ''pg_class'')', :t_sid), '0A000',
-                 'cannot diff system table pg_catalog.pg_class', 'diff refuses a catalog before looking in the snapshot');
+                 'cannot diff system table "pg_catalog.pg_class"', 'diff refuses a catalog before looking in the snapshot');
 SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''pg_authid'')', :t_sid), '0A000',
-                 'cannot read captured rows of system table pg_catalog.pg_authid', 'snapshot_rows too');
+                 'cannot read captured rows of system table "pg_catalog.pg_authid"', 'snapshot_rows refuses a catalog too');
 SELECT throws_ok(format('SELECT * FROM backupkit.snapshot_rows(%s, ''pg_class'')', :cat_sid), '0A000',
-                 'cannot read captured rows of system table pg_catalog.pg_class', 'nor read its rows as pg_class''s');
+                 'cannot read captured rows of system table "pg_catalog.pg_class"', 'nor read its rows as pg_class''s');
 SELECT is(rel.checksum('pg_class'), :'pg_class_before', 'pg_class is unchanged');
 
 -- 3. Row-level security: one rule for restore, dry run, export, diff and reads.
@@ -83,23 +83,23 @@ SELECT rel.checksum('rel.r') AS r_before \gset
 SET LOCAL ROLE rel_owner;
 SELECT is((SELECT count(*) FROM rel.r), 20::bigint, 'the owner sees all 20 rows');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'')', :alice_sid), '42501',
-                 'permission denied to restore captured rows of table rel.r',
+                 'permission denied to restore captured rows of table "rel.r"',
                  'RLS: a member who sees every row cannot replace from a capture that saw some');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'', ''replace'', true)', :alice_sid),
-                 '42501', 'permission denied to restore captured rows of table rel.r', 'RLS: nor dry-run it');
+                 '42501', 'permission denied to restore captured rows of table "rel.r"', 'RLS: nor dry-run it');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'', ''merge'')', :alice_sid), '42501',
-                 'permission denied to restore captured rows of table rel.r', 'RLS: nor merge it');
+                 'permission denied to restore captured rows of table "rel.r"', 'RLS: nor merge it');
 SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s)', :alice_sid), '42501',
-                 'permission denied to restore captured rows of table rel.r', 'RLS: nor restore it in a set');
+                 'permission denied to restore captured rows of table "rel.r"', 'RLS: nor restore it in a set');
 SELECT throws_ok(format('SELECT backupkit.restore_snapshot(%s, ''{rel.r}'', dry_run => true)', :alice_sid), '42501',
-                 'permission denied to restore captured rows of table rel.r', 'RLS: nor dry-run the set');
+                 'permission denied to restore captured rows of table "rel.r"', 'RLS: nor dry-run the set');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.export_snapshot(%s)', :alice_sid), '42501',
-                 'permission denied to export captured rows of table rel.r',
+                 'permission denied to export captured rows of table "rel.r"',
                  'RLS: nor export it (to import it as her own)');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.diff(%s, ''rel.r'')', :alice_sid), '42501',
-                 'permission denied to read captured rows of table rel.r', 'RLS: nor diff it');
+                 'permission denied to read captured rows of table "rel.r"', 'RLS: nor diff it');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''rel.r'')', :alice_sid), '42501',
-                 'permission denied to read captured rows of table rel.r', 'RLS: nor read it');
+                 'permission denied to read captured rows of table "rel.r"', 'RLS: nor read it');
 RESET ROLE;
 SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table kept every row');
 -- The capture records that the policies filtered it: switching row-level security off afterwards does not let
@@ -110,10 +110,10 @@ SELECT is((SELECT (definition->>'capture_rls_active')::boolean FROM backupkit.sn
 ALTER TABLE rel.r DISABLE ROW LEVEL SECURITY;
 SET LOCAL ROLE rel_owner;
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'')', :alice_sid), '42501',
-                 'permission denied to restore captured rows of table rel.r',
+                 'permission denied to restore captured rows of table "rel.r"',
                  'RLS: with row-level security switched off since, the member still cannot replace from it');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.diff(%s, ''rel.r'')', :alice_sid), '42501',
-                 'permission denied to read captured rows of table rel.r', 'RLS: nor diff it');
+                 'permission denied to read captured rows of table "rel.r"', 'RLS: nor diff it');
 RESET ROLE;
 ALTER TABLE rel.r ENABLE ROW LEVEL SECURITY;
 SELECT is(rel.checksum('rel.r'), :'r_before', 'RLS: the table still has its 20 rows');
@@ -128,10 +128,10 @@ RESET ROLE;
 SET LOCAL ROLE rel_owner;
 SELECT backupkit.import_snapshot(frame ORDER BY n) AS owner_imported FROM rel_alice_frames \gset
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'')', :owner_imported), '42501',
-                 'permission denied to restore captured rows of table rel.r',
+                 'permission denied to restore captured rows of table "rel.r"',
                  'RLS: importing the creator''s export does not make the capture the member''s own');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.snapshot_rows(%s, ''rel.r'')', :owner_imported), '42501',
-                 'permission denied to read captured rows of table rel.r', 'RLS: nor may he read it');
+                 'permission denied to read captured rows of table "rel.r"', 'RLS: nor may he read it');
 RESET ROLE;
 SET LOCAL ROLE rel_alice;
 SELECT is((SELECT count(*) FROM backupkit.snapshot_rows(:alice_reimported, 'rel.r')), 10::bigint,
@@ -145,10 +145,10 @@ SELECT backupkit.snapshot_tables('{rel.r}', 'every row') AS full_sid \gset
 RESET ROLE;
 SET LOCAL ROLE rel_carol;
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.r'', ''missing'', true)', :full_sid),
-                 '42501', 'permission denied to restore captured rows of table rel.r',
+                 '42501', 'permission denied to restore captured rows of table "rel.r"',
                  'RLS: a filtered member gets no dry-run counts of a full capture');
 SELECT throws_ok(format('SELECT count(*) FROM backupkit.export_snapshot(%s)', :full_sid), '42501',
-                 'permission denied to export captured rows of table rel.r', 'RLS: nor exports it');
+                 'permission denied to export captured rows of table "rel.r"', 'RLS: nor exports it');
 RESET ROLE;
 -- Positive controls: the creator itself restores, exports and reads its capture; the owner uses its own.
 SET LOCAL ROLE rel_alice;
@@ -326,7 +326,7 @@ SELECT backupkit.import_snapshot(frame ORDER BY n) AS emoji_imported FROM rel_fr
 SELECT ok((SELECT label = repeat(chr(1), 10000) FROM backupkit.snapshots WHERE id = :ctl_imported),
           'and imports with the label intact');
 SELECT ok((SELECT label = repeat(chr(128512), 10000) FROM backupkit.snapshots WHERE id = :emoji_imported),
-          'the 4-byte one too');
+          'and the label of 4-byte characters imports intact too');
 
 SELECT * FROM finish();
 ROLLBACK;
