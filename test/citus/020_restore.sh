@@ -218,13 +218,13 @@ q -c "DELETE FROM order_lines WHERE order_id = 5" -c "DELETE FROM orders WHERE i
 q -c "INSERT INTO orders VALUES (90001, 1, 1, now())" -c "INSERT INTO order_lines VALUES (90001, 1, 'x', 1, NULL)" >/dev/null
 refused "replace of orders that would delete a row order_lines references" \
 	"SELECT backupkit.restore_table_from_snapshot($sid, 'orders', 'replace')" \
-	"ERROR:  23503: restoring table public.orders would remove rows referenced from table public.order_lines
+	"ERROR:  23503: restoring table \"public.orders\" would remove rows referenced from table \"public.order_lines\"
 DETAIL:  Key (90001) of a row absent from the snapshot is still referenced through foreign key \"order_lines_order_fk\".
-HINT:  Restore public.order_lines in the same call, or use mode => 'merge'."
+HINT:  Restore table \"public.order_lines\" in the same call, or use mode => 'merge'."
 refused "... in a dry run too" "SELECT backupkit.restore_table_from_snapshot($sid, 'orders', 'replace', dry_run => true)" \
-	"ERROR:  23503: restoring table public.orders would remove rows referenced from table public.order_lines
+	"ERROR:  23503: restoring table \"public.orders\" would remove rows referenced from table \"public.order_lines\"
 DETAIL:  Key (90001) of a row absent from the snapshot is still referenced through foreign key \"order_lines_order_fk\".
-HINT:  Restore public.order_lines in the same call, or use mode => 'merge'."
+HINT:  Restore table \"public.order_lines\" in the same call, or use mode => 'merge'."
 # A row the table now rejects (a CHECK constraint added since the capture) fails the set after other tables
 # were written: everything rolls back.
 q -c "ALTER TABLE order_lines ADD CONSTRAINT small_qty CHECK (qty < 3) NOT VALID" >/dev/null

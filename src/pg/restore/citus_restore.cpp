@@ -21,6 +21,7 @@ extern "C"
 #include "pg/restore/copy_loader.hpp"
 #include "pg/support/progress.hpp"
 #include "pg/schema/table_metadata.hpp"
+#include "pg/support/message_names.hpp"
 
 struct BkCitusRestore
 {
@@ -288,10 +289,11 @@ check_outside_child(const BkCitusRestore *r, const char *gone, const char *child
 	{
 		ereport(ERROR,
 		        (errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-		         errmsg("restoring table %s would remove rows referenced from table %s", r->in.target, child),
+		         errmsg("restoring table \"%s\" would remove rows referenced from table \"%s\"",
+		                bk_display_name_of(r->in.target), bk_display_name_of(child)),
 		         errdetail("Key %s of a row absent from the snapshot is still referenced through foreign key \"%s\".",
 		                   bk_spi_get_text(0, 1), conname),
-		         errhint("Restore %s in the same call, or use mode => 'merge'.", child)));
+		         errhint("Restore table \"%s\" in the same call, or use mode => 'merge'.", bk_display_name_of(child))));
 	}
 }
 
