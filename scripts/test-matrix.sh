@@ -7,6 +7,9 @@
 #     MAJOR            versions to test (default: 15 17 18 19)
 #     --quick          skip the slow TAP scripts on every version
 #   BK_PG_CONFIG_15    pg_config of the 15 server (default: the packaged one)
+#   BK_PG_CONFIG_<N>   pg_config of a server of major N to test as it is, instead of building N with
+#                      scripts/build-postgres.sh (a server built some other way, e.g. from PostgreSQL's own git
+#                      sources when the registry serves none: the README's table says which were tested so)
 #   BK_SLOW_ON         versions that run the slow TAP scripts (default: 15 and the newest one available); the
 #                      others run with --quick, which keeps CI from scratch (three server builds) well under an hour
 #
@@ -48,6 +51,14 @@ for major in "${majors[@]}"; do
 	if [ "$major" = 15 ]; then
 		pgc[$major]=${BK_PG_CONFIG_15:-/usr/lib/postgresql/15/bin/pg_config}
 		status=0
+	elif given=BK_PG_CONFIG_$major && [ -n "${!given:-}" ]; then
+		pgc[$major]=${!given}
+		printf '\n######## PostgreSQL %s: %s (%s, not built here) ########\n' "$major" "${pgc[$major]}" "$given"
+		status=0
+		if [ "$("${pgc[$major]}" --version 2>/dev/null | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')" != "$major" ]; then
+			echo "$given=${pgc[$major]} is not the pg_config of a PostgreSQL $major server" >&2
+			status=1
+		fi
 	else
 		printf '\n######## building PostgreSQL %s (cached) ########\n' "$major"
 		pgc[$major]=$(bash scripts/build-postgres.sh "$major" | tail -n 1)

@@ -10,14 +10,9 @@ SELECT current_setting('server_version_num')::int >= 180000 AS pg18 \gset
 \if :pg18
 
 CREATE SCHEMA s18;
--- Row count and content hash of a whole table (generated columns included), as test/datasets/fingerprint.sql.
-CREATE FUNCTION s18.checksum(t regclass) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE r text;
-BEGIN
-    EXECUTE format('SELECT count(*) || '':'' || md5(coalesce(string_agg(x::text, chr(10) ORDER BY x::text COLLATE "C"), '''')) FROM %s x', t)
-       INTO r;
-    RETURN r;
-END $$;
+-- s18.checksum(regclass): whole-table row count and content hash.
+\set checksum_schema s18
+\ir include/table_checksum.sql
 
 -- Virtual generated columns, next to a stored one.
 CREATE TABLE s18.vg (id int PRIMARY KEY, a int, b text,

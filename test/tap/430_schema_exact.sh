@@ -260,7 +260,7 @@ INSERT INTO refunds VALUES (101);
 SQL
 state "$A" migrated
 err=$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, schema => 'exact')" 2>&1)
-check "$(echo "$err" | grep -c 'would remove rows referenced from table public.refunds')" 1 "refusal: an outside row referencing a row added since blocks the restore, named"
+check "$(echo "$err" | grep -c 'would remove rows referenced from table "public.refunds"')" 1 "refusal: an outside row referencing a row added since blocks the restore, named"
 echo "$err" | head -5 | sed 's/^/# /'
 state "$A" refused
 same "refusal (outside row): no definition changed" "$WORK/migrated.sql" "$WORK/refused.sql"

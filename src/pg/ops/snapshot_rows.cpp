@@ -20,6 +20,7 @@ extern "C"
 #include "pg/storage/chunk_reader.hpp"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/storage.hpp"
+#include "pg/support/compat.hpp"
 #include "pg/support/table_list.hpp"
 #include "pg/support/message_names.hpp"
 #include "pg/support/operation.hpp"
@@ -81,11 +82,10 @@ load_chunk(RowsState *st)
 static Datum
 row_to_jsonb(RowsState *st, int row)
 {
-	JsonbParseState *ps = NULL;
-	JsonbValue *res;
+	BkJsonbBuilder b = {};
 	int ncols = st->entry->ncaptured;
 
-	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	bk_jsonb_push(&b, WJB_BEGIN_OBJECT, NULL);
 	for (int i = 0; i < ncols; i++)
 	{
 		JsonbValue k, v;
@@ -93,7 +93,7 @@ row_to_jsonb(RowsState *st, int row)
 		k.type = jbvString;
 		k.val.string.val = st->names[i];
 		k.val.string.len = (int) strlen(st->names[i]);
-		pushJsonbValue(&ps, WJB_KEY, &k);
+		bk_jsonb_push(&b, WJB_KEY, &k);
 		if (off < 0)
 		{
 			v.type = jbvNull;
@@ -104,10 +104,10 @@ row_to_jsonb(RowsState *st, int row)
 			v.val.string.val = st->strings + off;
 			v.val.string.len = (int) strlen(st->strings + off);
 		}
-		pushJsonbValue(&ps, WJB_VALUE, &v);
+		bk_jsonb_push(&b, WJB_VALUE, &v);
 	}
-	res = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
-	return JsonbPGetDatum(JsonbValueToJsonb(res));
+	bk_jsonb_push(&b, WJB_END_OBJECT, NULL);
+	return JsonbPGetDatum(JsonbValueToJsonb(bk_jsonb_result(&b)));
 }
 
 // Looks up the entry (by live oid, or by captured name when by_name is set), checks access and the seals,

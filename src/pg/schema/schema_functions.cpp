@@ -8,6 +8,7 @@ extern "C"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/tuplestore.h"
 }
 
 #include "pg/storage/metadata_checksum.hpp"

@@ -9,6 +9,7 @@ extern "C"
 {
 #include "postgres.h"
 #include "nodes/parsenodes.h"
+#include "utils/jsonb.h"
 #if PG_VERSION_NUM >= 160000
 // 16 moved the varlena macros (VARDATA, VARSIZE, SET_VARSIZE...) out of postgres.h.
 #include "varatt.h"
@@ -56,3 +57,20 @@ typedef RangeTblEntry BkRelPermissions;
 #define bk_constraint_enforced(con) true
 #define BK_SQL_FK_ENFORCED "true"
 #endif
+
+// Building a jsonb value with pushJsonbValue (utils/jsonb.h): 19 passes one JsonbInState, whose result field
+// holds the finished value, where older servers pass the address of a JsonbParseState pointer and return the
+// value from the closing push. BkJsonbBuilder is either, zero-initialised by its user (BkJsonbBuilder b = {});
+// bk_jsonb_result is the finished value after the last bk_jsonb_push.
+#if PG_VERSION_NUM >= 190000
+typedef JsonbInState BkJsonbBuilder;
+#define bk_jsonb_push(builder, token, value) pushJsonbValue((builder), (token), (value))
+#else
+struct BkJsonbBuilder
+{
+	JsonbParseState *parse;
+	JsonbValue *result;
+};
+#define bk_jsonb_push(builder, token, value) ((builder)->result = pushJsonbValue(&(builder)->parse, (token), (value)))
+#endif
+#define bk_jsonb_result(builder) ((builder)->result)
