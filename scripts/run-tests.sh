@@ -155,7 +155,9 @@ fi
 
 section "Citus (test/citus/*.sh on a coordinator and two workers)"
 # Only on PostgreSQL 15 (the server the Citus tests are written for) and when the Citus source tarball is
-# there; the build is cached (scripts/build-citus.sh), then installed into PG_CONFIG's server.
+# there; the build is cached (scripts/build-citus.sh), then installed into PG_CONFIG's server. Each test
+# starts its own cluster (010 refusals, 020 restores and diffs, 030 snapshot consistency under a writer);
+# test/citus/helpers.bash is sourced by them, not run.
 pg_major=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
 citus_files=(test/citus/*.sh)
 if [ "$pg_major" != 15 ]; then

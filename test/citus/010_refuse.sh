@@ -1,50 +1,22 @@
 #!/usr/bin/env bash
 # On a real Citus cluster (a coordinator and two workers, scripts/citus-cluster.sh): every operation
-# backupkit cannot yet perform correctly on a Citus table refuses it with 0A000 and the exact message,
-# detail and hint naming the table and its Citus type, in dry runs too, and changes nothing: the whole-table
-# checksums seen through Citus and the row count and checksum of every shard placement
-# (run_command_on_placements) are the same after each refused call. A multi-table restore that includes a
-# local table refuses as a whole. What still works is checked too: restores of a local table on the
-# coordinator, ordering, snapshot_rows, check_referential_integrity, and the hint's INSERT ... SELECT.
+# backupkit cannot yet perform on a Citus table (Citus local and single-shard tables; hash-distributed and
+# reference tables are handled, see 020_restore.sh and 030_snapshot_consistency.sh) refuses it with 0A000 and
+# the exact message, detail and hint naming the table and its Citus type, in dry runs too, and changes
+# nothing: the whole-table checksums seen through Citus and the row count and checksum of every shard
+# placement (run_command_on_placements) are the same after each refused call. A multi-table restore that
+# includes such a table refuses as a whole. What still works is checked too: restores of a local table on
+# the coordinator, ordering, snapshot_rows, check_referential_integrity, and the hint's INSERT ... SELECT.
 #
 # Run by scripts/run-tests.sh (Citus suite) with PG_CONFIG naming a server Citus is installed into.
 set -u
-cd "$(dirname "$0")/../.."
-PG_CONFIG=${PG_CONFIG:-pg_config}
-export PATH="$("$PG_CONFIG" --bindir):$PATH"
-# shellcheck source=scripts/citus-cluster.sh
-source scripts/citus-cluster.sh
+# shellcheck source=test/citus/helpers.bash
+source "$(dirname "$0")/helpers.bash"
 
-n=0
-fails=0
-ok() { # ok <status> <description>
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
-}
-is() { # is <got> <expected> <description>
-	if [ "$1" = "$2" ]; then
-		ok 0 "$3"
-	else
-		ok 1 "$3"
-		printf 'got:      %s\nexpected: %s\n' "$1" "$2" | sed 's/^/#   /' >&2
-	fi
-}
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-# The error a statement raises, as psql prints it in verbose mode (SQLSTATE, detail, hint), without the
-# source location; the exit status of psql is kept apart so a statement that succeeds cannot pass.
-error_of() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -v SHOW_CONTEXT=never -c "$1" 2>&1 >/dev/null |
-		grep -v '^LOCATION:'
-}
+start_cluster
 
-if ! bk_citus_start 2 "citus.shard_count = 8"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
-
-# The tables, created local and captured, then handed to Citus (a Citus table cannot be captured; a
-# snapshot taken before distributing, or imported, is how a snapshot comes to hold one).
+# The tables, created local and captured, then handed to Citus (a Citus local or single-shard table cannot
+# be captured; a snapshot taken before distributing, or imported, is how a snapshot comes to hold one).
 q <<'SQL' >/dev/null
 CREATE EXTENSION backupkit;
 CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
@@ -62,10 +34,7 @@ INSERT INTO audit SELECT g, 'audit ' || g FROM generate_series(1, 100) g;
 SQL
 tables=(customers orders order_lines notes events audit)
 citus_tables=(customers orders order_lines notes events)
-# Whole-table checksum through Citus: row count and md5 of the rows' text in a fixed order.
-checksum_sql() {
-	echo "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM $1 t"
-}
+refused_tables=(notes events)
 declare -A captured
 for t in "${tables[@]}"; do
 	captured[$t]=$(q -c "$(checksum_sql "$t")")
@@ -139,16 +108,16 @@ refused() {
 	is "$(state)" "$before" "$1: nothing changed (checksums through Citus, every placement, no snapshot added)"
 }
 
-restore_detail="DETAIL:  backupkit would write the rows into the coordinator's shell table, which Citus does not read, or compare them in joins Citus cannot plan; it does not restore Citus tables yet.
-HINT:  Leave the Citus tables out of the restore; to put their rows back now, insert them through Citus with INSERT ... SELECT from backupkit.snapshot_rows()."
-snapshot_detail="DETAIL:  Citus reads each shard on its own connection under its own MVCC snapshot, so writes committed while the snapshot runs could be captured in part; backupkit does not capture Citus tables yet.
-HINT:  Leave the tables Citus manages out of the list; for them, use citus_create_restore_point() with physical backups of every node until backupkit supports Citus."
-diff_detail="DETAIL:  The comparison joins a temporary table with the Citus table, which Citus cannot plan; backupkit does not compare Citus tables yet.
-HINT:  Compare the rows of backupkit.snapshot_rows() with the table in SQL until backupkit supports Citus."
+restore_detail="DETAIL:  backupkit restores Citus hash-distributed and reference tables only.
+HINT:  Leave this table out of the restore; to put its rows back, insert them through Citus with INSERT ... SELECT from backupkit.snapshot_rows()."
+snapshot_detail="DETAIL:  backupkit captures Citus hash-distributed and reference tables only.
+HINT:  Leave this table out of the list; for it, use citus_create_restore_point() with physical backups of every node."
+diff_detail="DETAIL:  backupkit compares Citus hash-distributed and reference tables only.
+HINT:  Compare the rows of backupkit.snapshot_rows() with the table in SQL."
 declare -A kind=([customers]="reference" [orders]="distributed" [order_lines]="distributed" [notes]="local"
 	[events]="single-shard")
 
-for t in "${citus_tables[@]}"; do
+for t in "${refused_tables[@]}"; do
 	what="Citus ${kind[$t]} table \"public.$t\""
 	for mode in replace merge missing; do
 		for dry in false true; do
@@ -169,18 +138,19 @@ $snapshot_detail"
 ${snapshot_detail}"
 done
 
-# Sets: the whole snapshot (its first Citus table in capture order is named), and a set led by a local
-# table, refuse as a whole before any table, the local one included, is touched.
+# Sets: the whole snapshot (the first refused Citus table of the set, in name order, is named), and a set led
+# by a local table, refuse as a whole before any table, the local one and the distributed one included, is
+# touched.
 for mode in replace merge missing; do
 	for dry in false true; do
 		refused "restore_snapshot of the whole snapshot, $mode dry_run=$dry" \
 			"SELECT backupkit.restore_snapshot($sid, mode => '$mode', dry_run => $dry)" \
-			"ERROR:  0A000: cannot restore Citus reference table \"public.customers\"
+			"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
 $restore_detail"
 	done
-	refused "restore_snapshot of a local and a distributed table, $mode" \
-		"SELECT backupkit.restore_snapshot($sid, ARRAY['audit', 'order_lines']::regclass[], '$mode')" \
-		"ERROR:  0A000: cannot restore Citus distributed table \"public.order_lines\"
+	refused "restore_snapshot of a local, a distributed and a single-shard table, $mode" \
+		"SELECT backupkit.restore_snapshot($sid, ARRAY['audit', 'order_lines', 'events']::regclass[], '$mode')" \
+		"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
 $restore_detail"
 done
 refused "restore_snapshot without validation" \
@@ -250,6 +220,4 @@ q -c "SELECT backupkit.pin_snapshot($sid)" -c "SELECT backupkit.pin_snapshot($si
 ok $? "pin and unpin a snapshot holding Citus tables"
 is "$(q -c "SELECT backupkit.drop_snapshot($sid)")" t "drop a snapshot holding Citus tables"
 
-echo "1..$n"
-[ $fails = 0 ] || bk_citus_log_tail >&2
-[ $fails = 0 ]
+finish

@@ -5,6 +5,7 @@
 // drained in batches into a DestReceiver that formats each row straight into the chunk text; chunks are
 // written between batches, so memory holds at most one chunk and one batch whatever the table size.
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
@@ -37,6 +38,7 @@ extern "C"
 #include "pg/support/lock_order.hpp"
 #include "pg/storage/metadata_checksum.hpp"
 #include "pg/storage/chunk_writer.hpp"
+#include "pg/capture/citus_snapshot.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/operation_log.hpp"
 #include "pg/support/progress.hpp"
@@ -339,6 +341,7 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 
 	bk_operation_begin(&op, "snapshot", 0, BK_OP_WATCHED, "backupkit snapshot");
 	op_cxt = op.cxt;
+	bk_citus_lock_for_capture(relids, nrels);
 
 	snapshot_id = create_snapshot_row(label, compression);
 	bk_failure_watch_set_snapshot(snapshot_id);
@@ -354,9 +357,11 @@ bk_snapshot_tables(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(table_cxt);
 		bk_read_table_metadata(relids[i], &meta);
 		// Read with the metadata, under the same MVCC snapshot as the rows.
-		definition = bk_definition_with_capture_rls(bk_read_table_definition(relids[i]), relids[i]);
+		definition = bk_definition_with_citus(
+		    bk_definition_with_capture_rls(bk_read_table_definition(relids[i]), relids[i]), relids[i]);
 		bk_progress_table(i, quote_qualified_identifier(meta.schema_name, meta.table_name), -1);
-		with_tid = bk_capture_position(relids[i], &pos);
+		// Positions read through Citus are per shard and per node: none is recorded (citus_snapshot.hpp).
+		with_tid = !bk_citus_table(relids[i], NULL) && bk_capture_position(relids[i], &pos);
 		bk_chunk_writer_start_table(writer, i, with_tid);
 		capture_rows(&meta, writer, with_tid);
 		store_table_entry(snapshot_id, i, &meta, definition, writer, with_tid ? &pos : NULL);

@@ -1,15 +1,12 @@
-// Detection and refusal of Citus-managed tables (see citus_tables.hpp).
+// Detection of Citus-managed tables, and refusal of those backupkit cannot handle (see citus_tables.hpp).
 //
-// Why each operation is refused (measured on a Citus 13.2 cluster, issue 14):
-// - restore, every mode and dry run: the copy path's TRUNCATE goes through Citus and empties the shards,
-//   but the C-level COPY writes into the coordinator's shell heap, which Citus never reads (silent loss of
-//   the whole table); the staged paths join temporary tables with Citus tables, which Citus cannot plan; the
-//   tuple ids and xids the in-place shortcuts rely on belong to the shell, not to the shards.
-// - diff: the same staged joins.
-// - snapshot: a quiet table is captured exactly, but Citus reads the shards on several connections, each
-//   under its own MVCC snapshot, so a snapshot taken under concurrent multi-shard writes is silently
-//   inconsistent (and Citus materializes the whole result on the coordinator). backupkit's promise is one
-//   consistent snapshot; a warning would go unseen by scheduled snapshots, so it refuses.
+// Hash-distributed and reference tables are captured, restored and compared through the coordinator with
+// statements Citus plans itself (citus_snapshot.cpp, citus_restore.cpp). The others are refused before
+// anything changes: Citus local and single-shard tables, and range- or append-distributed ones, have not been
+// proven through those paths. Step 1 of issue 14 (measured on Citus 13.2) found why nothing else may reach a
+// Citus table: the copy path's C-level COPY writes into the coordinator's shell heap, which Citus never reads
+// (silent loss of the whole table), the staged paths' correlated subqueries and joins with ONLY cannot be
+// planned by Citus, and the tuple ids and xids of the in-place shortcuts belong to the shell, not the shards.
 #include "core/plan/citus_table_type.hpp"
 
 extern "C"
@@ -52,10 +49,12 @@ dist_column(HeapTuple tuple, TupleDesc desc, AttrNumber attnum, Datum missing)
 	return isnull ? missing : value;
 }
 
-// Finds the first of relids (in list order) that pg_dist_partition lists; false when none is, or when Citus
-// is not installed in this database.
+// Finds the first of relids (in list order) that pg_dist_partition lists (with unsupported_only, the first
+// that backupkit cannot handle: see bk_citus_supported); false when none is, or when Citus is not installed
+// in this database.
 static bool
-find_citus_table(const Oid *relids, int n, Oid *found, bk::CitusTableType *type)
+find_citus_table(const Oid *relids, int n, bool unsupported_only, Oid *found, bk::CitusTableType *type,
+                 char *partmethod)
 {
 	Oid dist_partition;
 	Relation rel;
@@ -110,6 +109,8 @@ find_citus_table(const Oid *relids, int n, Oid *found, bk::CitusTableType *type)
 		TupleDesc desc = RelationGetDescr(rel);
 		ListedRelid probe;
 		ListedRelid *hit;
+		bk::CitusTableType kind;
+		char method;
 
 		probe.relid = DatumGetObjectId(dist_column(tuple, desc, att_relid, ObjectIdGetDatum(InvalidOid)));
 		hit = (ListedRelid *) bsearch(&probe, sorted, n, sizeof(ListedRelid), listed_relid_cmp);
@@ -117,11 +118,18 @@ find_citus_table(const Oid *relids, int n, Oid *found, bk::CitusTableType *type)
 		{
 			continue;
 		}
+		method = DatumGetChar(dist_column(tuple, desc, att_method, CharGetDatum('\0')));
+		kind =
+		    bk::classify_citus_table(method, DatumGetChar(dist_column(tuple, desc, att_repmodel, CharGetDatum('\0'))),
+		                             (unsigned) DatumGetInt32(dist_column(tuple, desc, att_colocation, 0)));
+		if (unsupported_only && bk_citus_supported(kind, method))
+		{
+			continue;
+		}
 		best = hit->position;
 		*found = hit->relid;
-		*type = bk::classify_citus_table(DatumGetChar(dist_column(tuple, desc, att_method, CharGetDatum('\0'))),
-		                                 DatumGetChar(dist_column(tuple, desc, att_repmodel, CharGetDatum('\0'))),
-		                                 (unsigned) DatumGetInt32(dist_column(tuple, desc, att_colocation, 0)));
+		*type = kind;
+		*partmethod = method;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -129,24 +137,55 @@ find_citus_table(const Oid *relids, int n, Oid *found, bk::CitusTableType *type)
 	return best >= 0;
 }
 
+bool
+bk_citus_supported(bk::CitusTableType type, char partmethod)
+{
+	return type == bk::CitusTableType::reference || (type == bk::CitusTableType::distributed && partmethod == 'h');
+}
+
+bool
+bk_citus_table(Oid relid, BkCitusTable *info)
+{
+	Oid found = InvalidOid;
+	bk::CitusTableType type = bk::CitusTableType::unrecognized;
+	char method = '\0';
+
+	if (!find_citus_table(&relid, 1, false, &found, &type, &method))
+	{
+		return false;
+	}
+	if (info != NULL)
+	{
+		info->type = type;
+		info->partmethod = method;
+		info->supported = bk_citus_supported(type, method);
+	}
+	return true;
+}
+
+char *
+bk_citus_table_words(Oid relid, bk::CitusTableType type)
+{
+	const char *type_name = bk::citus_table_type_name(type);
+	char *nsp = get_namespace_name(get_rel_namespace(relid));
+	return psprintf("Citus %s%stable \"%s.%s\"", type_name, type_name[0] != '\0' ? " " : "", nsp ? nsp : "?",
+	                get_rel_name(relid));
+}
+
 void
 bk_refuse_citus_tables(const Oid *relids, int n, BkCitusOperation op)
 {
 	Oid relid = InvalidOid;
 	bk::CitusTableType type = bk::CitusTableType::unrecognized;
-	const char *type_name;
+	char method = '\0';
 	char *what;
-	char *nsp;
 
-	if (!find_citus_table(relids, n, &relid, &type))
+	// Definitions are restored with plain DDL, whatever the Citus type; the rest refuses what it cannot handle.
+	if (!find_citus_table(relids, n, op != BK_CITUS_SCHEMA_RESTORE, &relid, &type, &method))
 	{
 		return;
 	}
-	type_name = bk::citus_table_type_name(type);
-	nsp = get_namespace_name(get_rel_namespace(relid));
-	// "Citus distributed table "public.orders"", or "Citus table ..." for a type this version does not know.
-	what = psprintf("Citus %s%stable \"%s.%s\"", type_name, type_name[0] != '\0' ? " " : "", nsp ? nsp : "?",
-	                get_rel_name(relid));
+	what = bk_citus_table_words(relid, type);
 	switch (op)
 	{
 		case BK_CITUS_SNAPSHOT:
@@ -154,29 +193,27 @@ bk_refuse_citus_tables(const Oid *relids, int n, BkCitusOperation op)
 			ereport(ERROR,
 			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			         errmsg(op == BK_CITUS_SNAPSHOT ? "cannot snapshot %s" : "cannot schedule snapshots of %s", what),
-			         errdetail("Citus reads each shard on its own connection under its own MVCC snapshot, so writes "
-			                   "committed while the snapshot runs could be captured in part; backupkit does not "
-			                   "capture Citus tables yet."),
-			         errhint("Leave the tables Citus manages out of the list; for them, use "
-			                 "citus_create_restore_point() with physical backups of every node until backupkit "
-			                 "supports Citus.")));
+			         errdetail("backupkit captures Citus hash-distributed and reference tables only."),
+			         errhint("Leave this table out of the list; for it, use citus_create_restore_point() with "
+			                 "physical backups of every node.")));
 			break;
 		case BK_CITUS_RESTORE:
-			ereport(ERROR,
-			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore %s", what),
-			         errdetail("backupkit would write the rows into the coordinator's shell table, which Citus does "
-			                   "not read, or compare them in joins Citus cannot plan; it does not restore Citus "
-			                   "tables yet."),
-			         errhint("Leave the Citus tables out of the restore; to put their rows back now, insert them "
-			                 "through Citus with INSERT ... SELECT from backupkit.snapshot_rows().")));
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore %s", what),
+			                errdetail("backupkit restores Citus hash-distributed and reference tables only."),
+			                errhint("Leave this table out of the restore; to put its rows back, insert them through "
+			                        "Citus with INSERT ... SELECT from backupkit.snapshot_rows().")));
 			break;
 		case BK_CITUS_DIFF:
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot diff %s", what),
+			                errdetail("backupkit compares Citus hash-distributed and reference tables only."),
+			                errhint("Compare the rows of backupkit.snapshot_rows() with the table in SQL.")));
+			break;
+		case BK_CITUS_SCHEMA_RESTORE:
 			ereport(ERROR,
-			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot diff %s", what),
-			         errdetail("The comparison joins a temporary table with the Citus table, which Citus cannot "
-			                   "plan; backupkit does not compare Citus tables yet."),
-			         errhint("Compare the rows of backupkit.snapshot_rows() with the table in SQL until backupkit "
-			                 "supports Citus.")));
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore definitions of %s", what),
+			         errdetail("schema => 'missing' re-creates tables, columns, constraints and indexes with plain "
+			                   "DDL, which Citus would not distribute as they were."),
+			         errhint("Restore the contents of Citus tables with schema => 'keep'.")));
 			break;
 	}
 }

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/ops/cron_interval.hpp"
 #include "core/ops/retention.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "pg/boundary/boundary.hpp"
 
 extern "C"

@@ -2,6 +2,7 @@
 // kept, their live types, and the warnings a restore reports about dropped, generated or retyped columns.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

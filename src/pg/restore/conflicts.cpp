@@ -3,6 +3,7 @@
 // both count the same) and listed in the report, up to conflict_report_limit of them.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

@@ -1,5 +1,6 @@
 // backupkit.diff: the rows that differ between a snapshot and the live table, matched by key with a hash or
 // merge join over a staged copy of the snapshot, streamed into a tuplestore (which spills to disk).
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 
 extern "C"

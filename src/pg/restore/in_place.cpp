@@ -2,6 +2,7 @@
 // unchanged in place, and missing may copy absent rows straight into the table when no row could be set aside.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

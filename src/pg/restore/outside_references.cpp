@@ -3,6 +3,7 @@
 // reference.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
@@ -45,18 +46,10 @@ bk_outside_references(Oid relid, const BkRestoreOptions *opts, List **children, 
 void
 bk_check_outside_child(const char *target, const char *only, const char *stage, const char *child, const char *conname)
 {
-	Oid argtypes[2] = {TEXTOID, TEXTOID};
-	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
 	StringInfoData fk_match, stage_match, shown;
 	SPITupleTable *tt;
 
-	bk_spi_exec("SELECT a.attname::text, r.attname::text FROM pg_constraint c,"
-	            " unnest(c.conkey, c.confkey) AS k(child_att, parent_att)"
-	            " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.child_att"
-	            " JOIN pg_attribute r ON r.attrelid = (SELECT confrelid FROM pg_constraint"
-	            "   WHERE conrelid = $1::regclass AND conname = $2) AND r.attnum = k.parent_att"
-	            " WHERE c.conrelid = $1::regclass AND c.conname = $2",
-	            2, argtypes, values, NULL, true, 0);
+	(void) bk_foreign_key_column_pairs(child, conname);
 	tt = SPI_tuptable;
 	initStringInfo(&fk_match);
 	initStringInfo(&stage_match);

@@ -2,9 +2,11 @@
 // of missing rows prepared), and the rows that go deleted; copy-path tables are emptied by one TRUNCATE.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
+#include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
 #include "pg/support/message_names.hpp"
 
@@ -73,6 +75,11 @@ clear_rows(BkTablePlan *p)
 			         errhint("Restore as the owner of the table, or pass fire_triggers => true.")));
 		}
 		bk_set_user_triggers(p->triggers, false);
+	}
+	if (p->citus != NULL)
+	{
+		bk_citus_restore_clear(p->citus, &p->counts);
+		return;
 	}
 
 	if (p->copy_path)

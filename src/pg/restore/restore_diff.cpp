@@ -2,9 +2,11 @@
 // (only absent or differing rows when the key stage applies), joined with the table by key.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
+#include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
 #include "pg/support/message_names.hpp"
 
@@ -17,6 +19,8 @@ bk_restore_diff_query(BkTablePlan *p)
 	char *match = bk_sql_key_match(p->entry, "s", "t");
 	char *scols = bk_sql_column_list(&p->map, "s");
 	char *tcols = bk_sql_column_list(&p->map, "t");
+	const char *target = p->target;
+	const char *only = p->only;
 
 	if (!p->keyed)
 	{
@@ -28,8 +32,13 @@ bk_restore_diff_query(BkTablePlan *p)
 		                errhint("Compare the rows with backupkit.snapshot_rows() instead.")));
 	}
 	// Only rows absent from the table or differing from it are staged; rows added since are those whose key
-	// is not in the key stage.
-	if (!bk_restore_stage_differing_rows(p, true))
+	// is not in the key stage. A Citus table is compared through a local copy of its rows.
+	if (p->citus != NULL)
+	{
+		target = bk_citus_diff_stage(p->citus, &p->stage);
+		only = "";
+	}
+	else if (!bk_restore_stage_differing_rows(p, true))
 	{
 		BkChunkReader *reader = bk_restore_open_chunks(p);
 		Oid stage_oid = bk_restore_create_stage(p->relid, &p->map, &p->stage);
@@ -87,7 +96,7 @@ bk_restore_diff_query(BkTablePlan *p)
 		    " CASE WHEN t.%s IS NULL THEN NULL ELSE %s END"
 		    " FROM %s s FULL JOIN %s%s t ON %s"
 		    " WHERE s.%s IS NULL OR t.%s IS NULL OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))",
-		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, p->only, p->target, match, k0, k0,
-		    scols, tcols);
+		    k0, k0, key_obj.data, k0, snap_obj.data, k0, live_obj.data, p->stage, only, target, match, k0, k0, scols,
+		    tcols);
 	}
 }

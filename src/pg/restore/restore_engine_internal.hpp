@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/codec/row_fingerprint.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "pg/boundary/boundary.hpp"
 
 extern "C"
@@ -39,6 +40,8 @@ extern "C"
 #include "pg/restore/unchanged_rows.hpp"
 
 // How the snapshot's columns meet the live table's.
+typedef struct BkCitusRestore BkCitusRestore;
+
 typedef struct ColumnMap
 {
 	bool *keep;     // per captured snapshot column
@@ -82,6 +85,8 @@ struct BkTablePlan
 	BkRestoreCounts counts;
 	int64 conflicts;     // rows skipped because they violate a CHECK or a unique constraint other than the key
 	List *conflict_rows; // up to conflict_report_limit of them, as JSON text {"key": ..., "reason": ...}
+	// A Citus table: its own path (citus_restore.hpp), never copy, staged or in place.
+	BkCitusRestore *citus;
 };
 
 typedef struct WantedRows

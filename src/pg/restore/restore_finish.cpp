@@ -2,6 +2,7 @@
 // report written.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
@@ -31,7 +32,7 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 	bk_json_str(report, "mode", bk::restore_mode_name(opts->mode));
 	bk_json_bool(report, "dry_run", opts->dry_run);
 	// The rows went in through COPY straight into the table: the copy path, or missing's direct copy.
-	bk_json_str(report, "path", p->copy_path || p->direct_missing ? "copy" : "staged");
+	bk_json_str(report, "path", p->citus != NULL ? "citus" : p->copy_path || p->direct_missing ? "copy" : "staged");
 	bk_json_int(report, "rows_in_snapshot", entry->row_count);
 	bk_json_int(report, "inserted", p->counts.inserted);
 	bk_json_int(report, "updated", p->counts.updated);

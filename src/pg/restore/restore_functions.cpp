@@ -1,5 +1,6 @@
 // SQL entry points of restores: backupkit.restore_table_from_snapshot (one table).
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

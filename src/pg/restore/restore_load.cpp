@@ -2,9 +2,11 @@
 // INSERT from the stage by key, setting conflicting rows aside (conflicts.cpp).
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
+#include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
 #include "pg/support/message_names.hpp"
 
@@ -25,6 +27,11 @@ load_rows(BkTablePlan *p)
 	char *scols = bk_sql_column_list(&p->map, "s");
 	const char *overriding = "OVERRIDING SYSTEM VALUE ";
 
+	if (p->citus != NULL)
+	{
+		bk_citus_restore_load(p->citus, &p->counts);
+		return;
+	}
 	if (p->copy_path)
 	{
 		BkChunkReader *reader = bk_restore_open_chunks(p);

@@ -1,10 +1,13 @@
 // The plan of one table's restore (restore_engine.hpp): the checks made before anything changes (table kind,
-// Citus, metadata seal, key, outside references) and the choice between the copy path and the staged path.
+// Citus, metadata seal, key, outside references) and the choice between the copy path, the staged path and
+// (for a Citus table) the Citus path.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
+#include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
 #include "pg/support/message_names.hpp"
 
@@ -27,8 +30,8 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 	p->started = GetCurrentTimestamp();
 
 	bk_check_table_kind(relid, BK_TABLE_RESTORE);
-	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path reaches a
-	// Citus table even if an entry point forgot to refuse it.
+	// Every restore, dry run and diff (and so every in-place shortcut) builds its plan here: no path but the
+	// Citus one reaches a Citus table, and none a kind it cannot handle, even if an entry point forgot to refuse.
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_read_table_metadata(relid, &live);
 	bk_build_column_map(entry, &live, &p->map);
@@ -56,6 +59,14 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 		                   "that table references."),
 		         errhint("Restore table \"%s\" in the same call, or add a primary key.",
 		                 bk_display_name_of((char *) linitial(p->children)))));
+	}
+	if (bk_citus_table(relid, NULL))
+	{
+		BkCitusRestoreInput in = {
+		    snapshot, entry,      relid,         p->target,   p->map.attnames, p->map.types,     p->map.keep,
+		    p->keyed, opts->mode, opts->dry_run, p->children, p->constraints,  opts->set_relids, opts->set_count};
+		p->citus = bk_citus_restore_plan(&in);
+		return p;
 	}
 	rls = check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED;
 	may_truncate = pg_class_aclcheck(relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK;

@@ -2,6 +2,7 @@
 // the restored rows need it); merge and missing never move a sequence backwards.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

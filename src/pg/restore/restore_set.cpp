@@ -1,5 +1,6 @@
 // The set of tables of a multi-table restore (restore_set.hpp): resolving the tables to restore and the foreign
 // keys among them.
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 
 extern "C"

@@ -3,6 +3,7 @@
 // dropped and re-created.
 #pragma once
 
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 
 extern "C"

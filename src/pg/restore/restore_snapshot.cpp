@@ -4,6 +4,7 @@
 // cycle are deferred when they are DEFERRABLE; otherwise they are dropped and re-created inside the
 // transaction (the table owner may do this; re-creating re-checks every row, so nothing violating them
 // can commit). No session_replication_role, no disabling of the system's constraint triggers.
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 
 extern "C"
@@ -24,6 +25,7 @@ extern "C"
 #include "utils/timestamp.h"
 }
 
+#include "pg/restore/citus_restore.hpp"
 #include "pg/citus/citus_tables.hpp"
 #include "pg/support/compat.hpp"
 #include "pg/support/failure_log.hpp"
@@ -103,6 +105,8 @@ bk_restore_snapshot(PG_FUNCTION_ARGS)
 	bk_snapshot_fetch(snapshot_id, &snap);
 	if (schema_mode != BK_SCHEMA_KEEP)
 	{
+		// Before any DDL runs.
+		bk_citus_refuse_schema_restore(snapshot_id, PG_ARGISNULL(1) ? NULL : PG_GETARG_ARRAYTYPE_P(1));
 		// Computed against the catalog as the migration left it (step by step for 'exact'), then run; a dry
 		// run runs it in a subtransaction rolled back at the end, so its table counts see the new definitions.
 		bk_schema_restore_before(fcinfo, 1, snapshot_id, schema_mode, bk::restore_mode_name(opts.mode), opts.dry_run,

@@ -3,6 +3,7 @@
 // operator is schema-qualified (OPERATOR(pg_catalog.=)) so that the caller's search_path cannot redirect it.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 
@@ -74,17 +75,13 @@ bk_sql_update_set(const BkTableEntry *entry, const ColumnMap *map, int *nset)
 int64
 bk_sql_count(const char *sql)
 {
-	bool isnull;
-	// No row limit: the executor runs a limited query without parallel workers, and counts are whole-table scans.
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
+	return bk_spi_count(sql);
 }
 
 int64
 bk_sql_exec_count(const char *sql)
 {
-	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
-	return (int64) SPI_processed;
+	return bk_spi_run(sql);
 }
 
 char *

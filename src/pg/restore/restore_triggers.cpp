@@ -2,6 +2,7 @@
 // (unless fire_triggers) and given back their previous state (ENABLE, ALWAYS or REPLICA) when it finishes.
 #include "core/codec/row_fingerprint.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
 

@@ -2,6 +2,7 @@
 #include "core/codec/checksum.hpp"
 #include "core/codec/tid_runs.hpp"
 #include "core/error.hpp"
+#include "core/plan/citus_table_type.hpp"
 #include "pg/boundary/boundary.hpp"
 
 extern "C"
@@ -25,6 +26,7 @@ extern "C"
 }
 
 #include "pg/support/compat.hpp"
+#include "pg/citus/citus_tables.hpp"
 #include "pg/restore/unchanged_rows.hpp"
 
 // Fewer transactions than this since the capture keep every later xid "following" the capture's xmin in
@@ -116,7 +118,8 @@ bk_unchanged_rows_apply(const BkTableEntry *entry, Oid relid)
 	uint64 next;
 	bool same_heap;
 
-	if (!entry->has_capture_position || entry->relid != relid)
+	// A Citus table's heap on the coordinator is an empty shell; its rows live in shards (citus_restore.hpp).
+	if (!entry->has_capture_position || entry->relid != relid || bk_citus_table(relid, NULL))
 	{
 		return false;
 	}

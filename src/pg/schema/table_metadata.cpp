@@ -112,3 +112,19 @@ bk_read_table_metadata(Oid relid, BkTableMetadata *out)
 		c->captured = DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
 	}
 }
+
+uint64
+bk_foreign_key_column_pairs(const char *child, const char *conname)
+{
+	Oid argtypes[2] = {TEXTOID, TEXTOID};
+	Datum values[2] = {CStringGetTextDatum(child), CStringGetTextDatum(conname)};
+
+	bk_spi_exec("SELECT a.attname::text, r.attname::text FROM pg_constraint c,"
+	            " unnest(c.conkey, c.confkey) AS k(child_att, parent_att)"
+	            " JOIN pg_attribute a ON a.attrelid = $1::regclass AND a.attnum = k.child_att"
+	            " JOIN pg_attribute r ON r.attrelid = (SELECT confrelid FROM pg_constraint"
+	            "   WHERE conrelid = $1::regclass AND conname = $2) AND r.attnum = k.parent_att"
+	            " WHERE c.conrelid = $1::regclass AND c.conname = $2",
+	            2, argtypes, values, NULL, true, 0);
+	return SPI_processed;
+}

@@ -33,3 +33,7 @@ typedef struct BkTableMetadata
 
 // Requires an SPI connection. The result lives in the current memory context.
 void bk_read_table_metadata(Oid relid, BkTableMetadata *out);
+
+// The column pairs of foreign key conname of table child (regclass text): one SPI result row per pair,
+// (referencing column, referenced column), left in SPI_tuptable; returns how many. Requires an SPI connection.
+uint64 bk_foreign_key_column_pairs(const char *child, const char *conname);

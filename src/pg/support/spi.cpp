@@ -102,3 +102,19 @@ bk_spi_get_text(int row, int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
 }
+
+int64
+bk_spi_count(const char *sql)
+{
+	bool isnull;
+	// No row limit: the executor runs a limited query without parallel workers, and counts are whole-table scans.
+	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
+	return DatumGetInt64(bk_spi_get(0, 1, &isnull));
+}
+
+int64
+bk_spi_run(const char *sql)
+{
+	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
+	return (int64) SPI_processed;
+}

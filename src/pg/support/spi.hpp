@@ -15,3 +15,7 @@ SPIPlanPtr bk_spi_prepare(const char *sql, int nargs, Oid *argtypes);
 int bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count);
 Datum bk_spi_get(int row, int col, bool *isnull);
 char *bk_spi_get_text(int row, int col);
+// A statement without parameters, not read-only (it sees the operation's own writes): the bigint in the first
+// column of its first row (a count), or the number of rows it processed (a write).
+int64 bk_spi_count(const char *sql);
+int64 bk_spi_run(const char *sql);
