@@ -656,6 +656,21 @@ BEGIN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER SEQUENCE %I.%I OWNED BY %s.%I', seq->>'schema', seq->>'name', t, seq->>'column');
         END LOOP;
 
+        -- Options of the table's serial and identity sequences as captured (type, start, increment, bounds,
+        -- cache, cycle); their values are the contents' business. A sequence re-created by an identity added in
+        -- the last step has the captured options already.
+        FOR seq IN SELECT e FROM backupkit.json_list(d->'sequences') e
+                    WHERE e->'table'->>'schema' = r->>'schema' AND e->'table'->>'name' = r->>'name' LOOP
+            CONTINUE WHEN backupkit.object_missing('relation', pg_catalog.format('%I.%I', seq->>'schema', seq->>'name'))
+                          OR EXISTS (SELECT FROM pg_catalog.pg_sequence sq
+                                      WHERE sq.seqrelid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', seq->>'schema', seq->>'name'))
+                                        AND pg_catalog.format_type(sq.seqtypid, NULL) = seq->>'type'
+                                        AND sq.seqstart::text = seq->>'start' AND sq.seqincrement::text = seq->>'increment'
+                                        AND sq.seqmin::text = seq->>'min' AND sq.seqmax::text = seq->>'max'
+                                        AND sq.seqcache::text = seq->>'cache' AND sq.seqcycle = (seq->>'cycle')::boolean);
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER SEQUENCE %I.%I %s', seq->>'schema', seq->>'name', backupkit.sequence_options(seq));
+        END LOOP;
+
         -- Table options.
         IF (r->'reloptions') IS DISTINCT FROM (l->'reloptions') THEN
             IF pg_catalog.jsonb_typeof(l->'reloptions') = 'array' THEN

@@ -77,6 +77,7 @@ ALTER TABLE customers RENAME COLUMN name TO full_name;
 ALTER TABLE customers ADD COLUMN added integer DEFAULT 5;
 DROP VIEW order_totals;
 ALTER TABLE orders ALTER COLUMN amount TYPE integer USING amount::integer;
+ALTER SEQUENCE orders_id_seq INCREMENT BY 5 CACHE 3 MAXVALUE 99999;
 ALTER TABLE orders RENAME TO orders2;
 ALTER INDEX orders_customer RENAME TO oc;
 CREATE INDEX extra ON orders2 (amount);
