@@ -427,8 +427,8 @@ BEGIN
             RETURN NEXT pg_catalog.format('COMMENT ON POLICY %I ON %s IS %L', x->>'name', t, x->>'comment');
         END LOOP;
         IF t = ANY (fresh) AND m AND NOT pg_catalog.pg_has_role(CURRENT_USER, r->>'owner', 'MEMBER') THEN
-            warnings := warnings || pg_catalog.format('table %s is owned by %I, not by its captured owner %I, of which the current role is not a member',
-                                                      t, CURRENT_USER, r->>'owner');
+            warnings := warnings || pg_catalog.format('table "%s.%s" is owned by "%s", not by its captured owner "%s", of which the current role is not a member',
+                                                      r->>'schema', r->>'name', CURRENT_USER, r->>'owner');
         ELSIF t = ANY (fresh) THEN
             RETURN NEXT pg_catalog.format('ALTER TABLE %s OWNER TO %I', t, r->>'owner');
         END IF;
@@ -516,8 +516,8 @@ BEGIN
             RETURN NEXT pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', t, c->>'name', c->>'comment');
         END LOOP;
         IF m AND NOT pg_catalog.pg_has_role(CURRENT_USER, x->>'owner', 'MEMBER') THEN
-            warnings := warnings || pg_catalog.format('view %s is owned by %I, not by its captured owner %I, of which the current role is not a member',
-                                                      t, CURRENT_USER, x->>'owner');
+            warnings := warnings || pg_catalog.format('view "%s.%s" is owned by "%s", not by its captured owner "%s", of which the current role is not a member',
+                                                      x->>'schema', x->>'name', CURRENT_USER, x->>'owner');
         ELSE
             RETURN NEXT pg_catalog.format('ALTER TABLE %s OWNER TO %I', t, x->>'owner');
         END IF;

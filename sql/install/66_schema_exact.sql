@@ -223,8 +223,8 @@ BEGIN
             IF pg_catalog.pg_has_role(CURRENT_USER, r->>'owner', 'MEMBER') THEN
                 RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s OWNER TO %I', t, r->>'owner');
             ELSE
-                RETURN QUERY SELECT 'warning', pg_catalog.format('table %s is owned by %I, not by its captured owner %I, of which the current role is not a member',
-                                                                 t, l->>'owner', r->>'owner');
+                RETURN QUERY SELECT 'warning', pg_catalog.format('table "%s.%s" is owned by "%s", not by its captured owner "%s", of which the current role is not a member',
+                                                                 r->>'schema', r->>'name', l->>'owner', r->>'owner');
             END IF;
         END IF;
 
@@ -420,7 +420,7 @@ BEGIN
             ELSE
                 expr := backupkit.conversion_expression(live, lc->>'name', k, c->>'type');
                 IF expr IS NULL AND content_mode <> 'replace' THEN
-                    RAISE EXCEPTION 'column "%" of table % cannot be converted back to its captured type %', c->>'name', t, c->>'type'
+                    RAISE EXCEPTION 'column "%" of table "%.%" cannot be converted back to its captured type %', c->>'name', r->>'schema', r->>'name', c->>'type'
                         USING ERRCODE = '22P02',
                               DETAIL = pg_catalog.format('Some current values of the column (now %s) do not convert, and mode => %L keeps rows the snapshot does not have.',
                                                          lc->>'type', content_mode),
@@ -690,8 +690,8 @@ BEGIN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s SET TABLESPACE %I', t, coalesce(r->>'tablespace', 'pg_default'));
         END IF;
         IF (r->>'access_method') IS DISTINCT FROM (l->>'access_method') THEN
-            RETURN QUERY SELECT 'warning', pg_catalog.format('table %s uses access method %s, not its captured %s; schema => ''exact'' cannot change it',
-                                                             t, coalesce(l->>'access_method', 'heap'), coalesce(r->>'access_method', 'heap'));
+            RETURN QUERY SELECT 'warning', pg_catalog.format('table "%s.%s" uses access method %s, not its captured %s; schema => ''exact'' cannot change it',
+                                                             r->>'schema', r->>'name', coalesce(l->>'access_method', 'heap'), coalesce(r->>'access_method', 'heap'));
         END IF;
         -- Replica identity, clustering index.
         k := (SELECT e->>'name' FROM backupkit.json_list(r->'indexes') e WHERE (e->>'replica_identity')::boolean LIMIT 1);
@@ -738,7 +738,7 @@ BEGIN
         live := backupkit.live_relation(c);
         CONTINUE WHEN live IS NULL OR pg_catalog.pg_get_viewdef(live) IS NOT DISTINCT FROM c->>'definition';
         IF c->>'relkind' = 'm' THEN
-            RETURN QUERY SELECT 'warning', pg_catalog.format('materialized view %I.%I was changed since the capture; schema => ''exact'' leaves it as it is',
+            RETURN QUERY SELECT 'warning', pg_catalog.format('materialized view "%s.%s" was changed since the capture; schema => ''exact'' leaves it as it is',
                                                              c->>'schema', c->>'name');
         ELSE
             RETURN QUERY SELECT 'before', pg_catalog.format('CREATE OR REPLACE VIEW %I.%I AS %s', c->>'schema', c->>'name',

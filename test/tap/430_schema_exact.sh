@@ -163,7 +163,7 @@ INSERT INTO items (id, code, qty, updated, ident) VALUES (1000, 'new', 3, now(),
 SQL
 state "$A" migrated
 err=$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, mode => 'merge', schema => 'exact')" 2>&1)
-check "$(echo "$err" | grep -c 'column "amount" of table public.items cannot be converted back to its captured type numeric(8,2)')" 1 \
+check "$(echo "$err" | grep -c 'column "amount" of table "public.items" cannot be converted back to its captured type numeric(8,2)')" 1 \
 	"attributes: values that do not convert back are refused while merge keeps rows"
 echo "$err" | sed 's/^/# /'
 state "$A" refused
