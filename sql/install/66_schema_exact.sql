@@ -200,6 +200,12 @@ BEGIN
         IF o.name <> c->>'name' THEN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER %s %I.%I RENAME TO %I', k, c->>'schema', o.name, c->>'name');
         END IF;
+        -- A materialized view whose query changed cannot be replaced in place: it is dropped here and step 2
+        -- re-creates it as captured, and refreshes it (a view of it that the capture does not know makes the
+        -- DROP fail, and nothing changes).
+        IF c->>'relkind' = 'm' AND pg_catalog.pg_get_viewdef(live) IS DISTINCT FROM c->>'definition' THEN
+            RETURN QUERY SELECT 'before', pg_catalog.format('DROP MATERIALIZED VIEW %I.%I', c->>'schema', c->>'name');
+        END IF;
     END LOOP;
 
     FOR r IN SELECT b.rel FROM pg_catalog.jsonb_array_elements(d->'relations') WITH ORDINALITY AS b(rel, ord) ORDER BY (b.rel->>'level')::int, b.ord LOOP
@@ -732,8 +738,8 @@ BEGIN
             RETURN QUERY SELECT 'before', s FROM backupkit.exact_privileges(r->'acl', r->'grants', l->'grants', l->>'owner', 'TABLE ' || t) s;
         END IF;
     END LOOP;
-    -- Dependent views whose query changed since get the captured one back (a materialized view cannot be
-    -- replaced in place: a warning says so).
+    -- Dependent views whose query changed since get the captured one back (a materialized view was dropped in
+    -- step 1 and re-created in step 2; the warning is for one that is still different).
     FOR c IN SELECT e FROM backupkit.json_list(d->'views') e ORDER BY (e->>'depth')::int, e->>'schema', e->>'name' LOOP
         live := backupkit.live_relation(c);
         CONTINUE WHEN live IS NULL OR pg_catalog.pg_get_viewdef(live) IS NOT DISTINCT FROM c->>'definition';

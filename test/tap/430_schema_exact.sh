@@ -64,6 +64,7 @@ CREATE INDEX orders_customer ON orders (customer_id);
 CREATE VIEW vip_customers AS SELECT id, name FROM customers WHERE vip;
 CREATE VIEW order_totals AS SELECT customer_id, sum(amount) AS total FROM orders GROUP BY customer_id;
 CREATE VIEW first_customers AS SELECT id FROM customers WHERE id < 10;
+CREATE MATERIALIZED VIEW customer_count AS SELECT count(*) AS n FROM customers;
 INSERT INTO customers SELECT g, 'c' || g, g % 3 = 0, 'n' || g FROM generate_series(1, 200) g;
 INSERT INTO orders (customer_id, amount) SELECT 1 + g % 200, g * 1.5 FROM generate_series(1, 1000) g;
 SQL
@@ -78,6 +79,8 @@ ALTER TABLE customers ADD COLUMN added integer DEFAULT 5;
 DROP VIEW order_totals;
 ALTER TABLE orders ALTER COLUMN amount TYPE integer USING amount::integer;
 ALTER SEQUENCE orders_id_seq INCREMENT BY 5 CACHE 3 MAXVALUE 99999;
+DROP MATERIALIZED VIEW customer_count;
+CREATE MATERIALIZED VIEW customer_count AS SELECT count(*) AS n, 1 AS extra FROM customers;
 ALTER TABLE orders RENAME TO orders2;
 ALTER INDEX orders_customer RENAME TO oc;
 CREATE INDEX extra ON orders2 (amount);
