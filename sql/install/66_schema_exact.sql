@@ -695,7 +695,13 @@ BEGIN
         IF (r->>'tablespace') IS DISTINCT FROM (l->>'tablespace') AND r->>'relkind' = 'r' THEN
             RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s SET TABLESPACE %I', t, coalesce(r->>'tablespace', 'pg_default'));
         END IF;
-        IF (r->>'access_method') IS DISTINCT FROM (l->>'access_method') THEN
+        -- ALTER TABLE ... SET ACCESS METHOD rewrites a table (PostgreSQL 15) and sets a partitioned table's
+        -- (PostgreSQL 17); before that, a partitioned table's is left with a warning.
+        IF (r->>'access_method') IS DISTINCT FROM (l->>'access_method')
+           AND (r->>'relkind' IN ('r', 'm') OR pg_catalog.current_setting('server_version_num')::int >= 170000) THEN
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER %s %s SET ACCESS METHOD %I', CASE WHEN r->>'relkind' = 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                                                           t, coalesce(r->>'access_method', 'heap'));
+        ELSIF (r->>'access_method') IS DISTINCT FROM (l->>'access_method') THEN
             RETURN QUERY SELECT 'warning', pg_catalog.format('table "%s.%s" uses access method %s, not its captured %s; schema => ''exact'' cannot change it',
                                                              r->>'schema', r->>'name', coalesce(l->>'access_method', 'heap'), coalesce(r->>'access_method', 'heap'));
         END IF;

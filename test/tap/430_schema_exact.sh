@@ -48,13 +48,14 @@ fresh() { # fresh: an empty database with the extension
 	P -d "$A" -c "CREATE EXTENSION backupkit" >/dev/null
 }
 
-echo "1..44"
+echo "1..45"
 for r in $R1 $R2 $R3; do "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null; done
 P -d postgres -c "CREATE ROLE $R1" -c "CREATE ROLE $R2" -c "CREATE ROLE $R3 LOGIN" >/dev/null
 
 # 1. Column order, renames, types, defaults, additions, mixed with bulk changes.
 fresh
 P -d "$A" >/dev/null <<'SQL'
+CREATE ACCESS METHOD heap_copy TYPE TABLE HANDLER heap_tableam_handler;
 CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, vip boolean NOT NULL DEFAULT false, note text);
 COMMENT ON COLUMN customers.vip IS 'very important';
 CREATE INDEX customers_vip ON customers (vip) WHERE vip;
@@ -79,6 +80,7 @@ ALTER TABLE customers ADD COLUMN added integer DEFAULT 5;
 DROP VIEW order_totals;
 ALTER TABLE orders ALTER COLUMN amount TYPE integer USING amount::integer;
 ALTER SEQUENCE orders_id_seq INCREMENT BY 5 CACHE 3 MAXVALUE 99999;
+ALTER TABLE orders SET ACCESS METHOD heap_copy;
 DROP MATERIALIZED VIEW customer_count;
 CREATE MATERIALIZED VIEW customer_count AS SELECT count(*) AS n, 1 AS extra FROM customers;
 ALTER TABLE orders RENAME TO orders2;
@@ -109,6 +111,8 @@ same "order and renames: pg_dump --schema-only is as before (column order, names
 same "order and renames: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
 check "$(P -d "$A" -c "SELECT count(*) FROM vip_customers")" 66 "order and renames: the re-created view reads the restored values"
 check "$(P -d "$A" -c "SELECT count(*) FROM backupkit.schema_diff($sid)")" 0 "order and renames: schema_diff finds no difference left"
+check "$(P -d "$A" -c "SELECT a.amname FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE c.oid = 'orders'::regclass")" heap \
+	"order and renames: the table's access method is the captured one again"
 
 # 2. Constraints, NOT NULL, options, replica identity, row-level security, policies, triggers, privileges,
 #    owner, identity, sequences, storage, statistics, comments.
