@@ -266,6 +266,16 @@ BEGIN
             RETURN QUERY SELECT 'warning', pg_catalog.format('partition %s was attached to %s since the capture; schema => ''exact'' detached it (its rows stay in it)', o.name, t);
         END LOOP;
 
+        -- Parents of legacy inheritance added since are left (NO INHERIT): the columns they gave become local
+        -- and go with the columns added since; parents the capture has are kept (step 2 restores lost ones).
+        FOR o IN SELECT ih.inhparent::regclass::text AS name FROM pg_catalog.pg_inherits ih JOIN pg_catalog.pg_class pc ON pc.oid = ih.inhparent
+                  WHERE ih.inhrelid = live AND pc.relkind = 'r'
+                    AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(r->'inherits') = 'array' THEN r->'inherits' ELSE '[]' END) p
+                                     WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', p->>'schema', p->>'name')) = ih.inhparent)
+                  ORDER BY 1 LOOP
+            RETURN QUERY SELECT 'before', pg_catalog.format('ALTER TABLE %s NO INHERIT %s', t, o.name);
+        END LOOP;
+
         -- Columns of a partition or an inheritance child follow their parent (a partition detached since is a
         -- table of its own until step 3 attaches it).
         CONTINUE WHEN pg_catalog.jsonb_typeof(l->'parent') = 'object' OR pg_catalog.jsonb_typeof(r->'inherits') = 'array';

@@ -48,7 +48,7 @@ fresh() { # fresh: an empty database with the extension
 	P -d "$A" -c "CREATE EXTENSION backupkit" >/dev/null
 }
 
-echo "1..45"
+echo "1..48"
 for r in $R1 $R2 $R3; do "$BIN/psql" -X -q -d postgres -c "DROP ROLE IF EXISTS $r" 2>/dev/null; done
 P -d postgres -c "CREATE ROLE $R1" -c "CREATE ROLE $R2" -c "CREATE ROLE $R3 LOGIN" >/dev/null
 
@@ -343,6 +343,24 @@ state "$A" restored -T boat
 same "inheritance: pg_dump --schema-only is as before (boat left out: NO INHERIT made its columns local, which INHERIT keeps)" "$WORK/before.sql" "$WORK/restored.sql"
 same "inheritance: whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
 check "$(P -d "$A" -c "SELECT count(*) FROM vehicle")" 41 "inheritance: the parent sees both children's rows again"
+
+# 7b. A table that started inheriting since (its parent's column added to it first): 'exact' leaves that parent
+#     and drops the column, as captured.
+fresh
+P -d "$A" >/dev/null <<'SQL'
+CREATE TABLE plain (id integer PRIMARY KEY, name text);
+INSERT INTO plain SELECT g, 'p' || g FROM generate_series(1, 20) g;
+SQL
+sid=$(P -d "$A" -c "SELECT backupkit.snapshot_tables('{plain}')")
+state "$A" before
+P -d "$A" -c "CREATE TABLE tagged (tag text)" -c "ALTER TABLE plain ADD COLUMN tag text" -c "ALTER TABLE plain INHERIT tagged" \
+	-c "UPDATE plain SET tag = 'x', name = upper(name) WHERE id < 5" >/dev/null
+check "$(P -d "$A" -c "SELECT backupkit.restore_snapshot($sid, schema => 'exact')->'ddl' @> '[\"ALTER TABLE public.plain NO INHERIT public.tagged\"]'")" t \
+	"inheritance: 'exact' leaves a parent added since (NO INHERIT)"
+P -d "$A" -c "DROP TABLE tagged" >/dev/null
+state "$A" restored
+same "inheritance: after 'exact', pg_dump --schema-only is as before (the parent's column gone)" "$WORK/before.sql" "$WORK/restored.sql"
+same "inheritance: after 'exact', whole-table checksums are as before" "$WORK/before.fp" "$WORK/restored.fp"
 
 # 8. Pagila: a migration of many kinds at once (table and column renamed, column dropped and added again, types,
 #    a table dropped with CASCADE, index and column added, constraint renamed, default dropped, bulk changes).
