@@ -13,6 +13,7 @@ extern "C"
 }
 
 #include "pg/citus/citus_nodes.hpp"
+#include "pg/support/compat.hpp"
 
 // Runs on abort as on success: cancels statements still running (a node would otherwise finish a long
 // capture for nothing before noticing the closed connection), then closes every connection.
