@@ -367,6 +367,7 @@ BEGIN
                        JOIN pg_catalog.pg_constraint co ON co.oid = dep.objid
                       WHERE dep.classid = 'pg_catalog.pg_constraint'::regclass AND dep.refclassid = 'pg_catalog.pg_class'::regclass
                         AND dep.refobjid = live AND dep.refobjsubid = ANY (moved) AND co.conparentid = 0
+                        AND co.contype <> 'n' -- NOT NULL (18+) goes with its column, and comes back in step 3
                       ORDER BY 3 DESC, 1 LOOP
                 CONTINUE WHEN o.conrelid = live AND ('constraints:' || o.name) = ANY (dropped);
                 IF o.conrelid = live THEN
