@@ -1,6 +1,6 @@
-# Sourced by the distributed-snapshot tests in test/citus: TAP output helpers and the checks they share
-# (whole-table checksums through Citus, per-shard row counts, the coordinator's shell sizes). Not a test
-# itself (prove runs test/citus/*.sh only).
+# Sourced by every test in test/citus (directly, or through test/citus/helpers.bash): TAP output helpers
+# and the checks they share (whole-table checksums through Citus, per-shard row counts, the coordinator's
+# shell sizes). Not a test itself (prove runs test/citus/*.sh only).
 n=0
 fails=0
 ok() { # ok <status> <description>
@@ -25,10 +25,11 @@ error_of() {
 		grep -v '^LOCATION:'
 }
 # Whole-table checksum through Citus, of the rows matching an optional condition: count and md5 of the
-# rows' text in a fixed order.
-checksum() { # checksum <table> [where]
-	q -c "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM $1 t ${2:+WHERE $2}"
+# rows' text in a fixed order (as test/datasets/fingerprint.sql computes it).
+checksum_sql() { # checksum_sql <table> [where]
+	echo "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE \"C\"), '')) FROM $1 t ${2:+WHERE $2}"
 }
+checksum() { q -c "$(checksum_sql "$@")"; } # checksum <table> [where]
 # Row count of every shard, as the nodes storing them see it.
 shard_counts() { # shard_counts <table>
 	q -c "SELECT string_agg(shardid || '=' || result, ' ' ORDER BY shardid) FROM run_command_on_shards('$1', 'SELECT count(*) FROM %s')"
