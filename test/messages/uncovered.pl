@@ -11,8 +11,8 @@
 #     prints one line per uncovered message (file:line: LEVEL: text) and exits 1 if there is any.
 #     --all   lists every message and where it is covered (or why it is allowed)
 #     --core  also the bk::Error messages thrown in src/core (a C++ expression between literals matches any
-#             text), which reach the user as the primary message (BK_CORE) or at the start of the detail of a
-#             "snapshot ... is corrupted" error; informational: most need hand-damaged storage.
+#             text), which reach the user as the primary message (BK_CORE), as the context line of a
+#             "snapshot ... is corrupted" error or at the start of a detail; most need hand-damaged storage.
 use strict;
 use warnings;
 use File::Find;
@@ -159,7 +159,7 @@ for my $file (sort glob "$root/expected/*.out") {
 	open my $fh, '<', $file or die "$file: $!";
 	(my $rel = $file) =~ s/^\Q$root\E\///;
 	while (my $line = <$fh>) {
-		if ($line =~ /^(ERROR|WARNING|NOTICE|DETAIL):  (.*)$/) {
+		if ($line =~ /^(ERROR|WARNING|NOTICE|DETAIL|CONTEXT):  (.*)$/) {
 			push @shown, [$1, $2, "$rel:$."];
 		}
 		# An error a test caught and printed with its SQLSTATE (e.g. " XX001: snapshot N is corrupted: ...").
@@ -187,11 +187,13 @@ for my $m (sort { $a->[0] cmp $b->[0] || $a->[1] <=> $b->[1] } @messages) {
 	my ($file, $line, $level, $shown, $regex) = @$m;
 	next if $shown =~ /^(%s|<\.\.\.>)$/;    # the whole message comes from elsewhere
 	next if $seen{"$level\0$shown"}++;
-	# A message of src/core is the primary message when src/pg re-raises it (BK_CORE), or the start of the
-	# detail when src/pg reports the damage it found in a snapshot (bk_chunk_corrupted).
+	# A message of src/core is the primary message when src/pg re-raises it (BK_CORE), the context line of a
+	# "snapshot ... is corrupted" error (bk_chunk_core_failure), or the start of the detail when src/pg
+	# reports the damage in its own words (validation, import).
 	my ($where) = map { $_->[2] } grep {
 		($level eq 'ANY' || $_->[0] eq $level) && $_->[1] =~ /^$regex$/
 		    || $file =~ m{^src/core/} && $_->[0] eq 'DETAIL' && $_->[1] =~ /^$regex\b/
+		    || $file =~ m{^src/core/} && $_->[0] eq 'CONTEXT' && $_->[1] =~ /^$regex$/
 	} @shown;
 	if ($where) {
 		print "$file:$line: $level: $shown\n    covered in $where\n" if $all;
