@@ -7,6 +7,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 typedef struct ForeignKey
 {
@@ -137,9 +138,9 @@ bk_validate_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	{
 		bk_json_int(j, "duplicate_keys", dups);
 		bk_json_raw(j, "duplicate_sample", sample);
-		st->errors = lappend(st->errors,
-		                     psprintf("Table %s holds " INT64_FORMAT " duplicated primary key values, for example %s.",
-		                              bk_entry_qualified_name(e), dups, sample));
+		st->errors = lappend(st->errors, psprintf("Table \"%s\" holds " INT64_FORMAT
+		                                          " duplicated primary key values, for example %s.",
+		                                          bk_entry_display_name(e), dups, sample));
 	}
 }
 
@@ -157,7 +158,6 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		int64 orphans;
 		bool isnull;
 		char *sample;
-		const char *child = bk_entry_qualified_name(entries[fk->child]);
 		const char *parent = bk_entry_qualified_name(entries[fk->parent]);
 
 		if (fk->child != index)
@@ -200,9 +200,11 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		bk_json_end_object(j);
 		if (orphans > 0)
 		{
-			st->errors = lappend(st->errors, psprintf("Table %s holds " INT64_FORMAT " rows whose key in %s (foreign "
-			                                          "key \"%s\") is absent from the snapshot, for example %s.",
-			                                          child, orphans, parent, fk->name, sample));
+			st->errors =
+			    lappend(st->errors, psprintf("Table \"%s\" holds " INT64_FORMAT " rows whose key in table \"%s\" "
+			                                 "(foreign key \"%s\") is absent from the snapshot, for example %s.",
+			                                 bk_entry_display_name(entries[fk->child]), orphans,
+			                                 bk_entry_display_name(entries[fk->parent]), fk->name, sample));
 		}
 	}
 	bk_json_end_array(j);

@@ -6,13 +6,14 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 void
 bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 {
 	Oid argtypes[2] = {TEXTOID, TEXTOID};
 	Datum values[2] = {CStringGetTextDatum(e->schema_name), CStringGetTextDatum(e->table_name)};
-	const char *name = bk_entry_qualified_name(e);
+	const char *name = bk_entry_display_name(e); // for messages, in quotes
 	List *drift = NIL;
 	List *why = NIL;
 	bool isnull;
@@ -30,7 +31,7 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	if (isnull)
 	{
 		bk_json_str(j, "schema", "missing");
-		st->warnings = lappend(st->warnings, psprintf("Table %s no longer exists in the database.", name));
+		st->warnings = lappend(st->warnings, psprintf("Table \"%s\" no longer exists in the database.", name));
 		return;
 	}
 	{
@@ -117,7 +118,8 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
 		}
 		bk_json_end_array(j);
-		st->warnings = lappend(st->warnings, psprintf("Table %s cannot be restored as it is now: %s.", name, s.data));
+		st->warnings =
+		    lappend(st->warnings, psprintf("Table \"%s\" cannot be restored as it is now: %s.", name, s.data));
 	}
 	else if (drift != NIL)
 	{
@@ -131,7 +133,7 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
 		}
 		bk_json_end_array(j);
-		st->warnings = lappend(st->warnings, psprintf("Table %s changed since the snapshot: %s.", name, s.data));
+		st->warnings = lappend(st->warnings, psprintf("Table \"%s\" changed since the snapshot: %s.", name, s.data));
 	}
 	else
 	{
