@@ -206,16 +206,11 @@ bk_refuse_citus_tables(const Oid *relids, int n, BkCitusOperation op)
 	switch (op)
 	{
 		case BK_CITUS_SNAPSHOT:
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot snapshot Citus table \"%s\"", name),
-			                errdetail("The table's Citus type is \"%s\"; backupkit captures hash-distributed and "
-			                          "reference tables only.",
-			                          label),
-			                errhint("Leave this table out of the list; for it, use citus_create_restore_point() with "
-			                        "physical backups of every node.")));
-			break;
 		case BK_CITUS_SCHEDULE:
 			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("cannot schedule snapshots of Citus table \"%s\"", name),
+			                errmsg(op == BK_CITUS_SNAPSHOT ? "cannot snapshot Citus table \"%s\""
+			                                               : "cannot schedule snapshots of Citus table \"%s\"",
+			                       name),
 			                errdetail("The table's Citus type is \"%s\"; backupkit captures hash-distributed and "
 			                          "reference tables only.",
 			                          label),
