@@ -114,15 +114,10 @@ fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *ch
 	bool isnull;
 	Datum d;
 
-	if (chunk_plan == NULL)
-	{
-		SPIPlanPtr plan =
-		    bk_spi_prepare("SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text, row_tids "
-		                   "FROM backupkit.snapshot_chunk WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
-		                   3, argtypes);
-		SPI_keepplan(plan);
-		chunk_plan = plan;
-	}
+	bk_spi_kept_plan(&chunk_plan,
+	                 "SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text, row_tids "
+	                 "FROM backupkit.snapshot_chunk WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
+	                 3, argtypes);
 	bk_owner_begin(&access);
 	bk_spi_exec_plan(chunk_plan, values, NULL, false, 1);
 	bk_owner_end(&access);
