@@ -108,34 +108,38 @@ refused() {
 	is "$(state)" "$before" "$1: nothing changed (checksums through Citus, every placement, no snapshot added)"
 }
 
-restore_detail="DETAIL:  backupkit restores Citus hash-distributed and reference tables only.
+# The detail names the table's Citus type (<type> stands for it).
+restore_detail="DETAIL:  The table's Citus type is \"<type>\"; backupkit restores hash-distributed and reference tables only.
 HINT:  Leave this table out of the restore; to put its rows back, insert them through Citus with INSERT ... SELECT from backupkit.snapshot_rows()."
-snapshot_detail="DETAIL:  backupkit captures Citus hash-distributed and reference tables only.
+snapshot_detail="DETAIL:  The table's Citus type is \"<type>\"; backupkit captures hash-distributed and reference tables only.
 HINT:  Leave this table out of the list; for it, use citus_create_restore_point() with physical backups of every node."
-diff_detail="DETAIL:  backupkit compares Citus hash-distributed and reference tables only.
+diff_detail="DETAIL:  The table's Citus type is \"<type>\"; backupkit compares hash-distributed and reference tables only.
 HINT:  Compare the rows of backupkit.snapshot_rows() with the table in SQL."
-declare -A kind=([customers]="reference" [orders]="distributed" [order_lines]="distributed" [notes]="local"
+declare -A kind=([customers]="reference" [orders]="hash-distributed" [order_lines]="hash-distributed" [notes]="local"
 	[events]="single-shard")
 
 for t in "${refused_tables[@]}"; do
-	what="Citus ${kind[$t]} table \"public.$t\""
+	what="Citus table \"public.$t\""
+	restore_detail_t=${restore_detail/<type>/${kind[$t]}}
+	snapshot_detail_t=${snapshot_detail/<type>/${kind[$t]}}
+	diff_detail_t=${diff_detail/<type>/${kind[$t]}}
 	for mode in replace merge missing; do
 		for dry in false true; do
 			refused "restore_table_from_snapshot $t $mode dry_run=$dry" \
 				"SELECT backupkit.restore_table_from_snapshot($sid, 'public.$t', '$mode', dry_run => $dry)" \
 				"ERROR:  0A000: cannot restore $what
-$restore_detail"
+$restore_detail_t"
 		done
 	done
 	refused "diff $t" "SELECT count(*) FROM backupkit.diff($sid, 'public.$t')" "ERROR:  0A000: cannot diff $what
-$diff_detail"
+$diff_detail_t"
 	refused "snapshot_tables $t" "SELECT backupkit.snapshot_tables(ARRAY['public.$t']::regclass[])" \
 		"ERROR:  0A000: cannot snapshot $what
-$snapshot_detail"
+$snapshot_detail_t"
 	refused "schedule_snapshots $t" \
 		"SELECT backupkit.schedule_snapshots('nightly', '0 3 * * *', ARRAY['audit', 'public.$t']::regclass[], 'nightly')" \
 		"ERROR:  0A000: cannot schedule snapshots of $what
-${snapshot_detail}"
+${snapshot_detail_t}"
 done
 
 # Sets: the whole snapshot (the first refused Citus table of the set, in name order, is named), and a set led
@@ -145,22 +149,22 @@ for mode in replace merge missing; do
 	for dry in false true; do
 		refused "restore_snapshot of the whole snapshot, $mode dry_run=$dry" \
 			"SELECT backupkit.restore_snapshot($sid, mode => '$mode', dry_run => $dry)" \
-			"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
-$restore_detail"
+			"ERROR:  0A000: cannot restore Citus table \"public.events\"
+${restore_detail/<type>/single-shard}"
 	done
 	refused "restore_snapshot of a local, a distributed and a single-shard table, $mode" \
 		"SELECT backupkit.restore_snapshot($sid, ARRAY['audit', 'order_lines', 'events']::regclass[], '$mode')" \
-		"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
-$restore_detail"
+		"ERROR:  0A000: cannot restore Citus table \"public.events\"
+${restore_detail/<type>/single-shard}"
 done
 refused "restore_snapshot without validation" \
 	"SELECT backupkit.restore_snapshot($sid, ARRAY['audit', 'events', 'notes']::regclass[], validate => false)" \
-	"ERROR:  0A000: cannot restore Citus single-shard table \"public.events\"
-$restore_detail"
+	"ERROR:  0A000: cannot restore Citus table \"public.events\"
+${restore_detail/<type>/single-shard}"
 refused "snapshot_tables of a local and a Citus table" \
 	"SELECT backupkit.snapshot_tables(ARRAY['audit', 'notes']::regclass[])" \
-	"ERROR:  0A000: cannot snapshot Citus local table \"public.notes\"
-$snapshot_detail"
+	"ERROR:  0A000: cannot snapshot Citus table \"public.notes\"
+${snapshot_detail/<type>/local}"
 is "$(q -c "SELECT count(*) FROM backupkit.restores")" 0 "no refused restore was recorded as done"
 
 # What keeps working.

@@ -211,8 +211,8 @@ refused() { # refused <description> <statement> <expected error>
 	is "$(state)" "$before" "$1: nothing changed"
 }
 refused "schema => 'missing' on Citus tables" "SELECT backupkit.restore_snapshot($sid, schema => 'missing')" \
-	"ERROR:  0A000: cannot restore definitions of Citus reference table \"public.customers\"
-DETAIL:  schema => 'missing' re-creates tables, columns, constraints and indexes with plain DDL, which Citus would not distribute as they were.
+	"ERROR:  0A000: cannot restore the definition of Citus table \"public.customers\"
+DETAIL:  Definitions are re-created with plain DDL, which Citus would not distribute as they were; the table's Citus type is \"reference\".
 HINT:  Restore the contents of Citus tables with schema => 'keep'."
 q -c "DELETE FROM order_lines WHERE order_id = 5" -c "DELETE FROM orders WHERE id = 5" >/dev/null
 q -c "INSERT INTO orders VALUES (90001, 1, 1, now())" -c "INSERT INTO order_lines VALUES (90001, 1, 'x', 1, NULL)" >/dev/null
@@ -259,12 +259,12 @@ tsid=$(q -c "SELECT backupkit.snapshot_tables(ARRAY['tags']::regclass[])")
 q -c "ALTER TABLE tags DROP CONSTRAINT tags_pkey" -c "DELETE FROM tags WHERE id % 4 = 0" >/dev/null
 refused "merge of payments, whose captured key lacks the distribution column" \
 	"SELECT backupkit.restore_table_from_snapshot($psid, 'payments', 'merge')" \
-	"ERROR:  0A000: cannot merge Citus distributed table \"public.payments\": its key in snapshot $psid does not include the distribution column \"customer_id\"
+	"ERROR:  0A000: cannot restore Citus table \"public.payments\" in mode \"merge\": its key in snapshot $psid does not include the distribution column \"customer_id\"
 DETAIL:  Rows are matched by the key recorded at capture time, and Citus cannot change a row's distribution column in place.
 HINT:  Use mode => 'missing', or take a snapshot under a key that includes the distribution column."
 refused "merge of tags, which has no unique index on its key any more" \
 	"SELECT backupkit.restore_table_from_snapshot($tsid, 'tags', 'merge')" \
-	"ERROR:  0A000: cannot merge Citus distributed table \"public.tags\": no unique index of the table matches its key in snapshot $tsid
+	"ERROR:  0A000: cannot restore Citus table \"public.tags\" in mode \"merge\": no unique index of the table matches its key in snapshot $tsid
 DETAIL:  Changed rows of a Citus table are written with INSERT ... ON CONFLICT on the key recorded at capture time (id).
 HINT:  Use mode => 'missing', or add a unique index on the key."
 keys[payments]=id
@@ -277,8 +277,8 @@ for x in "payments $psid" "tags $tsid"; do
 	check_citus_table "$1" "${want##* }" "missing on $1"
 done
 refused "restore of a Citus local table" "SELECT backupkit.restore_table_from_snapshot($sid, 'notes')" \
-	"ERROR:  0A000: cannot restore Citus local table \"public.notes\"
-DETAIL:  backupkit restores Citus hash-distributed and reference tables only.
+	"ERROR:  0A000: cannot restore Citus table \"public.notes\"
+DETAIL:  The table's Citus type is \"local\"; backupkit restores hash-distributed and reference tables only.
 HINT:  Leave this table out of the restore; to put its rows back, insert them through Citus with INSERT ... SELECT from backupkit.snapshot_rows()."
 
 finish

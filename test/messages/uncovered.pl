@@ -11,8 +11,9 @@
 #     prints one line per uncovered message (file:line: LEVEL: text) and exits 1 if there is any.
 #     --all   lists every message and where it is covered (or why it is allowed)
 #     --core  also the bk::Error messages thrown in src/core (a C++ expression between literals matches any
-#             text), which reach the user as the primary message (BK_CORE) or at the start of the detail of a
-#             "snapshot ... is corrupted" error; informational: most need hand-damaged storage.
+#             text), which reach the user as the primary message (BK_CORE), as the context line of a
+#             "snapshot ... is corrupted" error, at the start of a detail, or after ": " or in parentheses in
+#             a validation report's text; most need hand-damaged storage.
 use strict;
 use warnings;
 use File::Find;
@@ -130,7 +131,8 @@ find({ no_chdir => 1, wanted => sub {
 			}
 		}
 	}
-	elsif ($core && $rel =~ m{^src/core/}) {
+	elsif ($rel =~ m{^src/core/}) {
+		# Read even without --core, so that an allowlist entry for a core message is never taken for stale.
 		while ($text =~ /\bthrow\s+(?:bk::)?Error\s*\(/g) {
 			my $start = pos $text;
 			my @args = c_args($text, $start);
@@ -159,9 +161,12 @@ for my $file (sort glob "$root/expected/*.out") {
 	open my $fh, '<', $file or die "$file: $!";
 	(my $rel = $file) =~ s/^\Q$root\E\///;
 	while (my $line = <$fh>) {
-		if ($line =~ /^(ERROR|WARNING|NOTICE|DETAIL):  (.*)$/) {
+		if ($line =~ /^(ERROR|WARNING|NOTICE|DETAIL|CONTEXT):  (.*)$/) {
 			push @shown, [$1, $2, "$rel:$."];
 		}
+		# Any other line: a validation report's text, where a core message follows ": " or stands in
+		# parentheses ("Chunk 0 of table "s.t" does not decode: snapshot chunk is malformed.").
+		push @shown, ['REPORT', $line, "$rel:$."];
 		# An error a test caught and printed with its SQLSTATE (e.g. " XX001: snapshot N is corrupted: ...").
 		if ($line =~ /(?:^\s*|SQLSTATE )((?=[0-9A-Z]*[0-9])[0-9A-Z]{5}): (.*?)\s*$/) {
 			push @shown, [$1 =~ /^0[01]/ ? 'WARNING' : 'ERROR', $2, "$rel:$."];
@@ -186,12 +191,19 @@ my %seen;
 for my $m (sort { $a->[0] cmp $b->[0] || $a->[1] <=> $b->[1] } @messages) {
 	my ($file, $line, $level, $shown, $regex) = @$m;
 	next if $shown =~ /^(%s|<\.\.\.>)$/;    # the whole message comes from elsewhere
+	if ($file =~ m{^src/core/} && !$core) {
+		$allowed{$shown}{used} = 1 if $allowed{$shown};
+		next;
+	}
 	next if $seen{"$level\0$shown"}++;
-	# A message of src/core is the primary message when src/pg re-raises it (BK_CORE), or the start of the
-	# detail when src/pg reports the damage it found in a snapshot (bk_chunk_corrupted).
+	# A message of src/core is the primary message when src/pg re-raises it (BK_CORE), the context line of a
+	# "snapshot ... is corrupted" error (bk_chunk_core_failure), or the start of the detail when src/pg
+	# reports the damage in its own words (validation, import).
 	my ($where) = map { $_->[2] } grep {
 		($level eq 'ANY' || $_->[0] eq $level) && $_->[1] =~ /^$regex$/
 		    || $file =~ m{^src/core/} && $_->[0] eq 'DETAIL' && $_->[1] =~ /^$regex\b/
+		    || $file =~ m{^src/core/} && $_->[0] eq 'CONTEXT' && $_->[1] =~ /^$regex$/
+		    || $file =~ m{^src/core/} && $_->[0] eq 'REPORT' && $_->[1] =~ /(?:: |\()$regex(?:\.|\)|$)/
 	} @shown;
 	if ($where) {
 		print "$file:$line: $level: $shown\n    covered in $where\n" if $all;

@@ -47,7 +47,7 @@ UPDATE backupkit.snapshot_chunk SET payload_zstd = set_byte(payload_zstd, length
  WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'child') AND chunk_no = 3;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
 SELECT is((SELECT j->>'valid' FROM r), 'false', 'flipped zstd byte: invalid');
-SELECT is((SELECT vt.errors_like(j, 'Chunk 3 of table vt.child %') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 3 of table "vt.child" %') FROM r), 1::bigint,
           'flipped zstd byte: chunk 3 of vt.child named once');
 SELECT is((SELECT vt.tab(j, 'vt.child')->>'checksum' FROM r), 'mismatch', 'flipped zstd byte: checksum mismatch');
 SELECT is((SELECT vt.tab(j, 'vt.parent')->>'checksum' FROM r), 'ok', 'flipped zstd byte: the other table is ok');
@@ -62,7 +62,7 @@ SELECT is((SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM vt.child c), (S
 SELECT is((SELECT valid FROM backupkit.validate_all_snapshots() WHERE snapshot_id = :sid), false,
           'validate_all_snapshots reports the damaged snapshot');
 SELECT matches((SELECT first_error FROM backupkit.validate_all_snapshots() WHERE snapshot_id = :sid),
-               '^Chunk 3 of table vt\.child ', 'validate_all_snapshots gives the first error');
+               '^Chunk 3 of table "vt\.child" ', 'validate_all_snapshots gives the first error');
 
 -- a flipped byte in a jsonb payload
 SELECT vt.snap('none') AS sid \gset
@@ -70,7 +70,7 @@ UPDATE backupkit.snapshot_chunk SET payload = replace(payload::text, 'note 30"',
  WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'child') AND chunk_no = 1;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
 SELECT is((SELECT j->>'valid' FROM r), 'false', 'changed jsonb payload: invalid');
-SELECT is((SELECT vt.errors_like(j, 'Chunk 1 of table vt.child does not match its checksum%') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 1 of table "vt.child" does not match its checksum%') FROM r), 1::bigint,
           'changed jsonb payload: chunk 1 of vt.child named');
 SELECT is((SELECT jsonb_array_length(j->'errors') FROM r), 1, 'changed jsonb payload: one error');
 DROP TABLE r;
@@ -79,9 +79,9 @@ DROP TABLE r;
 SELECT vt.snap() AS sid \gset
 DELETE FROM backupkit.snapshot_chunk WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'parent') AND chunk_no = 2;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
-SELECT is((SELECT vt.errors_like(j, 'Chunk 2 of table vt.parent is missing.') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 2 of table "vt.parent" is missing.') FROM r), 1::bigint,
           'deleted chunk: chunk 2 of vt.parent is missing');
-SELECT is((SELECT vt.errors_like(j, 'Table vt.parent holds 125 rows in its readable chunks but its entry records 150.') FROM r),
+SELECT is((SELECT vt.errors_like(j, 'Table "vt.parent" holds 125 rows in its readable chunks but its entry records 150.') FROM r),
           1::bigint, 'deleted chunk: the row count shows the loss');
 SELECT is((SELECT (vt.tab(j, 'vt.parent')->>'rows_found')::int FROM r), 125, 'deleted chunk: rows_found');
 SELECT is((SELECT vt.errors_like(j, '%vt.child%') FROM r), 1::bigint,
@@ -94,9 +94,9 @@ INSERT INTO backupkit.snapshot_chunk
 SELECT snapshot_id, table_no, 6, row_count, raw_bytes, checksum, payload, payload_zstd
   FROM backupkit.snapshot_chunk WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'parent') AND chunk_no = 5;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
-SELECT is((SELECT vt.errors_like(j, 'Chunk 6 of table vt.parent is not recorded by the table''s entry, which has 6 chunks.') FROM r),
+SELECT is((SELECT vt.errors_like(j, 'Chunk 6 of table "vt.parent" is not recorded by the table''s entry, which has 6 chunks.') FROM r),
           1::bigint, 'appended chunk: chunk 6 of vt.parent named');
-SELECT is((SELECT vt.errors_like(j, 'Chunk 6 of table vt.parent duplicates chunk 5.') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 6 of table "vt.parent" duplicates chunk 5.') FROM r), 1::bigint,
           'appended chunk: named as a duplicate of chunk 5');
 SELECT is((SELECT vt.tab(j, 'vt.parent')->>'primary_key_unique' FROM r), 'false', 'appended chunk: keys not unique');
 DROP TABLE r;
@@ -109,7 +109,7 @@ UPDATE backupkit.snapshot_chunk c SET row_count = o.row_count, raw_bytes = o.raw
  WHERE c.snapshot_id = :sid AND c.table_no = vt.tno(:sid, 'child') AND c.chunk_no = 1
    AND o.snapshot_id = c.snapshot_id AND o.table_no = c.table_no AND o.chunk_no = 0;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
-SELECT is((SELECT vt.errors_like(j, 'Chunk 1 of table vt.child duplicates chunk 0.') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 1 of table "vt.child" duplicates chunk 0.') FROM r), 1::bigint,
           'overwritten chunk: named as a duplicate');
 SELECT is((SELECT vt.tab(j, 'vt.child')->>'checksum' FROM r), 'mismatch', 'overwritten chunk: checksum mismatch');
 SELECT is((SELECT vt.tab(j, 'vt.child')->>'primary_key_unique' FROM r), 'false', 'overwritten chunk: keys not unique');
@@ -122,8 +122,8 @@ SELECT vt.snap() AS sid \gset
 UPDATE backupkit.snapshot_table SET row_count = 201 WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'child');
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
 SELECT is((SELECT j->'errors' FROM r),
-          '["The metadata of table vt.child does not match its checksum. Stored fields that differ from those sealed when it was written: row_count.",
-            "Table vt.child holds 200 rows in its readable chunks but its entry records 201."]'::jsonb,
+          '["The metadata of table \"vt.child\" does not match its checksum. Stored fields that differ from those sealed when it was written: row_count.",
+            "Table \"vt.child\" holds 200 rows in its readable chunks but its entry records 201."]'::jsonb,
           'changed row count: the metadata checksum and the chunks both say so, and nothing else');
 DROP TABLE r;
 
@@ -134,10 +134,10 @@ UPDATE backupkit.snapshot_chunk SET payload_zstd = substring(payload_zstd FROM 1
 UPDATE backupkit.snapshot_chunk SET row_count = row_count + 1
  WHERE snapshot_id = :sid AND table_no = vt.tno(:sid, 'parent') AND chunk_no = 0;
 CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
-SELECT is((SELECT vt.errors_like(j, 'Chunk 7 of table vt.child cannot be decompressed: %') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 7 of table "vt.child" cannot be decompressed: %') FROM r), 1::bigint,
           'truncated frame: chunk 7 of vt.child named');
 SELECT is((SELECT vt.tab(j, 'vt.child')->>'decodable' FROM r), 'false', 'truncated frame: not decodable');
-SELECT is((SELECT vt.errors_like(j, 'Chunk 0 of table vt.parent holds 25 rows but records 26.') FROM r), 1::bigint,
+SELECT is((SELECT vt.errors_like(j, 'Chunk 0 of table "vt.parent" holds 25 rows but records 26.') FROM r), 1::bigint,
           'changed chunk row count: found in the same run');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, %L)', :sid, 'vt.child'), 'XX001', NULL,
                  'restoring a truncated chunk fails with XX001');
@@ -152,7 +152,7 @@ CREATE TEMP TABLE r AS SELECT backupkit.validate_snapshot_integrity(:sid) AS j;
 SELECT is((SELECT vt.tab(j, 'vt.child')->'foreign_keys'->0 FROM r),
           '{"constraint": "child_parent_id_fkey", "parent_table": "vt.parent", "closed": false, "orphan_rows": 1,
             "sample_keys": [{"parent_id": "999"}]}'::jsonb, 'orphans inside the snapshot are counted with their keys');
-SELECT is((SELECT vt.errors_like(j, 'Table vt.child holds 1 rows whose key in vt.parent (foreign key "child_parent_id_fkey") is absent%') FROM r),
+SELECT is((SELECT vt.errors_like(j, 'Table "vt.child" holds 1 rows whose key in table "vt.parent" (foreign key "child_parent_id_fkey") is absent%') FROM r),
           1::bigint, 'orphans inside the snapshot: one error');
 DROP TABLE r;
 

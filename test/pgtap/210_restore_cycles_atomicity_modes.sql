@@ -1,6 +1,6 @@
 -- Multi-table restores: foreign-key order, cycles, atomicity, modes, dry runs, drift, protected children.
 BEGIN;
-SELECT plan(59);
+SELECT plan(60);
 SET LOCAL client_min_messages = warning;
 
 CREATE FUNCTION pg_temp.fp(rel regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -224,6 +224,8 @@ ALTER TABLE drift_renamed SET SCHEMA moved_here;
 DELETE FROM moved_here.drift_renamed;
 SELECT backupkit.restore_table_from_snapshot(:dr, 'moved_here.drift_renamed'::regclass) AS moved \gset
 SELECT is(:'moved'::jsonb->>'matched_by', 'oid', 'a renamed and moved table is found by its oid');
+SELECT ok(:'moved'::jsonb->'warnings' @> '["Table \"moved_here.drift_renamed\" was captured as \"public.drift\" and found by its oid."]',
+          'the report says which table was found by its oid, both names quoted');
 SELECT is((SELECT count(*)::int FROM moved_here.drift_renamed), 5, 'the moved table is restored');
 DELETE FROM moved_here.drift_renamed;
 ALTER TABLE moved_here.drift_renamed ALTER name TYPE varchar(1);

@@ -133,7 +133,7 @@ SELECT is(fp('SELECT * FROM bk_inplace.u'), :'captured', 'and leaves the rows it
 SELECT backupkit.validate_snapshot_integrity(:s) AS v \gset
 SELECT is(:'v'::jsonb->>'valid', 'true', 'a damaged tuple id list leaves the snapshot valid');
 SELECT is((SELECT count(*) FROM jsonb_array_elements_text(:'v'::jsonb->'warnings') w
-            WHERE w LIKE 'The tuple id list of chunk 0 of table bk_inplace.u is damaged (tuple id list fails its checksum)%'),
+            WHERE w LIKE 'The tuple id list of chunk 0 of table "bk_inplace.u" is damaged (tuple id list fails its checksum)%'),
           1::bigint, 'validation warns about it');
 
 -- 10. diff still lists rows added since the capture (it reads every key).

@@ -272,7 +272,7 @@ SELECT is((SELECT count(*) FROM rel.p), 100::bigint, 'and the table is unchanged
 -- 8. validate warns about rows a CHECK constraint now on the table rejects (which no restore can load).
 SELECT is(backupkit.validate_snapshot_integrity(:p_sid)->>'valid', 'true', 'the snapshot itself is intact');
 SELECT ok(backupkit.validate_snapshot_integrity(:p_sid)->'warnings' @>
-          '["Check constraint \"v_small\" of table rel.p rejects 50 captured rows, for example the row with key {\"id\": 51}: no restore can write them (replace fails; merge and missing set them aside as conflicts)."]',
+          '["Check constraint \"v_small\" of table \"rel.p\" rejects 50 captured rows, for example the row with key {\"id\": 51}: no restore can write them (replace fails; merge and missing set them aside as conflicts)."]',
           'validate names the NOT VALID constraint, the count and a key of an offending row');
 SELECT throws_ok(format('SELECT backupkit.restore_table_from_snapshot(%s, ''rel.p'')', :p_sid), '23514', NULL,
                  'as warned, the replace cannot load them');
@@ -282,7 +282,7 @@ SELECT backupkit.snapshot_tables('{rel.keyless}') AS keyless_sid \gset
 DELETE FROM rel.keyless WHERE a = 2;
 ALTER TABLE rel.keyless ADD CONSTRAINT short_b CHECK (length(b) < 5);
 SELECT ok(backupkit.validate_snapshot_integrity(:keyless_sid)->'warnings' @>
-          '["Check constraint \"short_b\" of table rel.keyless rejects 1 captured row, for example the row {\"b\": \"too long a value\"}: no restore can write it (replace fails; merge and missing set it aside as conflicts)."]',
+          '["Check constraint \"short_b\" of table \"rel.keyless\" rejects 1 captured row, for example the row {\"b\": \"too long a value\"}: no restore can write it (replace fails; merge and missing set it aside as conflicts)."]',
           'on a keyless table, the offending row is shown by the constraint''s columns');
 ALTER TABLE rel.keyless DROP CONSTRAINT short_b;
 ALTER TABLE rel.keyless ADD CONSTRAINT small_a CHECK (a < 10);
@@ -301,12 +301,12 @@ SELECT backupkit.snapshot_tables('{rel.odd}') AS odd_sid \gset
 UPDATE rel.odd SET v = 9 WHERE id = 1;
 ALTER TABLE rel.odd ADD CONSTRAINT inverse CHECK (100 / (v - 7) > 0) NOT VALID;
 SELECT ok(backupkit.validate_snapshot_integrity(:odd_sid)->'warnings' @>
-          '["Check constraint \"inverse\" of table rel.odd could not be evaluated on the captured rows: division by zero."]',
+          '["Check constraint \"inverse\" of table \"rel.odd\" could not be evaluated on the captured rows: division by zero."]',
           'a constraint that fails on a captured row is reported, not raised');
 ALTER TABLE rel.odd DROP CONSTRAINT inverse;
 ALTER TABLE rel.odd ALTER COLUMN w TYPE integer USING length(w), ADD CONSTRAINT small_w CHECK (w < 5) NOT VALID;
 SELECT ok(backupkit.validate_snapshot_integrity(:odd_sid)->'warnings' @>
-          '["The rows of table rel.odd could not be checked against its check constraints: invalid input syntax for type integer: \"a\"."]',
+          '["The rows of table \"rel.odd\" could not be checked against its check constraints: invalid input syntax for type integer: \"a\"."]',
           'captured values the column''s new type rejects are reported, not raised');
 
 -- 7. Labels are bounded so that every snapshot can be exported.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The boundary rules scripts/check-boundary-rules.sh checks hold for src/, and the check fails for each kind
 # of violation (a copy of src/ with one planted at a time): std::, throw and try in src/pg outside
-# src/pg/boundary, and a PostgreSQL header included from src/core. Comments and strings do not count.
+# src/pg/boundary, a PostgreSQL header included from src/core, and a failed core call on a chunk raised as
+# corruption whatever its SQLSTATE (the call sites as they were before bk_chunk_core_failure). Comments and strings do not count.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
@@ -15,7 +16,7 @@ check() {
 	fi
 }
 rules() { bash "$ROOT/scripts/check-boundary-rules.sh" "$1" >"$WORK/out" 2>&1 && echo pass || echo fail; }
-echo "1..7"
+echo "1..9"
 
 check "$(rules "$ROOT/src")" pass "src/ follows the boundary rules$(head -3 "$WORK/out" | sed 's/^/; /' | tr -d '\n')"
 
@@ -32,3 +33,8 @@ check "$(planted pg/support/spi.cpp '// std::vector and throw in a comment, "try
 	"comments and string literals are not code"
 check "$(planted pg/boundary/boundary.cpp 'static void planted() { try { } catch (...) { } }')" pass \
 	"the boundary files may use try"
+check "$(planted pg/restore/copy_loader.cpp 'static void planted(BkChunkReader *r, BkErrorInfo err) {
+	bk_chunk_corrupted(r->entry, r->chunk_no, psprintf("%s %s", err.message, err.detail));
+}')" fail "a chunk call site that raises any core failure as corruption is found"
+check "$(planted pg/storage/chunk_reader.cpp 'static void planted(const BkTableEntry *e, const BkErrorInfo *err) {
+	bk_chunk_corrupted(e, 0, err->message); }')" fail "bk_chunk_corrupted handed the message of a core error is found"

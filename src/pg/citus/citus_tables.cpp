@@ -25,6 +25,7 @@ extern "C"
 }
 
 #include "pg/citus/citus_tables.hpp"
+#include "pg/support/message_names.hpp"
 
 typedef struct ListedRelid
 {
@@ -163,13 +164,25 @@ bk_citus_table(Oid relid, BkCitusTable *info)
 	return true;
 }
 
-char *
-bk_citus_table_words(Oid relid, bk::CitusTableType type)
+const char *
+bk_citus_type_label(bk::CitusTableType type, char partmethod)
 {
-	const char *type_name = bk::citus_table_type_name(type);
-	char *nsp = get_namespace_name(get_rel_namespace(relid));
-	return psprintf("Citus %s%stable \"%s.%s\"", type_name, type_name[0] != '\0' ? " " : "", nsp ? nsp : "?",
-	                get_rel_name(relid));
+	switch (type)
+	{
+		case bk::CitusTableType::distributed:
+			return partmethod == 'h' ? "hash-distributed"
+			                         : (partmethod == 'r' ? "range-distributed"
+			                                              : (partmethod == 'a' ? "append-distributed" : "distributed"));
+		case bk::CitusTableType::reference:
+			return "reference";
+		case bk::CitusTableType::citus_local:
+			return "local";
+		case bk::CitusTableType::single_shard:
+			return "single-shard";
+		case bk::CitusTableType::unrecognized:
+			break;
+	}
+	return "unrecognized";
 }
 
 void
@@ -178,42 +191,56 @@ bk_refuse_citus_tables(const Oid *relids, int n, BkCitusOperation op)
 	Oid relid = InvalidOid;
 	bk::CitusTableType type = bk::CitusTableType::unrecognized;
 	char method = '\0';
-	char *what;
+	char *name;
+	const char *label;
 
 	// Definitions are restored with plain DDL, whatever the Citus type; the rest refuses what it cannot handle.
 	if (!find_citus_table(relids, n, op != BK_CITUS_SCHEMA_RESTORE, &relid, &type, &method))
 	{
 		return;
 	}
-	what = bk_citus_table_words(relid, type);
+	name = bk_rel_display_name(relid);
+	label = bk_citus_type_label(type, method);
+	// Each operation has its own whole message; the Citus type is a value named in the detail, not a word of the
+	// sentence.
 	switch (op)
 	{
 		case BK_CITUS_SNAPSHOT:
 		case BK_CITUS_SCHEDULE:
-			ereport(ERROR,
-			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			         errmsg(op == BK_CITUS_SNAPSHOT ? "cannot snapshot %s" : "cannot schedule snapshots of %s", what),
-			         errdetail("backupkit captures Citus hash-distributed and reference tables only."),
-			         errhint("Leave this table out of the list; for it, use citus_create_restore_point() with "
-			                 "physical backups of every node.")));
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg(op == BK_CITUS_SNAPSHOT ? "cannot snapshot Citus table \"%s\""
+			                                               : "cannot schedule snapshots of Citus table \"%s\"",
+			                       name),
+			                errdetail("The table's Citus type is \"%s\"; backupkit captures hash-distributed and "
+			                          "reference tables only.",
+			                          label),
+			                errhint("Leave this table out of the list; for it, use citus_create_restore_point() with "
+			                        "physical backups of every node.")));
 			break;
 		case BK_CITUS_RESTORE:
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore %s", what),
-			                errdetail("backupkit restores Citus hash-distributed and reference tables only."),
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore Citus table \"%s\"", name),
+			                errdetail("The table's Citus type is \"%s\"; backupkit restores hash-distributed and "
+			                          "reference tables only.",
+			                          label),
 			                errhint("Leave this table out of the restore; to put its rows back, insert them through "
 			                        "Citus with INSERT ... SELECT from backupkit.snapshot_rows().")));
 			break;
 		case BK_CITUS_DIFF:
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot diff %s", what),
-			                errdetail("backupkit compares Citus hash-distributed and reference tables only."),
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot diff Citus table \"%s\"", name),
+			                errdetail("The table's Citus type is \"%s\"; backupkit compares hash-distributed and "
+			                          "reference tables only.",
+			                          label),
 			                errhint("Compare the rows of backupkit.snapshot_rows() with the table in SQL.")));
 			break;
 		case BK_CITUS_SCHEMA_RESTORE:
-			ereport(ERROR,
-			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot restore definitions of %s", what),
-			         errdetail("schema => 'missing' re-creates tables, columns, constraints and indexes with plain "
-			                   "DDL, which Citus would not distribute as they were."),
-			         errhint("Restore the contents of Citus tables with schema => 'keep'.")));
+			ereport(
+			    ERROR,
+			    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			     errmsg("cannot restore the definition of Citus table \"%s\"", name),
+			     errdetail("Definitions are re-created with plain DDL, which Citus would not distribute as they were; "
+			               "the table's Citus type is \"%s\".",
+			               label),
+			     errhint("Restore the contents of Citus tables with schema => 'keep'.")));
 			break;
 	}
 }

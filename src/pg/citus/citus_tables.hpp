@@ -30,9 +30,10 @@ typedef struct BkCitusTable
 // Whether Citus manages relid (info, when not NULL, says how). Needs no SPI connection.
 bool bk_citus_table(Oid relid, BkCitusTable *info);
 bool bk_citus_supported(bk::CitusTableType type, char partmethod);
-// "Citus distributed table "public.orders"" (or "Citus table ..." for a type this version does not know), for
-// messages.
-char *bk_citus_table_words(Oid relid, bk::CitusTableType type);
+// The Citus type of a table as details name it, in quotes: "hash-distributed", "range-distributed",
+// "append-distributed", "reference", "local", "single-shard" or "unrecognized". A value, not a word spliced
+// into a sentence: every message is written whole.
+const char *bk_citus_type_label(bk::CitusTableType type, char partmethod);
 
 // Errors with 0A000, naming the first listed table that Citus manages and that op cannot handle (for
 // BK_CITUS_SCHEMA_RESTORE, any Citus table), and its Citus table type, unless there is none. Needs no SPI

@@ -22,6 +22,7 @@ extern "C"
 #include "pg/restore/copy_loader.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/integrity/validate_checks.hpp"
+#include "pg/support/message_names.hpp"
 
 #define CHECK_ROWS_TABLE "backupkit_validate_check_rows"
 
@@ -157,7 +158,7 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 	bool show_keys;
 	List *attnames = NIL;
 	StringInfoData sql, key;
-	const char *name = bk_entry_qualified_name(e);
+	const char *name = bk_entry_display_name(e); // for messages, in quotes
 
 	if (!OidIsValid(relid))
 	{
@@ -238,7 +239,7 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 		char *failure = guarded(load_step, &load);
 		if (failure != NULL)
 		{
-			*warnings = lappend(*warnings, psprintf("The rows of table %s could not be checked against its check "
+			*warnings = lappend(*warnings, psprintf("The rows of table \"%s\" could not be checked against its check "
 			                                        "constraints: %s.",
 			                                        name, failure));
 			return; // the subtransaction took the temporary table with it
@@ -277,7 +278,7 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 		failure = guarded(check_step, &check);
 		if (failure != NULL)
 		{
-			*warnings = lappend(*warnings, psprintf("Check constraint \"%s\" of table %s could not be evaluated on "
+			*warnings = lappend(*warnings, psprintf("Check constraint \"%s\" of table \"%s\" could not be evaluated on "
 			                                        "the captured rows: %s.",
 			                                        checks[i].name, name, failure));
 			continue;
@@ -287,13 +288,13 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 			continue;
 		}
 		*warnings = lappend(
-		    *warnings,
-		    psprintf("Check constraint \"%s\" of table %s rejects " INT64_FORMAT " captured row%s%s%s: no restore can "
-		             "write %s (replace fails; merge and missing set %s aside as conflicts).",
-		             checks[i].name, name, check.count, check.count == 1 ? "" : "s",
-		             show_keys ? (keyed ? ", for example the row with key " : ", for example the row ") : "",
-		             show_keys ? check.example : "", check.count == 1 ? "it" : "them",
-		             check.count == 1 ? "it" : "them"));
+		    *warnings, psprintf("Check constraint \"%s\" of table \"%s\" rejects " INT64_FORMAT
+		                        " captured row%s%s%s: no restore can "
+		                        "write %s (replace fails; merge and missing set %s aside as conflicts).",
+		                        checks[i].name, name, check.count, check.count == 1 ? "" : "s",
+		                        show_keys ? (keyed ? ", for example the row with key " : ", for example the row ") : "",
+		                        show_keys ? check.example : "", check.count == 1 ? "it" : "them",
+		                        check.count == 1 ? "it" : "them"));
 	}
 	bk_spi_exec("DROP TABLE pg_temp." CHECK_ROWS_TABLE, 0, NULL, NULL, NULL, false, 0);
 }

@@ -8,6 +8,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 void
 bk_validate_free_decompressor(void *arg)
@@ -40,7 +41,7 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 {
 	Oid argtypes[3] = {INT8OID, INT4OID, INT4OID};
 	Datum values[3] = {Int64GetDatum(e->snapshot_id), Int32GetDatum(e->table_no), Int32GetDatum(0)};
-	const char *name = bk_entry_qualified_name(e);
+	const char *name = bk_entry_display_name(e); // for messages, in quotes
 	int errors_before = list_length(st->errors);
 	BkOwnerAccess access;
 	int n;
@@ -91,14 +92,14 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 		}
 		if (i >= n || nos[i] != c)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s is missing.", c, name));
+			st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" is missing.", c, name));
 		}
 	}
 	for (int i = 0; i < n; i++)
 	{
 		if (nos[i] < 0 || nos[i] >= e->chunk_count)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s is not recorded by the table's entry, "
+			st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" is not recorded by the table's entry, "
 			                                          "which has %d chunks.",
 			                                          nos[i], name, e->chunk_count));
 		}
@@ -153,16 +154,16 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			MemoryContextSwitchTo(old);
 			if (!valid)
 			{
-				st->warnings = lappend(st->warnings,
-				                       psprintf("The tuple id list of chunk %d of table %s is damaged (%s): merge and "
-				                                "missing compare that chunk's rows by content.",
-				                                nos[i], name, err.message));
+				st->warnings = lappend(
+				    st->warnings, psprintf("The tuple id list of chunk %d of table \"%s\" is damaged (%s): merge and "
+				                           "missing compare that chunk's rows by content.",
+				                           nos[i], name, err.message));
 			}
 		}
 
 		if (zstd != st->compressed)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s is stored %s but the snapshot is %s.",
+			st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" is stored %s but the snapshot is %s.",
 			                                          nos[i], name, zstd ? "compressed" : "uncompressed",
 			                                          st->compressed ? "compressed" : "uncompressed"));
 			res->decodable = false;
@@ -170,7 +171,8 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 		}
 		if (raw_bytes < 0)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s records a negative size.", nos[i], name));
+			st->errors =
+			    lappend(st->errors, psprintf("Chunk %d of table \"%s\" records a negative size.", nos[i], name));
 			res->decodable = false;
 			continue;
 		}
@@ -185,8 +187,8 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			if (!bk_try([&]() { dec->decompress(src, srclen, out, expected); }, &err))
 			{
 				bk_raise_unless_corrupted(&err);
-				st->errors = lappend(st->errors, psprintf("Chunk %d of table %s cannot be decompressed: %s.", nos[i],
-				                                          name, err.message));
+				st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" cannot be decompressed: %s.",
+				                                          nos[i], name, err.message));
 				res->decodable = false;
 				continue;
 			}
@@ -203,7 +205,7 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			json[len] = '\0';
 			if (len != (size_t) raw_bytes)
 			{
-				st->errors = lappend(st->errors, psprintf("Chunk %d of table %s holds %zu bytes but records %d.",
+				st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" holds %zu bytes but records %d.",
 				                                          nos[i], name, len, raw_bytes));
 			}
 		}
@@ -211,9 +213,10 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 		content_sums[i] = sum;
 		if ((int64) sum != stored_sum)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s does not match its checksum: its content "
-			                                          "was changed.",
-			                                          nos[i], name));
+			st->errors =
+			    lappend(st->errors, psprintf("Chunk %d of table \"%s\" does not match its checksum: its content "
+			                                 "was changed.",
+			                                 nos[i], name));
 		}
 		{
 			int ncols = e->ncaptured;
@@ -222,15 +225,15 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			if (!bk_try([&]() { decoded = bk::chunk_count_rows(src, srclen, ncols); }, &err))
 			{
 				bk_raise_unless_corrupted(&err);
-				st->errors = lappend(st->errors,
-				                     psprintf("Chunk %d of table %s does not decode: %s.", nos[i], name, err.message));
+				st->errors = lappend(
+				    st->errors, psprintf("Chunk %d of table \"%s\" does not decode: %s.", nos[i], name, err.message));
 				res->decodable = false;
 				continue;
 			}
 		}
 		if (decoded != (size_t) rows)
 		{
-			st->errors = lappend(st->errors, psprintf("Chunk %d of table %s holds %zu rows but records %d.", nos[i],
+			st->errors = lappend(st->errors, psprintf("Chunk %d of table \"%s\" holds %zu rows but records %d.", nos[i],
 			                                          name, decoded, rows));
 		}
 		res->rows_found += (int64) decoded;
@@ -245,7 +248,7 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			if (!bk_key_check_rows(st->keys, st->table_index, e->ncaptured, json, len, (int) decoded, &error))
 			{
 				st->errors =
-				    lappend(st->errors, psprintf("Chunk %d of table %s does not decode: %s.", nos[i], name, error));
+				    lappend(st->errors, psprintf("Chunk %d of table \"%s\" does not decode: %s.", nos[i], name, error));
 				res->decodable = false;
 			}
 		}
@@ -276,25 +279,25 @@ bk_validate_table_chunks(ValidateState *st, const BkTableEntry *e, bool load, Ta
 			{
 				if (sums[j] == sums[i] && rows_stored[j] == rows_stored[i])
 				{
-					st->errors = lappend(st->errors,
-					                     psprintf("Chunk %d of table %s duplicates chunk %d.", nos[i], name, nos[j]));
+					st->errors = lappend(
+					    st->errors, psprintf("Chunk %d of table \"%s\" duplicates chunk %d.", nos[i], name, nos[j]));
 					break;
 				}
 			}
 		}
 		if (list_length(st->errors) == errors_before)
 		{
-			st->errors = lappend(st->errors,
-			                     psprintf("The checksum of table %s does not match its chunks: chunks were reordered "
-			                              "or replaced.",
-			                              name));
+			st->errors = lappend(
+			    st->errors, psprintf("The checksum of table \"%s\" does not match its chunks: chunks were reordered "
+			                         "or replaced.",
+			                         name));
 		}
 	}
 	if (res->rows_found != e->row_count)
 	{
-		st->errors =
-		    lappend(st->errors, psprintf("Table %s holds " INT64_FORMAT " rows in its readable chunks but its entry "
-		                                 "records " INT64_FORMAT ".",
-		                                 name, res->rows_found, e->row_count));
+		st->errors = lappend(st->errors,
+		                     psprintf("Table \"%s\" holds " INT64_FORMAT " rows in its readable chunks but its entry "
+		                              "records " INT64_FORMAT ".",
+		                              name, res->rows_found, e->row_count));
 	}
 }

@@ -7,6 +7,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/message_names.hpp"
 
 typedef struct ForeignKey
 {
@@ -98,6 +99,22 @@ bk_validate_foreign_keys_of(BkTableEntry **entries, int count)
 	return fks;
 }
 
+// Finishes sql, which opens a CTE named hits and leaves it to close, with the count of its rows and up to five
+// of them as a jsonb array (*sample, NULL when there is none); runs it and returns the count.
+static int64
+count_with_sample(StringInfo sql, int nargs, Oid *argtypes, Datum *values, char **sample)
+{
+	bool isnull;
+	int64 n;
+	appendStringInfoString(sql, ") SELECT count(*), (SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM hits LIMIT 5) s)"
+	                            " FROM hits");
+	bk_spi_exec(sql->data, nargs, argtypes, values, NULL, false, 1);
+	n = DatumGetInt64(bk_spi_get(0, 1, &isnull));
+	*sample = bk_spi_get_text(0, 2);
+	SPI_freetuptable(SPI_tuptable);
+	return n;
+}
+
 void
 bk_validate_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 {
@@ -105,7 +122,6 @@ bk_validate_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	Oid argtypes[1] = {INT4OID};
 	Datum values[1] = {Int32GetDatum(e->table_no)};
 	int64 dups;
-	bool isnull;
 	char *sample;
 
 	if (e->npk == 0)
@@ -114,7 +130,7 @@ bk_validate_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 		return;
 	}
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "WITH d AS (SELECT ");
+	appendStringInfoString(&sql, "WITH hits AS (SELECT ");
 	for (int k = 0; k < e->npk; k++)
 	{
 		appendStringInfo(&sql, "%sr[%d] AS %s", k ? ", " : "", bk_captured_position(e, e->pk[k]),
@@ -125,21 +141,16 @@ bk_validate_primary_key(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	{
 		appendStringInfo(&sql, "%s%d", k ? ", " : "", k + 1);
 	}
-	appendStringInfoString(&sql, " HAVING count(*) > 1)"
-	                             " SELECT count(*), (SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM d LIMIT 5) s)"
-	                             " FROM d");
-	bk_spi_exec(sql.data, 1, argtypes, values, NULL, false, 1);
-	dups = DatumGetInt64(bk_spi_get(0, 1, &isnull));
-	sample = bk_spi_get_text(0, 2);
-	SPI_freetuptable(SPI_tuptable);
+	appendStringInfoString(&sql, " HAVING count(*) > 1");
+	dups = count_with_sample(&sql, 1, argtypes, values, &sample);
 	bk_json_bool(j, "primary_key_unique", dups == 0);
 	if (dups > 0)
 	{
 		bk_json_int(j, "duplicate_keys", dups);
 		bk_json_raw(j, "duplicate_sample", sample);
-		st->errors = lappend(st->errors,
-		                     psprintf("Table %s holds " INT64_FORMAT " duplicated primary key values, for example %s.",
-		                              bk_entry_qualified_name(e), dups, sample));
+		st->errors = lappend(st->errors, psprintf("Table \"%s\" holds " INT64_FORMAT
+		                                          " duplicated primary key values, for example %s.",
+		                                          bk_entry_display_name(e), dups, sample));
 	}
 }
 
@@ -155,9 +166,7 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		Oid argtypes[2] = {INT4OID, INT4OID};
 		Datum values[2];
 		int64 orphans;
-		bool isnull;
 		char *sample;
-		const char *child = bk_entry_qualified_name(entries[fk->child]);
 		const char *parent = bk_entry_qualified_name(entries[fk->parent]);
 
 		if (fk->child != index)
@@ -167,7 +176,7 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		values[0] = Int32GetDatum(entries[fk->child]->table_no);
 		values[1] = Int32GetDatum(entries[fk->parent]->table_no);
 		initStringInfo(&sql);
-		appendStringInfoString(&sql, "WITH o AS (SELECT ");
+		appendStringInfoString(&sql, "WITH hits AS (SELECT ");
 		for (int c = 0; c < fk->ncols; c++)
 		{
 			appendStringInfo(&sql, "%sc.r[%d] AS %s", c ? ", " : "", fk->child_pos[c],
@@ -183,14 +192,8 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		{
 			appendStringInfo(&sql, " AND p.r[%d] = c.r[%d]", fk->parent_pos[c], fk->child_pos[c]);
 		}
-		appendStringInfoString(&sql,
-		                       "))"
-		                       " SELECT count(*), (SELECT jsonb_agg(to_jsonb(s)) FROM (SELECT * FROM o LIMIT 5) s)"
-		                       " FROM o");
-		bk_spi_exec(sql.data, 2, argtypes, values, NULL, false, 1);
-		orphans = DatumGetInt64(bk_spi_get(0, 1, &isnull));
-		sample = bk_spi_get_text(0, 2);
-		SPI_freetuptable(SPI_tuptable);
+		appendStringInfoString(&sql, ")");
+		orphans = count_with_sample(&sql, 2, argtypes, values, &sample);
 		bk_json_begin_object(j, NULL);
 		bk_json_str(j, "constraint", fk->name);
 		bk_json_str(j, "parent_table", parent);
@@ -200,9 +203,11 @@ bk_validate_foreign_key_closure(ValidateState *st, BkTableEntry **entries, int i
 		bk_json_end_object(j);
 		if (orphans > 0)
 		{
-			st->errors = lappend(st->errors, psprintf("Table %s holds " INT64_FORMAT " rows whose key in %s (foreign "
-			                                          "key \"%s\") is absent from the snapshot, for example %s.",
-			                                          child, orphans, parent, fk->name, sample));
+			st->errors =
+			    lappend(st->errors, psprintf("Table \"%s\" holds " INT64_FORMAT " rows whose key in table \"%s\" "
+			                                 "(foreign key \"%s\") is absent from the snapshot, for example %s.",
+			                                 bk_entry_display_name(entries[fk->child]), orphans,
+			                                 bk_entry_display_name(entries[fk->parent]), fk->name, sample));
 		}
 	}
 	bk_json_end_array(j);

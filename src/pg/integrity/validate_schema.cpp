@@ -6,13 +6,31 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/integrity/validate_internal.hpp"
+#include "pg/support/message_names.hpp"
+
+// Writes reasons as the report's array key and returns them joined with "; " for the warning.
+static char *
+report_reasons(BkJson *j, const char *key, List *reasons)
+{
+	StringInfoData s;
+	ListCell *lc;
+	initStringInfo(&s);
+	bk_json_begin_array(j, key);
+	foreach (lc, reasons)
+	{
+		bk_json_str(j, NULL, (char *) lfirst(lc));
+		appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
+	}
+	bk_json_end_array(j);
+	return s.data;
+}
 
 void
 bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 {
 	Oid argtypes[2] = {TEXTOID, TEXTOID};
 	Datum values[2] = {CStringGetTextDatum(e->schema_name), CStringGetTextDatum(e->table_name)};
-	const char *name = bk_entry_qualified_name(e);
+	const char *name = bk_entry_display_name(e); // for messages, in quotes
 	List *drift = NIL;
 	List *why = NIL;
 	bool isnull;
@@ -22,7 +40,6 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	bool *live_required;
 	int common_live = 0;
 	bool order_same = true;
-	ListCell *lc;
 
 	bk_spi_exec("SELECT to_regclass(format('%I.%I', $1, $2))::oid", 2, argtypes, values, NULL, true, 1);
 	relid = DatumGetObjectId(bk_spi_get(0, 1, &isnull));
@@ -30,7 +47,7 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	if (isnull)
 	{
 		bk_json_str(j, "schema", "missing");
-		st->warnings = lappend(st->warnings, psprintf("Table %s no longer exists in the database.", name));
+		st->warnings = lappend(st->warnings, psprintf("Table \"%s\" no longer exists in the database.", name));
 		return;
 	}
 	{
@@ -107,31 +124,15 @@ bk_validate_schema(ValidateState *st, const BkTableEntry *e, BkJson *j)
 	}
 	if (why != NIL)
 	{
-		StringInfoData s;
-		initStringInfo(&s);
 		bk_json_str(j, "schema", "incompatible");
-		bk_json_begin_array(j, "schema_why");
-		foreach (lc, why)
-		{
-			bk_json_str(j, NULL, (char *) lfirst(lc));
-			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
-		}
-		bk_json_end_array(j);
-		st->warnings = lappend(st->warnings, psprintf("Table %s cannot be restored as it is now: %s.", name, s.data));
+		st->warnings = lappend(st->warnings, psprintf("Table \"%s\" cannot be restored as it is now: %s.", name,
+		                                              report_reasons(j, "schema_why", why)));
 	}
 	else if (drift != NIL)
 	{
-		StringInfoData s;
-		initStringInfo(&s);
 		bk_json_str(j, "schema", "compatible");
-		bk_json_begin_array(j, "schema_drift");
-		foreach (lc, drift)
-		{
-			bk_json_str(j, NULL, (char *) lfirst(lc));
-			appendStringInfo(&s, "%s%s", s.len ? "; " : "", (char *) lfirst(lc));
-		}
-		bk_json_end_array(j);
-		st->warnings = lappend(st->warnings, psprintf("Table %s changed since the snapshot: %s.", name, s.data));
+		st->warnings = lappend(st->warnings, psprintf("Table \"%s\" changed since the snapshot: %s.", name,
+		                                              report_reasons(j, "schema_drift", drift)));
 	}
 	else
 	{

@@ -73,7 +73,8 @@ typedef struct BkImport
 	StringInfoData data;
 } BkImport;
 
-void bk_import_error(const char *message, const char *detail);
+// The hint of every error that refuses an import stream.
+#define BK_IMPORT_HINT "Export the snapshot again and copy all its frames, in order, without modification."
 
 void bk_import_free_decompressor(void *arg);
 

@@ -28,13 +28,16 @@ bk_import_close_table(BkImport *st)
 	if (st->next_chunk != t->chunks || st->got_rows != t->rows || st->got_raw != t->raw_bytes ||
 	    st->got_stored != t->stored_bytes || strcmp(bk_checksum_text(st->got_checksum), t->checksum) != 0)
 	{
-		bk_import_error(
-		    psprintf("export stream is corrupted: table \"%s\" does not match its chunks", bk_display_name_of(t->name)),
-		    psprintf("Its chunks hold " INT64_FORMAT " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT
-		             " stored) with checksum %s; its table entry records " INT64_FORMAT
-		             " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT " stored) with checksum %s.",
-		             st->got_rows, st->next_chunk, st->got_raw, st->got_stored, bk_checksum_text(st->got_checksum),
-		             t->rows, t->chunks, t->raw_bytes, t->stored_bytes, t->checksum));
+		ereport(
+		    ERROR,
+		    (errcode(ERRCODE_DATA_CORRUPTED),
+		     errmsg("export stream is corrupted: table \"%s\" does not match its chunks", bk_display_name_of(t->name)),
+		     errdetail("Its chunks hold " INT64_FORMAT " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT
+		               " stored) with checksum %s; its table entry records " INT64_FORMAT
+		               " rows in %d chunks (" INT64_FORMAT " bytes, " INT64_FORMAT " stored) with checksum %s.",
+		               st->got_rows, st->next_chunk, st->got_raw, st->got_stored, bk_checksum_text(st->got_checksum),
+		               t->rows, t->chunks, t->raw_bytes, t->stored_bytes, t->checksum),
+		     errhint(BK_IMPORT_HINT)));
 	}
 }
 
@@ -52,10 +55,12 @@ bk_import_open_table(BkImport *st, int table_no, int chunk_no)
 	}
 	if (target < 0)
 	{
-		bk_import_error(psprintf("export stream is corrupted: chunk %d of table number %d belongs to no table in the "
-		                         "stream",
-		                         chunk_no, table_no),
-		                "No table frame announced that table, or its chunks arrived out of order.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export stream is corrupted: chunk %d of table number %d belongs to no table in the "
+		                       "stream",
+		                       chunk_no, table_no),
+		                errdetail("No table frame announced that table, or its chunks arrived out of order."),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	for (;;)
 	{
@@ -71,21 +76,13 @@ bk_import_open_table(BkImport *st, int table_no, int chunk_no)
 	}
 }
 
-// message: a whole message with %d for the chunk number and %s for the table name.
-[[noreturn]] static void
-chunk_corrupted(BkImport *st, const char *message, const char *detail)
-{
-	bk_import_error(psprintf(message, st->prefix.chunk_no, bk_display_name_of(st->table_list[st->current].name)),
-	                detail);
-	pg_unreachable();
-}
-
 // Verifies the reassembled chunk: its own checksum over the payload as captured (decompressed when zstd),
 // its size, and its place in its table; adds it to the table's running totals.
 static Datum
 import_chunk_verify(BkImport *st, bool *is_zstd)
 {
 	bk::ChunkFramePrefix *pf = &st->prefix;
+	const char *name; // the table's, for messages
 	const char *text;
 	size_t len;
 	uint64 sum;
@@ -96,22 +93,31 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 	{
 		bk_import_open_table(st, pf->table_no, pf->chunk_no);
 	}
+	name = bk_display_name_of(st->table_list[st->current].name);
 	if (pf->chunk_no != st->next_chunk)
 	{
-		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" is out of order",
-		                psprintf("Chunk %d of the table was expected next.", st->next_chunk));
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATA_CORRUPTED),
+		         errmsg("export stream is corrupted: chunk %d of table \"%s\" is out of order", pf->chunk_no, name),
+		         errdetail("Chunk %d of the table was expected next.", st->next_chunk), errhint(BK_IMPORT_HINT)));
 	}
 	if (pf->row_count < 0 || pf->raw_bytes < 0 || (Size) pf->raw_bytes >= MaxAllocSize)
 	{
-		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" records an impossible size",
-		                psprintf("It records %d rows and %d bytes.", pf->row_count, pf->raw_bytes));
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATA_CORRUPTED),
+		         errmsg("export stream is corrupted: chunk %d of table \"%s\" records an impossible size", pf->chunk_no,
+		                name),
+		         errdetail("It records %d rows and %d bytes.", pf->row_count, pf->raw_bytes), errhint(BK_IMPORT_HINT)));
 	}
 	if ((pf->encoding == 1) != st->compressed)
 	{
-		chunk_corrupted(
-		    st, "export stream is corrupted: chunk %d of table \"%s\" is not stored as its snapshot's chunks are",
-		    psprintf("The chunk is %s but the snapshot is %s.", pf->encoding ? "compressed" : "uncompressed",
-		             st->compressed ? "compressed" : "uncompressed"));
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export stream is corrupted: chunk %d of table \"%s\" is not stored as its snapshot's "
+		                       "chunks are",
+		                       pf->chunk_no, name),
+		                pf->encoding ? errdetail("The chunk is compressed but the snapshot is uncompressed.")
+		                             : errdetail("The chunk is uncompressed but the snapshot is compressed."),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	*is_zstd = pf->encoding == 1;
 	if (*is_zstd)
@@ -126,8 +132,11 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 		if (!bk_try([&]() { d->decompress(src, srclen, out, expected); }, &err))
 		{
 			bk_raise_unless_corrupted(&err);
-			chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" cannot be decompressed",
-			                err.message);
+			// The core's message is a phrase: a context line, like bk_chunk_core_failure's.
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+			                errmsg("export stream is corrupted: chunk %d of table \"%s\" cannot be decompressed",
+			                       pf->chunk_no, name),
+			                errcontext("%s", err.message), errhint(BK_IMPORT_HINT)));
 		}
 		text = out;
 		len = expected;
@@ -143,15 +152,21 @@ import_chunk_verify(BkImport *st, bool *is_zstd)
 		len = (size_t) st->data.len;
 		if (len != (size_t) pf->raw_bytes)
 		{
-			chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" does not have its recorded size",
-			                psprintf("It holds %zu bytes but records %d.", len, pf->raw_bytes));
+			ereport(ERROR,
+			        (errcode(ERRCODE_DATA_CORRUPTED),
+			         errmsg("export stream is corrupted: chunk %d of table \"%s\" does not have its recorded "
+			                "size",
+			                pf->chunk_no, name),
+			         errdetail("It holds %zu bytes but records %d.", len, pf->raw_bytes), errhint(BK_IMPORT_HINT)));
 		}
 	}
 	sum = bk::checksum64(text, len);
 	if (sum != pf->checksum)
 	{
-		chunk_corrupted(st, "export stream is corrupted: chunk %d of table \"%s\" does not match its checksum",
-		                "The chunk's content is not the one that was captured.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export stream is corrupted: chunk %d of table \"%s\" does not match its checksum",
+		                       pf->chunk_no, name),
+		                errdetail("The chunk's content is not the one that was captured."), errhint(BK_IMPORT_HINT)));
 	}
 	if (!*is_zstd)
 	{
@@ -205,8 +220,12 @@ bk_import_chunk_data(BkImport *st, const unsigned char *data, size_t len)
 {
 	if ((uint64) st->data.len + len > st->prefix.data_len)
 	{
-		bk_import_error(
-		    psprintf("chunk %d of table %d is longer than announced", st->prefix.chunk_no, st->prefix.table_no), NULL);
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export stream is corrupted: chunk %d of table number %d is longer than announced",
+		                       st->prefix.chunk_no, st->prefix.table_no),
+		                errdetail("Its frames hold more than the " UINT64_FORMAT " bytes its first frame announced.",
+		                          (uint64) st->prefix.data_len),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	appendBinaryStringInfo(&st->data, (const char *) data, (int) len);
 	if ((uint64) st->data.len == st->prefix.data_len)

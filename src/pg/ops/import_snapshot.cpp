@@ -16,15 +16,6 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_import_snapshot_final);
 }
 
-#define BK_IMPORT_HINT "Export the snapshot again and copy all its frames, in order, without modification."
-
-void
-bk_import_error(const char *message, const char *detail)
-{
-	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("%s", message), detail ? errdetail("%s", detail) : 0,
-	                errhint(BK_IMPORT_HINT)));
-}
-
 static void
 import_header(BkImport *st, const char *json)
 {
@@ -98,10 +89,11 @@ import_table(BkImport *st, const char *json)
 	MemoryContextSwitchTo(old);
 	if (st->tables > 0 && t->table_no <= st->table_list[st->tables - 1].table_no)
 	{
-		bk_import_error(
-		    psprintf("export stream is corrupted: table \"%s\" is out of order", bk_display_name_of(t->name)),
-		    psprintf("Its table number %d follows table number %d.", t->table_no,
-		             st->table_list[st->tables - 1].table_no));
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export stream is corrupted: table \"%s\" is out of order", bk_display_name_of(t->name)),
+		                errdetail("Its table number %d follows table number %d.", t->table_no,
+		                          st->table_list[st->tables - 1].table_no),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	st->tables++;
 }
@@ -130,11 +122,12 @@ import_trailer(BkImport *st, const char *json)
 	rows = DatumGetInt64(bk_spi_get(0, 3, &isnull));
 	if (tables != st->tables || chunks != st->chunks || rows != st->rows)
 	{
-		bk_import_error("export stream is incomplete",
-		                psprintf("The trailer announces " INT64_FORMAT " tables, " INT64_FORMAT
-		                         " chunks and " INT64_FORMAT " rows; " INT64_FORMAT ", " INT64_FORMAT
-		                         " and " INT64_FORMAT " arrived.",
-		                         tables, chunks, rows, st->tables, st->chunks, st->rows));
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATA_CORRUPTED), errmsg("export stream is incomplete"),
+		         errdetail("The trailer announces " INT64_FORMAT " tables, " INT64_FORMAT " chunks and " INT64_FORMAT
+		                   " rows; " INT64_FORMAT ", " INT64_FORMAT " and " INT64_FORMAT " arrived.",
+		                   tables, chunks, rows, st->tables, st->chunks, st->rows),
+		         errhint(BK_IMPORT_HINT)));
 	}
 	st->got_trailer = true;
 }
@@ -175,7 +168,8 @@ bk_import_snapshot_step(PG_FUNCTION_ARGS)
 	frame = PG_GETARG_BYTEA_PP(1);
 	if (st->got_trailer)
 	{
-		bk_import_error("export frame follows the trailer frame", "The trailer is the last frame of an export.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("export frame follows the trailer frame"),
+		                errdetail("The trailer is the last frame of an export."), errhint(BK_IMPORT_HINT)));
 	}
 	{
 		const uint64 *expected_id = st->next_sequence == 0 ? NULL : &st->export_id;
@@ -186,18 +180,26 @@ bk_import_snapshot_step(PG_FUNCTION_ARGS)
 
 	if ((view.sequence == 0) != (view.kind == bk::FrameKind::header))
 	{
-		bk_import_error(psprintf("export frame %u is a %s frame", view.sequence, bk::frame_kind_name(view.kind)),
-		                "An export starts with one header frame and has no other.");
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATA_CORRUPTED),
+		         errmsg("export frame %u is of kind \"%s\" at the wrong place", view.sequence,
+		                bk::frame_kind_name(view.kind)),
+		         errdetail("An export starts with one header frame and has no other."), errhint(BK_IMPORT_HINT)));
 	}
 	if (st->in_chunk != (view.kind == bk::FrameKind::chunk_part))
 	{
-		bk_import_error(psprintf("export frame %u is a %s frame", view.sequence, bk::frame_kind_name(view.kind)),
-		                st->in_chunk ? "The chunk before it is not complete." : "No chunk is being continued.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export frame %u is of kind \"%s\" at the wrong place", view.sequence,
+		                       bk::frame_kind_name(view.kind)),
+		                st->in_chunk ? errdetail("The chunk before it is not complete.")
+		                             : errdetail("No chunk is being continued."),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	if (view.kind == bk::FrameKind::table && st->chunks > 0)
 	{
-		bk_import_error(psprintf("export frame %u is a table frame after chunk frames", view.sequence),
-		                "Table frames come before the chunks.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("export frame %u is a table frame after chunk frames", view.sequence),
+		                errdetail("Table frames come before the chunks."), errhint(BK_IMPORT_HINT)));
 	}
 	if (view.kind == bk::FrameKind::header || view.kind == bk::FrameKind::table || view.kind == bk::FrameKind::trailer)
 	{
@@ -264,13 +266,15 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 	{
-		bk_import_error("export stream is empty", "No frame was given to backupkit.import_snapshot.");
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("export stream is empty"),
+		                errdetail("No frame was given to backupkit.import_snapshot."), errhint(BK_IMPORT_HINT)));
 	}
 	st = (BkImport *) PG_GETARG_POINTER(0);
 	if (!st->got_trailer)
 	{
-		bk_import_error("export stream is truncated",
-		                psprintf("The trailer frame never arrived: %u frames were given.", st->next_sequence));
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("export stream is truncated"),
+		                errdetail("The trailer frame never arrived: %u frames were given.", st->next_sequence),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	values[0] = Int64GetDatum(st->snapshot_id);
 	// The watch began with the first frame (bk_import_snapshot_step); it ends here.
@@ -289,10 +293,11 @@ bk_import_snapshot_final(PG_FUNCTION_ARGS)
 	orphan_chunks = DatumGetInt64(bk_spi_get(0, 2, &isnull));
 	if (bad_tables > 0 || orphan_chunks > 0)
 	{
-		bk_import_error("export stream is inconsistent",
-		                psprintf(INT64_FORMAT " tables do not have the chunks they announce and " INT64_FORMAT
-		                                      " chunks belong to no table.",
-		                         bad_tables, orphan_chunks));
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("export stream is inconsistent"),
+		                errdetail("Tables that do not have the chunks they announce: " INT64_FORMAT
+		                          "; chunks that belong to no table: " INT64_FORMAT ".",
+		                          bad_tables, orphan_chunks),
+		                errhint(BK_IMPORT_HINT)));
 	}
 	bk_spi_exec("UPDATE backupkit.snapshot SET status = 'complete' WHERE snapshot_id = $1 AND status = 'importing'", 1,
 	            argtypes, values, NULL, false, 0);

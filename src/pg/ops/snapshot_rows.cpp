@@ -142,16 +142,7 @@ open_rows(FunctionCallInfo fcinfo, RowsState *st, int64 snapshot_id, bool by_nam
 		Oid relid = PG_GETARG_OID(1);
 		bool by_oid;
 		bk_check_not_system(relid, BK_TABLE_READ);
-		st->entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
-		if (st->entry == NULL)
-		{
-			ereport(
-			    ERROR,
-			    (errcode(ERRCODE_UNDEFINED_TABLE),
-			     errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
-			     errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
-			             snapshot_id)));
-		}
+		st->entry = bk_table_entry_required(snapshot_id, relid, &by_oid);
 		bk_check_snapshot_readable(&st->snap, relid);
 	}
 	// The rows are keyed by the stored column names: refuse them if they changed since capture.

@@ -127,14 +127,6 @@ create_temp(const BkCitusRestore *r, const char *what, Oid *oid)
 	return psprintf("pg_temp.%s", quote_identifier(name));
 }
 
-static char *
-citus_words(Oid relid)
-{
-	BkCitusTable info;
-	(void) bk_citus_table(relid, &info);
-	return bk_citus_table_words(relid, info.type);
-}
-
 // The distribution column of a hash-distributed table; NULL for a reference table.
 static char *
 distribution_column(Oid relid)
@@ -196,15 +188,16 @@ bk_citus_restore_plan(const BkCitusRestoreInput *in)
 	dist = distribution_column(in->relid);
 	if (dist != NULL && in->keyed && in->mode != bk::RestoreMode::missing && !is_key_column(r, dist))
 	{
-		ereport(ERROR,
-		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		         errmsg("cannot %s %s: its key in snapshot " INT64_FORMAT
-		                " does not include the distribution column \"%s\"",
-		                bk::restore_mode_name(in->mode), citus_words(in->relid), in->snapshot->snapshot_id, dist),
-		         errdetail("Rows are matched by the key recorded at capture time, and Citus cannot change a row's "
-		                   "distribution column in place."),
-		         errhint("Use mode => 'missing', or take a snapshot under a key that includes the distribution "
-		                 "column.")));
+		ereport(
+		    ERROR,
+		    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		     errmsg("cannot restore Citus table \"%s\" in mode \"%s\": its key in snapshot " INT64_FORMAT
+		            " does not include the distribution column \"%s\"",
+		            bk_rel_display_name(in->relid), bk::restore_mode_name(in->mode), in->snapshot->snapshot_id, dist),
+		     errdetail("Rows are matched by the key recorded at capture time, and Citus cannot change a row's "
+		               "distribution column in place."),
+		     errhint("Use mode => 'missing', or take a snapshot under a key that includes the distribution "
+		             "column.")));
 	}
 	if (needs_sequential_mode(in))
 	{
@@ -216,8 +209,9 @@ bk_citus_restore_plan(const BkCitusRestoreInput *in)
 		ereport(
 		    ERROR,
 		    (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		     errmsg("cannot %s %s: no unique index of the table matches its key in snapshot " INT64_FORMAT,
-		            bk::restore_mode_name(in->mode), citus_words(in->relid), in->snapshot->snapshot_id),
+		     errmsg("cannot restore Citus table \"%s\" in mode \"%s\": no unique index of the table matches its "
+		            "key in snapshot " INT64_FORMAT,
+		            bk_rel_display_name(in->relid), bk::restore_mode_name(in->mode), in->snapshot->snapshot_id),
 		     errdetail("Changed rows of a Citus table are written with INSERT ... ON CONFLICT on the key recorded at "
 		               "capture time (%s).",
 		               names_list(key_list(r), NULL)),

@@ -40,25 +40,13 @@ bk_diff(PG_FUNCTION_ARGS)
 	SPIPlanPtr qplan;
 	Portal portal;
 
-	if (PG_ARGISNULL(1))
-	{
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
-	}
-	relid = PG_GETARG_OID(1);
+	relid = bk_table_name_arg(fcinfo, 1);
 	InitMaterializedSRF(fcinfo, 0);
 	bk_operation_begin(&op, "diff", 0, 0, NULL);
 	bk_snapshot_fetch(snapshot_id, &snap);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_DIFF);
 	bk_check_table_kind(relid, BK_TABLE_DIFF);
-	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
-	if (entry == NULL)
-	{
-		ereport(ERROR,
-		        (errcode(ERRCODE_UNDEFINED_TABLE),
-		         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
-		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
-		                 snapshot_id)));
-	}
+	entry = bk_table_entry_required(snapshot_id, relid, &by_oid);
 	bk_check_snapshot_readable(&snap, relid);
 	memset(&opts, 0, sizeof(opts));
 	opts.mode = bk::RestoreMode::replace;

@@ -14,14 +14,7 @@ void
 bk_outside_references(Oid relid, const BkRestoreOptions *opts, List **children, List **constraints, bool *any)
 {
 	Oid argtypes[2] = {OIDOID, OIDARRAYOID};
-	Datum values[2];
-	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(opts->set_count, 1));
-	for (int i = 0; i < opts->set_count; i++)
-	{
-		elems[i] = ObjectIdGetDatum(opts->set_relids[i]);
-	}
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = PointerGetDatum(construct_array(elems, opts->set_count, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	Datum values[2] = {ObjectIdGetDatum(relid), bk_spi_oid_array(opts->set_relids, opts->set_count)};
 	bk_spi_exec("SELECT c.conrelid::regclass::text, c.conname::text, " BK_SQL_FK_ENFORCED " FROM pg_constraint c"
 	            " WHERE c.contype = 'f' AND c.confrelid = $1 AND (c.conparentid = 0 OR EXISTS (SELECT FROM"
 	            "   pg_constraint p WHERE p.oid = c.conparentid AND p.conrelid = c.conrelid))"

@@ -87,7 +87,7 @@ clear_rows(BkTablePlan *p)
 		// The caller truncates every copy-path table in one TRUNCATE after this. count(ctid) forces a heap
 		// scan: right after a mass UPDATE the planner still believes the visibility map (VACUUM last set it)
 		// and picks an index-only scan that fetches every heap tuple through the index, twice as slow.
-		p->counts.deleted = bk_sql_count(psprintf("SELECT count(ctid) FROM %s%s", p->only, p->target));
+		p->counts.deleted = bk_spi_count(psprintf("SELECT count(ctid) FROM %s%s", p->only, p->target));
 		return;
 	}
 
@@ -135,11 +135,11 @@ clear_rows(BkTablePlan *p)
 		// replace without a key: every visible row goes, every captured row comes back.
 		if (opts->dry_run)
 		{
-			p->counts.deleted = bk_sql_count(psprintf("SELECT count(*) FROM %s%s", p->only, p->target));
+			p->counts.deleted = bk_spi_count(psprintf("SELECT count(*) FROM %s%s", p->only, p->target));
 		}
 		else
 		{
-			p->counts.deleted = bk_sql_exec_count(psprintf("DELETE FROM %s%s", p->only, p->target));
+			p->counts.deleted = bk_spi_run(psprintf("DELETE FROM %s%s", p->only, p->target));
 		}
 		return;
 	}
@@ -154,12 +154,12 @@ clear_rows(BkTablePlan *p)
 		if (opts->dry_run)
 		{
 			p->counts.deleted =
-			    bk_sql_count(psprintf("SELECT count(*) FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
+			    bk_spi_count(psprintf("SELECT count(*) FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
 		}
 		else
 		{
 			p->counts.deleted =
-			    bk_sql_exec_count(psprintf("DELETE FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
+			    bk_spi_run(psprintf("DELETE FROM %s%s t WHERE %s", p->only, p->target, absent_in_stage));
 		}
 	}
 }

@@ -109,10 +109,6 @@ char *bk_sql_update_set(const BkTableEntry *entry, const ColumnMap *map, int *ns
 
 bool bk_key_is_kept(const BkTableEntry *entry, const ColumnMap *map);
 
-int64 bk_sql_count(const char *sql);
-
-int64 bk_sql_exec_count(const char *sql);
-
 // Enforced foreign keys of tables outside the restored set that reference relid; *any is set when there is
 // any foreign key at all, NOT ENFORCED ones (18+) included: those have no action and no check, so rows may go
 // from under them, but TRUNCATE still refuses a table they reference once it has triggers. A foreign key to a

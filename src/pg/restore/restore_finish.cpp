@@ -65,8 +65,8 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 		if (p->matched_by_oid && strcmp(bk_entry_qualified_name(entry), p->target) != 0)
 		{
 			bk_json_str(report, NULL,
-			            psprintf("table %s was captured as %s and found by its oid", p->target,
-			                     bk_entry_qualified_name(entry)));
+			            psprintf("Table \"%s\" was captured as \"%s\" and found by its oid.",
+			                     bk_rel_display_name(p->relid), bk_entry_display_name(entry)));
 		}
 	}
 	bk_json_end_array(report);

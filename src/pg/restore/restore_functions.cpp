@@ -73,11 +73,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	BkOperation op;
 	Datum result;
 
-	if (PG_ARGISNULL(1))
-	{
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
-	}
-	relid = PG_GETARG_OID(1);
+	relid = bk_table_name_arg(fcinfo, 1);
 	memset(&opts, 0, sizeof(opts));
 	opts.mode = bk_mode_arg(fcinfo, 2);
 	opts.dry_run = bk_bool_arg(fcinfo, 3, "dry_run");
@@ -89,15 +85,7 @@ bk_restore_table_from_snapshot(PG_FUNCTION_ARGS)
 	bk_check_table_kind(relid, BK_TABLE_RESTORE);
 	bk_refuse_citus_tables(&relid, 1, BK_CITUS_RESTORE);
 	bk_lock_in_order(&relid, 1, ExclusiveLock);
-	entry = bk_table_entry_for(snapshot_id, relid, &by_oid);
-	if (entry == NULL)
-	{
-		ereport(ERROR,
-		        (errcode(ERRCODE_UNDEFINED_TABLE),
-		         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
-		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
-		                 snapshot_id)));
-	}
+	entry = bk_table_entry_required(snapshot_id, relid, &by_oid);
 	bk_check_capture_policies(&snap, relid, BK_TABLE_RESTORE);
 	bk_progress_begin(opts.dry_run ? "dry-run" : "restore", snapshot_id, 1);
 	bk_json_init(&report);

@@ -87,11 +87,11 @@ load_rows(BkTablePlan *p)
 	{
 		if (opts->dry_run)
 		{
-			p->counts.inserted = bk_sql_count(psprintf("SELECT count(*) FROM %s", p->stage));
+			p->counts.inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", p->stage));
 		}
 		else
 		{
-			p->counts.inserted = bk_sql_exec_count(
+			p->counts.inserted = bk_spi_run(
 			    psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s", p->target, cols, overriding, scols, p->stage));
 		}
 		return;
@@ -114,18 +114,18 @@ load_rows(BkTablePlan *p)
 		{
 			if (update)
 			{
-				p->counts.updated = bk_sql_count(
+				p->counts.updated = bk_spi_count(
 				    psprintf("SELECT count(*) FROM %s%s t JOIN %s s ON %s", p->only, p->target, p->stage, changed));
 			}
 			p->counts.inserted =
-			    bk_sql_count(psprintf("SELECT count(*) FROM %s s WHERE %s", p->stage, absent_in_target));
+			    bk_spi_count(psprintf("SELECT count(*) FROM %s s WHERE %s", p->stage, absent_in_target));
 		}
 		else
 		{
 			if (update)
 			{
 				int level = p->probe_joins ? bk_index_probe_joins_push() : -1;
-				p->counts.updated = bk_sql_exec_count(
+				p->counts.updated = bk_spi_run(
 				    psprintf("UPDATE %s%s t SET %s FROM %s s WHERE %s", p->only, p->target, set, p->stage, changed));
 				if (level >= 0)
 				{
@@ -149,8 +149,7 @@ load_rows(BkTablePlan *p)
 			}
 			if (!(p->stage_differs_only && opts->mode == bk::RestoreMode::missing))
 			{
-				int64 present =
-				    bk_sql_exec_count(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
+				int64 present = bk_spi_run(psprintf("DELETE FROM %s s WHERE NOT %s", p->stage, absent_in_target));
 				if (subset)
 				{
 					to_insert = p->staged - p->conflicts - present;
@@ -168,8 +167,8 @@ load_rows(BkTablePlan *p)
 				to_insert = to_insert < 0 ? to_insert : to_insert - (p->conflicts - before);
 			}
 			p->counts.inserted =
-			    bk_sql_exec_count(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s%s", p->target, cols, overriding,
-			                               scols, p->stage, on_conflict ? " ON CONFLICT DO NOTHING" : ""));
+			    bk_spi_run(psprintf("INSERT INTO %s (%s) %sSELECT %s FROM %s s%s", p->target, cols, overriding, scols,
+			                        p->stage, on_conflict ? " ON CONFLICT DO NOTHING" : ""));
 			// Rows the INSERT skipped collided with a unique constraint; when it inserted every staged row, there
 			// is nothing to look for.
 			if (!p->replace && p->counts.inserted != to_insert)

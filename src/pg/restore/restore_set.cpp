@@ -56,15 +56,9 @@ SetForeignKey *
 bk_set_foreign_keys(const Oid *relids, int n, int *count)
 {
 	Oid argtypes[1] = {OIDARRAYOID};
-	Datum *elems = (Datum *) palloc(sizeof(Datum) * n);
-	Datum values[1];
+	Datum values[1] = {bk_spi_oid_array(relids, n)};
 	SetForeignKey *fks;
 
-	for (int i = 0; i < n; i++)
-	{
-		elems[i] = ObjectIdGetDatum(relids[i]);
-	}
-	values[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 	bk_spi_exec("SELECT c.conrelid, c.confrelid, quote_ident(n.nspname) || '.' || quote_ident(c.conname),"
 	            " c.conname::text, pg_get_constraintdef(c.oid), c.condeferrable"
 	            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
@@ -124,17 +118,7 @@ bk_set_resolve_tables(FunctionCallInfo fcinfo, int64 snapshot_id, Oid **relids_o
 		for (int i = 0; i < n; i++)
 		{
 			bk_check_table_kind(relids[i], BK_TABLE_RESTORE);
-			entries[i] = bk_table_entry_for(snapshot_id, relids[i], &by_oid[i]);
-			if (entries[i] == NULL)
-			{
-				ereport(ERROR,
-				        (errcode(ERRCODE_UNDEFINED_TABLE),
-				         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relids[i]),
-				                snapshot_id),
-				         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT
-				                 ").",
-				                 snapshot_id)));
-			}
+			entries[i] = bk_table_entry_required(snapshot_id, relids[i], &by_oid[i]);
 		}
 	}
 	*relids_out = relids;

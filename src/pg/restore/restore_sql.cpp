@@ -72,18 +72,6 @@ bk_sql_update_set(const BkTableEntry *entry, const ColumnMap *map, int *nset)
 	return psprintf("(%s) = ROW(%s)", lhs.data, rhs.data);
 }
 
-int64
-bk_sql_count(const char *sql)
-{
-	return bk_spi_count(sql);
-}
-
-int64
-bk_sql_exec_count(const char *sql)
-{
-	return bk_spi_run(sql);
-}
-
 char *
 bk_sql_stage_key_json(const BkTablePlan *p)
 {

@@ -52,14 +52,12 @@ bk_chunk_core_failure(const BkTableEntry *entry, int chunk_no, const BkErrorInfo
 	{
 		bk_raise(err);
 	}
-	if (err->detail[0] == '\0')
-	{
-		bk_chunk_corrupted(entry, chunk_no, err->message);
-	}
+	// The core's message is a phrase, not a sentence: it goes in a context line, its detail (when it has one)
+	// in the detail.
 	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 	                errmsg("snapshot " INT64_FORMAT " is corrupted: chunk %d of table \"%s\"", entry->snapshot_id,
 	                       chunk_no, bk_entry_display_name(entry)),
-	                errdetail_internal("%s", err->detail), errcontext("%s", err->message),
+	                err->detail[0] != '\0' ? errdetail_internal("%s", err->detail) : 0, errcontext("%s", err->message),
 	                errhint("Run backupkit.validate_snapshot_integrity(" INT64_FORMAT ") for a full report.",
 	                        entry->snapshot_id)));
 	pg_unreachable();
@@ -116,15 +114,10 @@ fetch_chunk(BkChunkReader *r, int chunk_no, int *rows, int *raw_bytes, int64 *ch
 	bool isnull;
 	Datum d;
 
-	if (chunk_plan == NULL)
-	{
-		SPIPlanPtr plan =
-		    bk_spi_prepare("SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text, row_tids "
-		                   "FROM backupkit.snapshot_chunk WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
-		                   3, argtypes);
-		SPI_keepplan(plan);
-		chunk_plan = plan;
-	}
+	bk_spi_kept_plan(&chunk_plan,
+	                 "SELECT row_count, raw_bytes, checksum, payload_zstd, payload::text, row_tids "
+	                 "FROM backupkit.snapshot_chunk WHERE snapshot_id = $1 AND table_no = $2 AND chunk_no = $3",
+	                 3, argtypes);
 	bk_owner_begin(&access);
 	bk_spi_exec_plan(chunk_plan, values, NULL, false, 1);
 	bk_owner_end(&access);

@@ -237,15 +237,10 @@ bk_chunk_writer_flush(BkChunkWriter *w)
 		nulls[8] = 'n';
 	}
 
-	if (insert_plan == NULL)
-	{
-		SPIPlanPtr plan = bk_spi_prepare("INSERT INTO backupkit.snapshot_chunk (snapshot_id, table_no, chunk_no, "
-		                                 "row_count, raw_bytes, checksum, payload, payload_zstd, row_tids) "
-		                                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		                                 9, argtypes);
-		SPI_keepplan(plan);
-		insert_plan = plan;
-	}
+	bk_spi_kept_plan(&insert_plan,
+	                 "INSERT INTO backupkit.snapshot_chunk (snapshot_id, table_no, chunk_no, row_count, raw_bytes, "
+	                 "checksum, payload, payload_zstd, row_tids) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	                 9, argtypes);
 	bk_owner_begin(&access);
 	bk_spi_exec_plan(insert_plan, values, nulls, false, 0);
 	bk_owner_end(&access);

@@ -193,8 +193,8 @@ bk_metadata_check(int64 snapshot_id, int count, List **errors, List **warnings, 
 		table_status[i] = problem ? "mismatch" : "ok";
 		if (problem != NULL)
 		{
-			*errors = lappend(
-			    *errors, psprintf("The metadata of table %s does not match its checksum. %s", tables[i].name, problem));
+			*errors = lappend(*errors, psprintf("The metadata of table \"%s\" does not match its checksum. %s",
+			                                    bk_display_name_of(tables[i].name), problem));
 		}
 	}
 }

@@ -38,6 +38,16 @@ bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_INT64(argno);
 }
 
+Oid
+bk_table_name_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+	{
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table_name must not be null")));
+	}
+	return PG_GETARG_OID(argno);
+}
+
 void
 bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 {
@@ -239,6 +249,21 @@ bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid)
 	}
 	*matched_by_oid = entries[0]->relid == relid;
 	return entries[0];
+}
+
+BkTableEntry *
+bk_table_entry_required(int64 snapshot_id, Oid relid, bool *matched_by_oid)
+{
+	BkTableEntry *entry = bk_table_entry_for(snapshot_id, relid, matched_by_oid);
+	if (entry == NULL)
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_TABLE),
+		         errmsg("table \"%s\" is not part of snapshot " INT64_FORMAT, bk_rel_display_name(relid), snapshot_id),
+		         errhint("See the tables it holds with SELECT * FROM backupkit.snapshot_contents(" INT64_FORMAT ").",
+		                 snapshot_id)));
+	}
+	return entry;
 }
 
 int

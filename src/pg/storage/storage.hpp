@@ -44,6 +44,8 @@ typedef struct BkSnapshot
 // Errors (42704 when absent, 42501 when the caller is not a member of the creator role) unless it may.
 void bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out);
 int64 bk_snapshot_id_arg(FunctionCallInfo fcinfo, int argno);
+// The regclass argument table_name; errors (22004) when it is null.
+Oid bk_table_name_arg(FunctionCallInfo fcinfo, int argno);
 // Errors unless the caller may see the captured rows of relid: it must be able to SELECT the table now, and
 // the rows must be read under the policies they were captured under (rls_scope.hpp).
 void bk_check_snapshot_readable(const BkSnapshot *snapshot, Oid relid);
@@ -89,6 +91,8 @@ typedef struct BkTableEntry
 BkTableEntry **bk_table_entries(int64 snapshot_id, int *count);
 // The entry of live table relid: same oid first, then same schema-qualified name. NULL when absent.
 BkTableEntry *bk_table_entry_for(int64 snapshot_id, Oid relid, bool *matched_by_oid);
+// The same, for operations on one table of the snapshot: errors (42P01) when the snapshot does not hold it.
+BkTableEntry *bk_table_entry_required(int64 snapshot_id, Oid relid, bool *matched_by_oid);
 // Position (1-based) of a column among the captured columns of an entry; 0 when it was not captured.
 int bk_captured_position(const BkTableEntry *e, const char *name);
 

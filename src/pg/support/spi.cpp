@@ -78,6 +78,21 @@ bk_spi_prepare(const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
+SPIPlanPtr
+bk_spi_kept_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr plan = bk_spi_prepare(sql, nargs, argtypes);
+		if (SPI_keepplan(plan) != 0)
+		{
+			elog(ERROR, "SPI_keepplan failed: %s", sql);
+		}
+		*slot = plan;
+	}
+	return *slot;
+}
+
 int
 bk_spi_exec_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, long count)
 {
@@ -117,4 +132,15 @@ bk_spi_run(const char *sql)
 {
 	bk_spi_exec(sql, 0, NULL, NULL, NULL, false, 0);
 	return (int64) SPI_processed;
+}
+
+Datum
+bk_spi_oid_array(const Oid *relids, int n)
+{
+	Datum *elems = (Datum *) palloc(sizeof(Datum) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		elems[i] = ObjectIdGetDatum(relids[i]);
+	}
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
 }
