@@ -287,14 +287,23 @@ bk_validate_check_constraints(const BkSnapshot *snapshot, const BkTableEntry *e,
 		{
 			continue;
 		}
-		*warnings = lappend(
-		    *warnings, psprintf("Check constraint \"%s\" of table \"%s\" rejects " INT64_FORMAT
-		                        " captured row%s%s%s: no restore can "
-		                        "write %s (replace fails; merge and missing set %s aside as conflicts).",
-		                        checks[i].name, name, check.count, check.count == 1 ? "" : "s",
-		                        show_keys ? (keyed ? ", for example the row with key " : ", for example the row ") : "",
-		                        show_keys ? check.example : "", check.count == 1 ? "it" : "them",
-		                        check.count == 1 ? "it" : "them"));
+		// Whole sentences for one row and for several (no plural fragments), as errmsg_plural would choose.
+		const char *example =
+		    show_keys
+		        ? psprintf(keyed ? ", for example the row with key %s" : ", for example the row %s", check.example)
+		        : "";
+		if (check.count == 1)
+			*warnings =
+			    lappend(*warnings, psprintf("Check constraint \"%s\" of table \"%s\" rejects 1 captured row%s: no "
+			                                "restore can write it (replace fails; merge and missing set it aside as "
+			                                "conflicts).",
+			                                checks[i].name, name, example));
+		else
+			*warnings =
+			    lappend(*warnings, psprintf("Check constraint \"%s\" of table \"%s\" rejects " INT64_FORMAT
+			                                " captured rows%s: no restore can write them (replace fails; merge and "
+			                                "missing set them aside as conflicts).",
+			                                checks[i].name, name, check.count, example));
 	}
 	bk_spi_exec("DROP TABLE pg_temp." CHECK_ROWS_TABLE, 0, NULL, NULL, NULL, false, 0);
 }
