@@ -28,6 +28,7 @@ struct BkCitusRestore
 	BkCitusRestoreInput in;
 	char *stage; // the captured rows, then only those to write
 	char *live;  // the live rows (keyed only), kept as the table is after the deletes
+	bool arbiter; // a unique index on exactly the key: the writes name it in ON CONFLICT
 };
 
 static int citus_stage_counter = 0;
@@ -211,7 +212,8 @@ bk_citus_restore_plan(const BkCitusRestoreInput *in)
 		bk_spi_exec("SELECT pg_catalog.set_config('citus.multi_shard_modify_mode', 'sequential', true)", 0, NULL, NULL,
 		            NULL, false, 0);
 	}
-	if (in->keyed && in->mode != bk::RestoreMode::missing && !key_has_unique_index(r))
+	r->arbiter = in->keyed && key_has_unique_index(r);
+	if (in->keyed && in->mode != bk::RestoreMode::missing && !r->arbiter)
 	{
 		ereport(
 		    ERROR,
@@ -367,12 +369,19 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 		// One join of the two local tables lists the rows to write: those absent from the table (the key's
 		// first column is NOT NULL, so a missing match is a NULL there) and, for merge and replace, those whose
 		// binary image differs. The rest stays as it is.
+		// Changed rows first, then absent ones in captured order: the order the staged path writes them in,
+		// which decides which of two rows colliding on a unique index is set aside (set_aside).
 		bk_spi_run(psprintf("CREATE TEMPORARY TABLE %s ON COMMIT DROP AS SELECT %s, l.%s IS NULL AS %s FROM %s s"
-		                    " LEFT JOIN %s l ON %s WHERE l.%s IS NULL%s",
+		                    " LEFT JOIN %s l ON %s WHERE l.%s IS NULL%s ORDER BY l.%s IS NULL, s.ctid",
 		                    write, scols, k0, absent, r->stage, r->live, key_equal(r, "s", "l"), k0,
 		                    update ? psprintf(" OR pg_catalog.record_image_ne(ROW(%s), ROW(%s))", scols,
 		                                      names_list(r->in.attnames, "l"))
-		                           : ""));
+		                           : "",
+		                    k0));
+		if (r->in.set_aside != NULL)
+		{
+			r->in.set_aside(r->in.set_aside_arg, write, r->live);
+		}
 		bk_spi_exec(psprintf("SELECT count(*) FILTER (WHERE NOT %s), count(*) FILTER (WHERE %s) FROM %s", absent,
 		                     absent, write),
 		            0, NULL, NULL, NULL, false, 0);
@@ -398,9 +407,28 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 	}
 	if (!r->in.dry_run && counts->inserted > 0)
 	{
-		// Citus pulls the local rows to the coordinator and routes each to its shard.
-		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s",
-		                                       r->in.target, cols, scols, from, absent_only));
+		// Citus pulls the local rows to the coordinator and routes each to its shard. Without ON CONFLICT it
+		// writes them with COPY, and a shard's error (a unique or check violation) then reaches the caller
+		// without its SQLSTATE (XX000); with ON CONFLICT it runs an INSERT per shard and relays the shard's
+		// error whole. The absent rows have no live row with their key (under the lock), so ON CONFLICT on the
+		// key never applies: any other violation still fails the restore.
+		// Without a key (replace only), ON CONFLICT DO NOTHING would skip a row colliding on a unique index in
+		// silence: the count tells, and the restore fails as it would on a plain table.
+		int64 want = counts->inserted;
+		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s "
+		                                       "ON CONFLICT %s%s%s DO NOTHING",
+		                                       r->in.target, cols, scols, from, absent_only, r->arbiter ? "(" : "",
+		                                       r->arbiter ? names_list(key_list(r), NULL) : "", r->arbiter ? ")" : ""));
+		if (!r->in.keyed && counts->inserted != want)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
+			                errmsg("could not restore table \"%s\": " INT64_FORMAT
+			                       " captured rows violate a unique constraint",
+			                       bk_display_name_of(r->in.target), want - counts->inserted),
+			                errdetail("Snapshot " INT64_FORMAT " has no key for the table, and a unique index of the "
+			                          "table rejects rows it holds.",
+			                          r->in.snapshot->snapshot_id)));
+		}
 	}
 	counts->unchanged = r->in.entry->row_count - counts->inserted - counts->updated;
 	if (from != r->stage)

@@ -30,6 +30,8 @@ load_rows(BkTablePlan *p)
 	if (p->citus != NULL)
 	{
 		bk_citus_restore_load(p->citus, &p->counts);
+		// Rows set aside are neither written nor unchanged.
+		p->counts.unchanged -= p->conflicts;
 		return;
 	}
 	if (p->copy_path)
