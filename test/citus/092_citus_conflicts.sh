@@ -119,4 +119,26 @@ ok $status "restore_distributed: the worker's unique violation, 23505 with its d
 [ $status = 0 ] || echo "$got" | sed 's/^/#   /' >&2
 is "$(checksum dist)" "$before" "and nothing changed on any node"
 is "$(prepared_left)" 0 "no prepared transaction left on any node"
+
+# A replace without a key: the captured rows collide on a unique index added since, on both tables (23505).
+PGOPTIONS='-c client_min_messages=warning' q <<'SQL' >/dev/null
+CREATE TABLE loc_nokey (tenant int, v int);
+CREATE TABLE dist_nokey (tenant int, v int);
+SELECT create_distributed_table('dist_nokey', 'tenant');
+INSERT INTO loc_nokey VALUES (1, 1), (1, 1), (2, 2);
+INSERT INTO dist_nokey VALUES (1, 1), (1, 1), (2, 2);
+SQL
+nsid=$(q -c "SELECT backupkit.snapshot_tables(ARRAY['loc_nokey', 'dist_nokey']::regclass[])")
+for t in loc_nokey dist_nokey; do
+	q -c "DELETE FROM $t WHERE ctid = (SELECT min(ctid) FROM $t WHERE v = 1)" -c "CREATE UNIQUE INDEX ON $t (tenant, v)" >/dev/null 2>&1 ||
+		q -c "DELETE FROM $t WHERE v = 1" -c "INSERT INTO $t VALUES (1, 1)" -c "CREATE UNIQUE INDEX ON $t (tenant, v)" >/dev/null
+done
+before=$(checksum dist_nokey)
+is "$(sqlstate_of "SELECT backupkit.restore_table_from_snapshot($nsid, 'loc_nokey', 'replace')")" 23505 \
+	"replace without a key of the plain table: 23505"
+is "$(error_of "SELECT backupkit.restore_table_from_snapshot($nsid, 'dist_nokey', 'replace')")" \
+	"ERROR:  23505: could not restore table \"public.dist_nokey\": a unique index rejects 1 captured rows
+DETAIL:  Snapshot $nsid has no key for the table, and a unique index of the table rejects rows it holds." \
+	"replace without a key of the distributed table: 23505, not a row skipped in silence"
+is "$(checksum dist_nokey)" "$before" "and nothing changed"
 tap_finish

@@ -139,14 +139,15 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 			                errhint("List the tables to restore in the tables argument.")));
 		}
 		bk_owner_begin(&access);
-		bk_spi_exec(psprintf("SELECT d.table_no, %s, d.distribution_column FROM backupkit.distributed_snapshot_table d "
-		                     "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR %s = ANY ($2)) AND %s IS NOT NULL "
-		                     "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
-		                     "%s::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = "
-		                     "$1 AND %s IS NOT NULL AND ($2 IS NULL OR %s = ANY ($2)))), %s::pg_catalog.regclass)",
-		                     live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("x"),
-		                     live_relid_sql("x"), live_relid_sql("x"), live_relid_sql("d")),
-		            2, argtypes, values, nulls, true, 0);
+		bk_spi_exec(
+		    psprintf("SELECT d.table_no, %s, d.distribution_column FROM backupkit.distributed_snapshot_table d "
+		             "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR %s = ANY ($2)) AND %s IS NOT NULL "
+		             "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
+		             "%s::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = "
+		             "$1 AND %s IS NOT NULL AND ($2 IS NULL OR %s = ANY ($2)))), %s::pg_catalog.regclass)",
+		             live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("x"),
+		             live_relid_sql("x"), live_relid_sql("x"), live_relid_sql("d")),
+		    2, argtypes, values, nulls, true, 0);
 		bk_owner_end(&access);
 		ntables = (int) SPI_processed;
 		table_nos = (int32 *) palloc(sizeof(int32) * Max(ntables, 1));
@@ -180,12 +181,13 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		}
 		if (strcmp(t.dist_column, dist_columns[i]) != 0)
 		{
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("table \"%s\" is distributed by column \"%s\" now, not by \"%s\" as when captured",
-			                       bk_rel_qualified_name(table_relids[i]), t.dist_column, dist_columns[i]),
-			                errdetail("Each node restores the shards it captured, and the rows of the table are in other "
-			                          "shards now."),
-			                errhint(RESHARDED_HINT)));
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("table \"%s\" is distributed by column \"%s\" now, not by \"%s\" as when captured",
+			                bk_rel_qualified_name(table_relids[i]), t.dist_column, dist_columns[i]),
+			         errdetail("Each node restores the shards it captured, and the rows of the table are in other "
+			                   "shards now."),
+			         errhint(RESHARDED_HINT)));
 		}
 		LockRelationOid(table_relids[i], dry_run ? AccessShareLock : RowExclusiveLock);
 	}

@@ -26,8 +26,8 @@ extern "C"
 struct BkCitusRestore
 {
 	BkCitusRestoreInput in;
-	char *stage; // the captured rows, then only those to write
-	char *live;  // the live rows (keyed only), kept as the table is after the deletes
+	char *stage;  // the captured rows, then only those to write
+	char *live;   // the live rows (keyed only), kept as the table is after the deletes
 	bool arbiter; // a unique index on exactly the key: the writes name it in ON CONFLICT
 };
 
@@ -387,6 +387,11 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 		            0, NULL, NULL, NULL, false, 0);
 		counts->updated = DatumGetInt64(bk_spi_get(0, 1, &isnull));
 		counts->inserted = DatumGetInt64(bk_spi_get(0, 2, &isnull));
+		if (!r->in.dry_run)
+		{
+			bk_citus_check_policies(r->in.relid, write, psprintf("NOT %s", absent), 'w');
+			bk_citus_check_policies(r->in.relid, write, absent, 'a');
+		}
 		if (!r->in.dry_run && counts->updated > 0)
 		{
 			// Citus routes an upsert to the shards (and to every placement of a reference table); an UPDATE
@@ -404,6 +409,10 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 	else
 	{
 		counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->stage));
+		if (!r->in.dry_run)
+		{
+			bk_citus_check_policies(r->in.relid, r->stage, "true", 'a');
+		}
 	}
 	if (!r->in.dry_run && counts->inserted > 0)
 	{
@@ -413,21 +422,26 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 		// error whole. The absent rows have no live row with their key (under the lock), so ON CONFLICT on the
 		// key never applies: any other violation still fails the restore.
 		// Without a key (replace only), ON CONFLICT DO NOTHING would skip a row colliding on a unique index in
-		// silence: the count tells, and the restore fails as it would on a plain table.
+		// silence. Citus counts the rows it sent, not those inserted: the table, emptied by the DELETE, tells,
+		// and the restore fails as it would on a plain table.
 		int64 want = counts->inserted;
 		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s "
 		                                       "ON CONFLICT %s%s%s DO NOTHING",
 		                                       r->in.target, cols, scols, from, absent_only, r->arbiter ? "(" : "",
 		                                       r->arbiter ? names_list(key_list(r), NULL) : "", r->arbiter ? ")" : ""));
-		if (!r->in.keyed && counts->inserted != want)
+		if (!r->in.keyed)
 		{
-			ereport(ERROR, (errcode(ERRCODE_UNIQUE_VIOLATION),
-			                errmsg("could not restore table \"%s\": " INT64_FORMAT
-			                       " captured rows violate a unique constraint",
-			                       bk_display_name_of(r->in.target), want - counts->inserted),
-			                errdetail("Snapshot " INT64_FORMAT " has no key for the table, and a unique index of the "
-			                          "table rejects rows it holds.",
-			                          r->in.snapshot->snapshot_id)));
+			counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->in.target));
+		}
+		if (counts->inserted != want)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_UNIQUE_VIOLATION),
+			         errmsg("could not restore table \"%s\": a unique index rejects " INT64_FORMAT " captured rows",
+			                bk_display_name_of(r->in.target), want - counts->inserted),
+			         errdetail("Snapshot " INT64_FORMAT " has no key for the table, and a unique index of the "
+			                   "table rejects rows it holds.",
+			                   r->in.snapshot->snapshot_id)));
 		}
 	}
 	counts->unchanged = r->in.entry->row_count - counts->inserted - counts->updated;

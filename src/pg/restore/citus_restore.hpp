@@ -78,6 +78,13 @@ void bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts);
 // For diff: stages the captured rows (into *stage) and the live ones; returns the live table's local copy.
 const char *bk_citus_diff_stage(BkCitusRestore *r, char **stage);
 
+// Row-level security on the rows a restore writes (rows: a local table with the target's column names, filter
+// a condition on its rows; cmd 'a' insert, 'w' update): fails with 42501, as PostgreSQL on a plain table, when
+// one breaks the WITH CHECK (else USING) expressions of the policies for cmd that apply to the caller. Citus
+// applies USING on the shards (reads and the rows a DELETE or UPDATE finds) but not WITH CHECK on the rows it
+// writes there; nothing to do when row-level security does not apply to the caller.
+void bk_citus_check_policies(Oid relid, const char *rows, const char *filter, char cmd);
+
 // schema => 'missing' (or 'exact') refuses the Citus tables among tables (NULL: the live tables of every entry
 // of the snapshot) with 0A000, before any DDL: its plain DDL would not re-create them as Citus tables.
 void bk_citus_refuse_schema_restore(int64 snapshot_id, ArrayType *tables);

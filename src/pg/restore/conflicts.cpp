@@ -199,7 +199,8 @@ bk_restore_set_aside_citus_conflicts(void *arg, const char *rows, const char *li
 	char *stage = p->stage;
 	const char *target = p->target;
 	const char *only = p->only;
-	char *absent_in_live = psprintf("NOT EXISTS (SELECT FROM %s t WHERE %s)", live, bk_sql_key_match(p->entry, "s", "t"));
+	char *absent_in_live =
+	    psprintf("NOT EXISTS (SELECT FROM %s t WHERE %s)", live, bk_sql_key_match(p->entry, "s", "t"));
 
 	// The checks read p->stage as the rows to insert and p->target as the table: both local tables here.
 	p->stage = pstrdup(rows);
