@@ -158,8 +158,8 @@ bk_dist_read_placements(const Oid *relids, int n, int *count)
 	            " FROM pg_catalog.unnest($1) WITH ORDINALITY t(relid, ord) "
 	            " JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = t.relid "
 	            " JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid "
-	            " JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' AND d.isactive "
-	            " ORDER BY s.shardid, p.groupid) x ORDER BY groupid, table_no, shardid",
+	            " JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' "
+	            " ORDER BY s.shardid, d.isactive DESC, p.groupid) x ORDER BY groupid, table_no, shardid",
 	            1, argtypes, values, NULL, true, 0);
 	shards = shards_from_spi(count);
 	for (int i = 0; i < *count; i++)
@@ -206,8 +206,19 @@ bk_dist_open_groups(MemoryContext cxt, const int32 *groups, int n)
 	}
 	if (count != n)
 	{
+		int32 missing = -1;
+		for (int i = 0; i < n && missing < 0; i++)
+		{
+			bool found = false;
+			for (int j = 0; j < count; j++)
+			{
+				found = found || ids[j] == groups[i];
+			}
+			missing = found ? -1 : groups[i];
+		}
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("a Citus node group holding shards has no active primary node"),
+		                errdetail("No primary node of group %d, which holds shards of the tables, is active.", missing),
 		                errhint("Activate the node with citus_activate_node() and try again.")));
 	}
 	return bk_nodes_open(cxt, count, ids, names, ports);
@@ -281,7 +292,7 @@ bk_dist_read_snapshot_shards(int64 id, const int32 *table_nos, int ntables, int 
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT s.table_no, s.shard_id, s.shard_name, s.group_id, s.worker_table_no, "
 	            " coalesce((SELECT min(p.groupid) FROM pg_catalog.pg_dist_placement p "
-	            "  JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' AND d.isactive "
+	            "  JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' "
 	            "  WHERE p.shardid = s.shard_id), -1) "
 	            "FROM backupkit.distributed_snapshot_shard s WHERE s.snapshot_id = $1 "
 	            "AND ($2 IS NULL OR s.table_no = ANY ($2)) ORDER BY s.group_id, s.table_no, s.shard_id",

@@ -44,6 +44,24 @@ extern "C"
 	PG_FUNCTION_INFO_V1(bk_restore_distributed);
 }
 
+// What is left to do once the shards captured no longer hold the table's rows.
+#define RESHARDED_HINT                                                                                                 \
+	"The captured rows can still be read on each node with backupkit.snapshot_rows() on the node's part "              \
+	"(backupkit.distributed_snapshot_node.worker_snapshot_id)."
+
+// The table a snapshot's table (alias a of distributed_snapshot_table) is now, as restores of single-server
+// snapshots find it: by its captured name, else by its oid (renamed since); NULL when neither exists. Citus's
+// undistribute_table and alter_distributed_table re-create a table under its name with a new oid.
+static char *
+live_relid_sql(const char *a)
+{
+	return psprintf("coalesce((SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid "
+	                "OPERATOR(pg_catalog.=) c.relnamespace WHERE n.nspname OPERATOR(pg_catalog.=) %s.schema_name AND "
+	                "c.relname OPERATOR(pg_catalog.=) %s.table_name), (SELECT c.oid FROM pg_catalog.pg_class c WHERE "
+	                "c.oid OPERATOR(pg_catalog.=) %s.relid))",
+	                a, a, a);
+}
+
 Datum
 bk_restore_distributed(PG_FUNCTION_ARGS)
 {
@@ -63,6 +81,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	BkNodeSet *nodes;
 	Datum report;
 	bool two_phase;
+	int32 first_colocation = 0;
 
 	if (PG_ARGISNULL(0))
 	{
@@ -92,8 +111,9 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 			int n;
 			(void) bk_table_list_arg(fcinfo, 1, "tables", &n);
 			bk_owner_begin(&access);
-			bk_spi_exec("SELECT l.t::text FROM pg_catalog.unnest($2) l(t) WHERE NOT EXISTS (SELECT FROM "
-			            "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND d.relid = l.t)",
+			bk_spi_exec(psprintf("SELECT l.t::text FROM pg_catalog.unnest($2) l(t) WHERE NOT EXISTS (SELECT FROM "
+			                     "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND %s = l.t)",
+			                     live_relid_sql("d")),
 			            2, argtypes, values, nulls, true, 1);
 			bk_owner_end(&access);
 			if (SPI_processed > 0)
@@ -103,14 +123,31 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 				                       bk_spi_get_text(0, 1), id)));
 			}
 		}
+		// A table captured by the snapshot and gone since is an error, not a table left out in silence.
 		bk_owner_begin(&access);
-		bk_spi_exec("SELECT d.table_no, d.relid, d.distribution_column FROM backupkit.distributed_snapshot_table d "
-		            "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR d.relid = ANY ($2)) AND "
-		            "pg_catalog.to_regclass(d.relid::pg_catalog.regclass::text) IS NOT NULL "
-		            "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
-		            "x.relid::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = $1 "
-		            "AND ($2 IS NULL OR x.relid = ANY ($2)))), d.relid::pg_catalog.regclass)",
-		            2, argtypes, values, nulls, true, 0);
+		bk_spi_exec(psprintf("SELECT pg_catalog.format('%%s.%%s', d.schema_name, d.table_name) FROM "
+		                     "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND %s IS NULL "
+		                     "ORDER BY d.table_no",
+		                     live_relid_sql("d")),
+		            1, argtypes, values, nulls, true, 1);
+		bk_owner_end(&access);
+		if (SPI_processed > 0 && PG_ARGISNULL(1))
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+			                errmsg("table \"%s\" of distributed snapshot " INT64_FORMAT " does not exist",
+			                       bk_spi_get_text(0, 1), id),
+			                errhint("List the tables to restore in the tables argument.")));
+		}
+		bk_owner_begin(&access);
+		bk_spi_exec(
+		    psprintf("SELECT d.table_no, %s, d.distribution_column FROM backupkit.distributed_snapshot_table d "
+		             "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR %s = ANY ($2)) AND %s IS NOT NULL "
+		             "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
+		             "%s::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = "
+		             "$1 AND %s IS NOT NULL AND ($2 IS NULL OR %s = ANY ($2)))), %s::pg_catalog.regclass)",
+		             live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("d"), live_relid_sql("x"),
+		             live_relid_sql("x"), live_relid_sql("x"), live_relid_sql("d")),
+		    2, argtypes, values, nulls, true, 0);
 		bk_owner_end(&access);
 		ntables = (int) SPI_processed;
 		table_nos = (int32 *) palloc(sizeof(int32) * Max(ntables, 1));
@@ -128,18 +165,48 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	{
 		DistTable t;
 		bk_dist_read_dist_table(table_relids[i], &t);
+		// One tenant's rows are on one node only while every table is co-located with the first.
+		if (tenant && i == 0)
+		{
+			first_colocation = t.colocation_id;
+		}
+		else if (tenant && t.colocation_id != first_colocation)
+		{
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("the tables of a tenant restore must be co-located"),
+			                errdetail("Tables \"%s\" and \"%s\" are in different Citus co-location groups.",
+			                          bk_rel_qualified_name(table_relids[0]), bk_rel_qualified_name(table_relids[i])),
+			                errhint("Restore the tenant of each table in its own call, or co-locate the tables with "
+			                        "alter_distributed_table(colocate_with => ...).")));
+		}
 		if (strcmp(t.dist_column, dist_columns[i]) != 0)
 		{
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("table \"%s\" is distributed by column \"%s\" now, not by \"%s\" as when captured",
-			                       bk_rel_qualified_name(table_relids[i]), t.dist_column, dist_columns[i]),
-			                errhint("Restore it through the coordinator with backupkit.restore_snapshot().")));
+			ereport(ERROR,
+			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			         errmsg("table \"%s\" is distributed by column \"%s\" now, not by \"%s\" as when captured",
+			                bk_rel_qualified_name(table_relids[i]), t.dist_column, dist_columns[i]),
+			         errdetail("Each node restores the shards it captured, and the rows of the table are in other "
+			                   "shards now."),
+			         errhint(RESHARDED_HINT)));
 		}
 		LockRelationOid(table_relids[i], dry_run ? AccessShareLock : RowExclusiveLock);
 	}
 	shards = bk_dist_read_snapshot_shards(id, table_nos, ntables, &nshards);
-	// Every captured shard must still be where it was captured, and no shard added (a split or a move
-	// would leave rows or shards the node's part does not hold).
+	// No shard added or removed (a split, or alter_distributed_table(shard_count => ...)), then every captured
+	// shard still where it was captured (a move): either would leave rows or shards the node's part does not hold.
+	{
+		int now;
+		(void) bk_dist_read_placements(table_relids, ntables, &now);
+		if (now != nshards)
+		{
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("the tables have %d shards now, distributed snapshot " INT64_FORMAT " holds %d", now,
+			                       id, nshards),
+			                errdetail("Each node restores the shards it captured, and Citus has re-sharded the tables "
+			                          "since."),
+			                errhint(RESHARDED_HINT)));
+		}
+	}
 	for (int s = 0; s < nshards; s++)
 	{
 		if (shards[s].current_group != shards[s].group_id)
@@ -152,17 +219,6 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 			                   id, shards[s].shard_name, shards[s].group_id),
 			         errhint("Move the shard back with citus_move_shard_placement(), or restore through the "
 			                 "coordinator.")));
-		}
-	}
-	{
-		int now;
-		(void) bk_dist_read_placements(table_relids, ntables, &now);
-		if (now != nshards)
-		{
-			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			                errmsg("the tables have %d shards now, distributed snapshot " INT64_FORMAT " holds %d", now,
-			                       id, nshards),
-			                errhint("Restore through the coordinator.")));
 		}
 	}
 	// One tenant: only the shards of its shard group.

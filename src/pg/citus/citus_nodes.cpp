@@ -178,32 +178,52 @@ collect(BkNode *node)
 	return true;
 }
 
+// A PGresult error field copied into palloc'd memory (NULL when absent), line ends stripped.
+static char *
+node_error_field(const BkNode *node, int field)
+{
+	const char *value = node->result ? PQresultErrorField(node->result, field) : NULL;
+	char *copy;
+	if (value == NULL)
+	{
+		return NULL;
+	}
+	copy = pstrdup(value);
+	pg_strip_crlf(copy);
+	return copy;
+}
+
+// The node's error as the node raised it: its SQLSTATE, message, detail, hint and context (which names the
+// shard when the node's statement did), the schema, table and constraint it names, then a context line
+// naming the node. A failure without a result (a lost connection) is a connection failure.
 static void
 raise_node_error(BkNode *node)
 {
-	const char *state = node->result ? PQresultErrorField(node->result, PG_DIAG_SQLSTATE) : NULL;
-	const char *message = node->result ? PQresultErrorField(node->result, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-	const char *detail = node->result ? PQresultErrorField(node->result, PG_DIAG_MESSAGE_DETAIL) : NULL;
-	const char *hint = node->result ? PQresultErrorField(node->result, PG_DIAG_MESSAGE_HINT) : NULL;
+	char *state = node_error_field(node, PG_DIAG_SQLSTATE);
+	char *message = node_error_field(node, PG_DIAG_MESSAGE_PRIMARY);
+	char *detail = node_error_field(node, PG_DIAG_MESSAGE_DETAIL);
+	char *hint = node_error_field(node, PG_DIAG_MESSAGE_HINT);
+	char *context = node_error_field(node, PG_DIAG_CONTEXT);
+	char *schema = node_error_field(node, PG_DIAG_SCHEMA_NAME);
+	char *table = node_error_field(node, PG_DIAG_TABLE_NAME);
+	char *constraint = node_error_field(node, PG_DIAG_CONSTRAINT_NAME);
 	int code = ERRCODE_CONNECTION_FAILURE;
-	char *msg, *det = NULL, *hin = NULL;
 
 	if (state && strlen(state) == 5)
 	{
 		code = MAKE_SQLSTATE(state[0], state[1], state[2], state[3], state[4]);
 	}
-	msg = pstrdup(message ? message : PQerrorMessage(node->conn));
-	pg_strip_crlf(msg);
-	if (detail)
+	if (message == NULL)
 	{
-		det = pstrdup(detail);
+		message = pstrdup(PQerrorMessage(node->conn));
+		pg_strip_crlf(message);
 	}
-	if (hint)
-	{
-		hin = pstrdup(hint);
-	}
-	ereport(ERROR, (errcode(code), errmsg_internal("%s", msg), det ? errdetail_internal("%s", det) : 0,
-	                hin ? errhint("%s", hin) : 0, errcontext("on Citus node \"%s:%d\"", node->name, node->port)));
+	ereport(ERROR, (errcode(code), errmsg_internal("%s", message), detail ? errdetail_internal("%s", detail) : 0,
+	                hint ? errhint("%s", hint) : 0, context ? errcontext("%s", context) : 0,
+	                schema ? err_generic_string(PG_DIAG_SCHEMA_NAME, schema) : 0,
+	                table ? err_generic_string(PG_DIAG_TABLE_NAME, table) : 0,
+	                constraint ? err_generic_string(PG_DIAG_CONSTRAINT_NAME, constraint) : 0,
+	                errcontext("on Citus node \"%s:%d\"", node->name, node->port)));
 }
 
 void

@@ -15,9 +15,11 @@
 //     committed to every placement of a reference table). Only rows that differ are written.
 // Never used here: correlated subqueries between a local and a Citus table, `ONLY`, zero-column subqueries,
 // TRUNCATE (Citus refuses it on a reference table after a parallel access in the same transaction), the
-// tuple ids and xids of the in-place shortcuts. Rows are not set aside as conflicts (CHECK or other unique
-// constraints): a row the table rejects fails the restore, rolled back. A replace that would delete a row
-// referenced from a table outside the restore fails as on the staged path (23503).
+// tuple ids and xids of the in-place shortcuts. merge and missing set rows aside as conflicts (a CHECK or a
+// unique constraint other than the key) as the staged path does, by the same code run on the local rows to
+// write and the local copy of the table; under replace a row the table rejects fails the restore, rolled back,
+// with the shard's own SQLSTATE. A replace that would delete a row referenced from a table outside the restore
+// fails as on the staged path (23503).
 // merge and replace need the key recorded at capture to include the distribution column (always so for a
 // table distributed after the capture, whose unique constraints must include it) and a unique index on
 // exactly the key (the upsert's arbiter): Citus cannot change a row's distribution column in place, so
@@ -54,6 +56,11 @@ typedef struct BkCitusRestoreInput
 	List *outside_constraints; // those foreign keys, by name
 	const Oid *set_relids;     // every table restored by the same call
 	int set_count;
+	// merge and missing: removes from the local table rows (the rows to write) those that would break a CHECK
+	// or a unique constraint other than the key, given the local copy live of the table, and lists them, as
+	// the engine does on its staged path (conflicts.cpp). NULL for replace.
+	void (*set_aside)(void *arg, const char *rows, const char *live);
+	void *set_aside_arg;
 } BkCitusRestoreInput;
 
 typedef struct BkCitusRestore BkCitusRestore;
@@ -70,6 +77,13 @@ void bk_citus_restore_clear(BkCitusRestore *r, BkRestoreCounts *counts);
 void bk_citus_restore_load(BkCitusRestore *r, BkRestoreCounts *counts);
 // For diff: stages the captured rows (into *stage) and the live ones; returns the live table's local copy.
 const char *bk_citus_diff_stage(BkCitusRestore *r, char **stage);
+
+// Row-level security on the rows a restore writes (rows: a local table with the target's column names, filter
+// a condition on its rows; cmd 'a' insert, 'w' update): fails with 42501, as PostgreSQL on a plain table, when
+// one breaks the WITH CHECK (else USING) expressions of the policies for cmd that apply to the caller. Citus
+// applies USING on the shards (reads and the rows a DELETE or UPDATE finds) but not WITH CHECK on the rows it
+// writes there; nothing to do when row-level security does not apply to the caller.
+void bk_citus_check_policies(Oid relid, const char *rows, const char *filter, char cmd);
 
 // schema => 'missing' (or 'exact') refuses the Citus tables among tables (NULL: the live tables of every entry
 // of the snapshot) with 0A000, before any DDL: its plain DDL would not re-create them as Citus tables.

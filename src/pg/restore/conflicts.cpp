@@ -191,3 +191,27 @@ bk_restore_skip_check_conflicts(BkTablePlan *p)
 		record_conflicts(p, bk_sql_json_string(psprintf("check constraint \"%s\"", conname)), total);
 	}
 }
+
+void
+bk_restore_set_aside_citus_conflicts(void *arg, const char *rows, const char *live)
+{
+	BkTablePlan *p = (BkTablePlan *) arg;
+	char *stage = p->stage;
+	const char *target = p->target;
+	const char *only = p->only;
+	char *absent_in_live =
+	    psprintf("NOT EXISTS (SELECT FROM %s t WHERE %s)", live, bk_sql_key_match(p->entry, "s", "t"));
+
+	// The checks read p->stage as the rows to insert and p->target as the table: both local tables here.
+	p->stage = pstrdup(rows);
+	p->target = live;
+	p->only = "";
+	bk_restore_skip_check_conflicts(p);
+	bk_restore_skip_unique_conflicts(p, absent_in_live, false);
+	// Two rows to write colliding with each other: the later one is set aside, as the staged path's INSERT ...
+	// ON CONFLICT DO NOTHING leaves it (Citus writes every row with an arbiter on the key only).
+	bk_restore_skip_unique_conflicts(p, absent_in_live, true);
+	p->stage = stage;
+	p->target = target;
+	p->only = only;
+}

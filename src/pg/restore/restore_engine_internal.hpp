@@ -147,6 +147,10 @@ void bk_restore_skip_unique_conflicts(BkTablePlan *p, const char *absent_in_targ
 // snapshot does not hold are left to the INSERT itself.
 void bk_restore_skip_check_conflicts(BkTablePlan *p);
 
+// The Citus path's set_aside hook (citus_restore.hpp; arg is the BkTablePlan): the CHECK and unique conflicts
+// above, among the local table rows of rows to write and against the local copy live of the table.
+void bk_restore_set_aside_citus_conflicts(void *arg, const char *rows, const char *live);
+
 // A reader over the captured table's chunks.
 BkChunkReader *bk_restore_open_chunks(const BkTablePlan *p);
 

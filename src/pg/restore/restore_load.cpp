@@ -30,6 +30,8 @@ load_rows(BkTablePlan *p)
 	if (p->citus != NULL)
 	{
 		bk_citus_restore_load(p->citus, &p->counts);
+		// Rows set aside are neither written nor unchanged.
+		p->counts.unchanged -= p->conflicts;
 		return;
 	}
 	if (p->copy_path)
@@ -112,6 +114,12 @@ load_rows(BkTablePlan *p)
 		}
 		if (opts->dry_run)
 		{
+			// The run sets aside after its INSERT the staged rows colliding with one written before them (ON
+			// CONFLICT DO NOTHING, then bk_restore_collect_unique_conflicts); the dry run counts them first.
+			if (!p->replace)
+			{
+				bk_restore_skip_unique_conflicts(p, absent_in_target, true);
+			}
 			if (update)
 			{
 				p->counts.updated = bk_spi_count(

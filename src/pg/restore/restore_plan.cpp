@@ -65,6 +65,11 @@ bk_restore_plan(const BkSnapshot *snapshot, const BkTableEntry *entry, Oid relid
 		BkCitusRestoreInput in = {
 		    snapshot, entry,      relid,         p->target,   p->map.attnames, p->map.types,     p->map.keep,
 		    p->keyed, opts->mode, opts->dry_run, p->children, p->constraints,  opts->set_relids, opts->set_count};
+		if (!p->replace && p->keyed)
+		{
+			in.set_aside = bk_restore_set_aside_citus_conflicts;
+			in.set_aside_arg = p;
+		}
 		p->citus = bk_citus_restore_plan(&in);
 		return p;
 	}
