@@ -6,7 +6,8 @@
 -- On the coordinator: one row per node transaction a distributed operation prepared, written in the
 -- coordinator's transaction before the nodes prepare. It exists exactly when the coordinator committed, so
 -- it is the decision: COMMIT PREPARED if the row is there, ROLLBACK PREPARED if not. Deleted by recovery once
--- the node's transaction is gone.
+-- the node's transaction is gone. Not dumped: a decision belongs to this cluster (its system identifier is in
+-- every gid), so a copy restored elsewhere has nothing to decide.
 CREATE TABLE backupkit.distributed_transaction (
     gid text PRIMARY KEY,
     group_id integer NOT NULL,
