@@ -10,7 +10,8 @@
 # and the tables (checksums through Citus) are exactly as the coordinator decided: restored or untouched,
 # captured or never captured. Also: a running operation's prepared transactions are left alone, node parts
 # without a map are dropped (dry run first), a missing part is reported by validate_distributed and
-# recover_distributed, and only superusers may run recover_distributed.
+# recover_distributed, a node that is down does not stop recovery on the others, and only superusers may run
+# recover_distributed.
 #
 # Run by scripts/run-tests.sh (Citus suite) with PG_CONFIG naming a server Citus is installed into.
 set -u
@@ -227,7 +228,18 @@ q -c "SELECT backupkit.drop_distributed_snapshot($miss)" >/dev/null
 ok $? "the snapshot with a missing part can be dropped"
 clean "missing part"
 
-# 13. Only superusers may run recover_distributed; the fault setting is theirs too.
+# 13. A node that is down does not keep recovery from the others: a tenant restore (one node) is killed after
+# PREPARE, the other worker is stopped, recovery rolls back what it can reach.
+tenant_port=$(q -c "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('orders', 7)")
+other=$([ "$tenant_port" = "${BK_CITUS_PORTS[1]}" ] && echo 2 || echo 1)
+out=$(crash prepared:kill "SELECT backupkit.restore_distributed($base, tenant => '7')")
+is "$(prepared_left)" 1 "a tenant restore killed after PREPARE leaves one prepared transaction"
+bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$BK_CITUS_DIR/node$other" -m fast -w stop >/dev/null
+is "$(recover false)" "rolled back 1;unreachable 1;" "recover_distributed rolls it back and reports the node that is down"
+bk_as_server_user "$PG_BINDIR/pg_ctl" -D "$BK_CITUS_DIR/node$other" -l "$BK_CITUS_DIR/node$other.log" -w start >/dev/null
+clean "a node down during recovery"
+
+# 14. Only superusers may run recover_distributed; the fault setting is theirs too.
 q -c "CREATE ROLE recovery_user LOGIN" >/dev/null
 got=$(PGUSER=recovery_user error_of "SELECT * FROM backupkit.recover_distributed()")
 is "$(echo "$got" | head -1)" "ERROR:  42501: permission denied for function recover_distributed" \

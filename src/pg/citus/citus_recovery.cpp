@@ -30,6 +30,7 @@ extern "C"
 {
 #include "postgres.h"
 #include "libpq-fe.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -549,6 +550,44 @@ delete_decision(const char *gid)
 	bk_owner_end(&access);
 }
 
+static bool
+is_pending(const char *gid)
+{
+	for (int i = 0; i < npending; i++)
+	{
+		if (pending[i].conn && strcmp(pending[i].gid, gid) == 0)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+// Whether the coordinator transaction xid8 is "in progress" (else it is over, and its decision row says how).
+// A transaction killed before its WAL reached disk is lost in crash recovery, and the xid counter goes back
+// below it: its xid8 is then "in the future", or reused by a later transaction, possibly this one. None of
+// those can have committed it (a commit flushes the WAL first), and the decision row, which only the original
+// transaction writes, stays the judge; a reused xid only makes recovery wait for that other transaction.
+static const char *
+coordinator_xact_status(uint64 xid8, const char *gid)
+{
+	Oid argtypes[1] = {TEXTOID};
+	Datum values[1];
+	FullTransactionId mine = GetTopFullTransactionIdIfAny();
+
+	if (xid8 >= U64FromFullTransactionId(ReadNextFullTransactionId()))
+	{
+		return "lost in a crash";
+	}
+	if (FullTransactionIdIsValid(mine) && U64FromFullTransactionId(mine) == xid8 && !is_pending(gid))
+	{
+		return "reused";
+	}
+	values[0] = CStringGetTextDatum(psprintf(UINT64_FORMAT, xid8));
+	bk_spi_exec("SELECT pg_catalog.pg_xact_status($1::pg_catalog.xid8)", 1, argtypes, values, NULL, true, 1);
+	return bk_spi_get_text(0, 1);
+}
+
 // Finishes the prepared transactions this coordinator left on the nodes (connections idle, outside a
 // transaction) and deletes the decision rows of those already finished.
 static void
@@ -609,7 +648,7 @@ recover_prepared(BkNodeSet *nodes, Recovery *rec)
 		for (int i = 0; i < nlisted[g]; i++)
 		{
 			ParsedGid parsed;
-			char *status;
+			const char *status;
 			bool commit;
 			char sqlstate[6];
 			char *error;
@@ -623,13 +662,7 @@ recover_prepared(BkNodeSet *nodes, Recovery *rec)
 				}
 				continue;
 			}
-			{
-				Oid argtypes[1] = {TEXTOID};
-				Datum values[1] = {CStringGetTextDatum(psprintf(UINT64_FORMAT, parsed.xid8))};
-				bk_spi_exec("SELECT pg_catalog.pg_xact_status($1::pg_catalog.xid8)", 1, argtypes, values, NULL, true,
-				            1);
-				status = bk_spi_get_text(0, 1);
-			}
+			status = coordinator_xact_status(parsed.xid8, gid);
 			if (status && strcmp(status, "in progress") == 0)
 			{
 				note_left(rec, node->group_id, parsed.snapshot_id);
@@ -805,7 +838,21 @@ recover_parts(BkNodeSet *nodes, Recovery *rec)
 	}
 }
 
-// backupkit.recover_distributed(dry_run): every node of the cluster.
+static bool
+node_accepts_connections(const char *name, int port)
+{
+	const char *keywords[4] = {"host", "port", "connect_timeout", NULL};
+	const char *values[4];
+	char portbuf[16];
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	values[0] = name;
+	values[1] = portbuf;
+	values[2] = "10";
+	values[3] = NULL;
+	return PQpingParams(keywords, values, 0) == PQPING_OK;
+}
+
+// backupkit.recover_distributed(dry_run): every node of the cluster that accepts connections.
 Datum
 bk_recover_distributed(PG_FUNCTION_ARGS)
 {
@@ -835,12 +882,30 @@ bk_recover_distributed(PG_FUNCTION_ARGS)
 	groups = (int32 *) palloc(sizeof(int32) * Max(count, 1));
 	names = (char **) palloc(sizeof(char *) * Max(count, 1));
 	ports = (int *) palloc(sizeof(int) * Max(count, 1));
-	for (int i = 0; i < count; i++)
 	{
-		bool isnull;
-		groups[i] = DatumGetInt32(bk_spi_get(i, 1, &isnull));
-		names[i] = bk_spi_get_text(i, 2);
-		ports[i] = DatumGetInt32(bk_spi_get(i, 3, &isnull));
+		int reachable = 0;
+		for (int i = 0; i < count; i++)
+		{
+			bool isnull;
+			groups[reachable] = DatumGetInt32(bk_spi_get(i, 1, &isnull));
+			names[reachable] = bk_spi_get_text(i, 2);
+			ports[reachable] = DatumGetInt32(bk_spi_get(i, 3, &isnull));
+			// A node that is down must not keep the others from being recovered.
+			if (node_accepts_connections(names[reachable], ports[reachable]))
+			{
+				reachable++;
+			}
+			else
+			{
+				BkNode down;
+				memset(&down, 0, sizeof(down));
+				down.name = names[reachable];
+				down.port = ports[reachable];
+				report(&rec, &down, "unreachable", NULL, -1,
+				       "The node does not accept connections: what is left there waits for the next recovery.");
+			}
+		}
+		count = reachable;
 	}
 	nodes = bk_nodes_open(op.cxt, count, groups, names, ports);
 	recover_prepared(nodes, &rec);
