@@ -1,4 +1,23 @@
 // The map of distributed snapshots and the steps their operations share (see citus_distributed.hpp).
+//
+// Order of commits (what a crash at any moment leaves, and how it is recovered):
+//  1. Every node does all its work in its own open transaction (capture: its part, registered in its
+//     backupkit.distributed_snapshot_part; restore: its shards; drop: the drop of its part).
+//  2. The coordinator writes, in its own transaction, the map (capture) or deletes it (drop), and one decision
+//     row per node in backupkit.distributed_transaction naming the node's prepared transaction.
+//  3. Every node prepares (PREPARE TRANSACTION). A failure here rolls every node back, and the coordinator.
+//  4. The coordinator's transaction commits: this is the decision, durable before any node commits.
+//  5. After the commit, every node gets COMMIT PREPARED (ROLLBACK PREPARED when the coordinator's transaction
+//     or subtransaction aborted instead).
+// A crash before 4 leaves prepared transactions without decision rows: recovery rolls them back, and the
+// map never existed. A crash after 4 leaves prepared transactions with decision rows: recovery commits them,
+// and the map and the node parts agree again. backupkit.recover_distributed() does this on every node; every
+// distributed operation does it first on the nodes it connects to, for the transactions its role may finish
+// (a transaction left prepared keeps its locks: the next restore of those shards would wait on it forever).
+// Node parts never commit before the map, so a part without a map row is an orphan (coordinator restored
+// from an older backup, map edited by hand): recover_distributed() drops it (citus_recovery.cpp).
+// Restores that use temporary tables on the nodes (staged merge, missing) cannot prepare: their nodes commit
+// one after another inside the call once all finished, the one case a crash can leave half done.
 extern "C"
 {
 #include "postgres.h"
@@ -21,6 +40,7 @@ extern "C"
 
 #include "pg/citus/citus_distributed.hpp"
 #include "pg/citus/citus_nodes.hpp"
+#include "pg/citus/citus_recovery.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
 #include "pg/support/spi.hpp"
@@ -36,6 +56,9 @@ require_citus(void)
 		         errhint("Use backupkit.snapshot_tables() for tables of a single server.")));
 	}
 }
+
+// The operation under way, for the decision rows of its nodes (bk_dist_finish_on_nodes).
+static const char *current_operation = "distributed operation";
 
 // The start of every distributed operation: refused inside a transaction block when it commits on the nodes
 // itself (commits_on_nodes names what it commits), Citus required, then the entry-point wrapper
@@ -54,6 +77,7 @@ bk_dist_begin_operation(BkOperation *op, const char *function, const char *commi
 	}
 	require_citus();
 	bk_operation_begin(op, operation, id, BK_OP_WATCH, cxt_name);
+	current_operation = operation;
 }
 
 double
@@ -221,7 +245,12 @@ bk_dist_open_groups(MemoryContext cxt, const int32 *groups, int n)
 		                errdetail("No primary node of group %d, which holds shards of the tables, is active.", missing),
 		                errhint("Activate the node with citus_activate_node() and try again.")));
 	}
-	return bk_nodes_open(cxt, count, ids, names, ports);
+	{
+		BkNodeSet *set = bk_nodes_open(cxt, count, ids, names, ports);
+		// What earlier operations left prepared on these nodes holds locks this one may need.
+		bk_dist_recover_on_nodes(set);
+		return set;
+	}
 }
 
 int
@@ -347,15 +376,14 @@ bk_dist_nodes_can_prepare(BkNodeSet *nodes)
 	return true;
 }
 
-// Ends the open transaction on every node. With two_phase, prepares it everywhere, then commits all; rolls
-// all back when one cannot prepare. Without, commits node after node: every node has already done all its
-// work, so only a node failing at COMMIT itself (crash, lost connection) can leave the others committed.
-// dry_run rolls back at once.
+// Ends the open transaction on every node. With two_phase, prepares it everywhere and leaves the commit to
+// the coordinator's (citus_recovery.cpp; rolls all back when one cannot prepare). Without, commits node
+// after node: every node has already done all its work, so only a node failing at COMMIT itself (crash,
+// lost connection) or a crash of the coordinator between them can leave the others committed. dry_run rolls
+// back at once.
 void
 bk_dist_finish_on_nodes(BkNodeSet *nodes, int64 id, bool dry_run, bool two_phase)
 {
-	char **gids;
-
 	if (dry_run)
 	{
 		bk_nodes_run_all(nodes, "ROLLBACK");
@@ -366,37 +394,5 @@ bk_dist_finish_on_nodes(BkNodeSet *nodes, int64 id, bool dry_run, bool two_phase
 		bk_nodes_run_all(nodes, "COMMIT");
 		return;
 	}
-	gids = (char **) palloc(sizeof(char *) * Max(nodes->count, 1));
-	for (int g = 0; g < nodes->count; g++)
-	{
-		BkNode *node = &nodes->nodes[g];
-		gids[g] = psprintf("backupkit_" INT64_FORMAT "_%d_" INT64_FORMAT "_%d", id, MyProcPid,
-		                   (int64) GetCurrentTimestamp(), node->group_id);
-		node->sql = psprintf("PREPARE TRANSACTION %s", quote_literal_cstr(gids[g]));
-	}
-	PG_TRY();
-	{
-		bk_nodes_run(nodes);
-	}
-	PG_CATCH();
-	{
-		// Nodes that prepared keep their transaction after the connection closes: roll those back by name.
-		// A node that failed to prepare has already rolled back.
-		for (int g = 0; g < nodes->count; g++)
-		{
-			BkNode *node = &nodes->nodes[g];
-			if (PQstatus(node->conn) == CONNECTION_OK)
-			{
-				PGresult *r = PQexec(node->conn, psprintf("ROLLBACK PREPARED %s", quote_literal_cstr(gids[g])));
-				PQclear(r);
-			}
-		}
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	for (int g = 0; g < nodes->count; g++)
-	{
-		nodes->nodes[g].sql = psprintf("COMMIT PREPARED %s", quote_literal_cstr(gids[g]));
-	}
-	bk_nodes_run(nodes);
+	bk_dist_prepare_on_nodes(nodes, id, current_operation);
 }

@@ -59,6 +59,7 @@ DistShard *bk_dist_read_snapshot_shards(int64 id, const int32 *table_nos, int nt
 char *bk_dist_worker_snapshot_id(int64 id, int32 group);
 // Whether every node's open transaction can be prepared (it used no temporary table).
 bool bk_dist_nodes_can_prepare(BkNodeSet *nodes);
-// Ends the open transaction on every node: rolled back for a dry run, else committed with two-phase commit
-// (two_phase) or node after node.
+// Ends the open transaction on every node: rolled back for a dry run, else prepared now and committed when
+// the coordinator's transaction commits (two_phase; order of commits at the top of citus_distributed.cpp),
+// or committed node after node.
 void bk_dist_finish_on_nodes(BkNodeSet *nodes, int64 id, bool dry_run, bool two_phase);

@@ -51,6 +51,31 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
 	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
+	// Each node's part must be there (a part lost after the map committed cannot come back).
+	for (int g = 0; g < ngroups; g++)
+	{
+		BkNode *node = &nodes->nodes[g];
+		node->sql = "SELECT pg_catalog.count(*) FROM backupkit.snapshots WHERE id = $1::pg_catalog.int8";
+		node->nparams = 1;
+		node->params[0] = bk_dist_worker_snapshot_id(id, node->group_id);
+	}
+	bk_nodes_run(nodes);
+	for (int g = 0; g < ngroups; g++)
+	{
+		BkNode *node = &nodes->nodes[g];
+		char *found = bk_node_value(node, 0, 0);
+		if (found == NULL || strcmp(found, "1") != 0)
+		{
+			ereport(ERROR,
+			        (errcode(ERRCODE_DATA_CORRUPTED),
+			         errmsg("the part of distributed snapshot " INT64_FORMAT " on Citus node \"%s:%d\" is missing", id,
+			                node->name, node->port),
+			         errdetail("The coordinator's map names snapshot %s on the node, which does not exist there.",
+			                   bk_dist_worker_snapshot_id(id, node->group_id)),
+			         errhint("The distributed snapshot cannot be restored; backupkit.drop_distributed_snapshot() "
+			                 "drops what is left of it.")));
+		}
+	}
 	// Each node verifies its part (chunk checksums, keys, row counts) and lists what it holds.
 	for (int g = 0; g < ngroups; g++)
 	{
@@ -174,7 +199,8 @@ bk_drop_distributed_snapshot(PG_FUNCTION_ARGS)
 	for (int g = 0; g < ngroups; g++)
 	{
 		BkNode *node = bk_nodes_find(nodes, groups[g]);
-		node->sql = "SELECT backupkit.drop_snapshot($1::pg_catalog.int8)";
+		// A part that is missing (validate_distributed reports it) leaves nothing to drop on its node.
+		node->sql = "SELECT backupkit.drop_snapshot(s.id) FROM backupkit.snapshots s WHERE s.id = $1::pg_catalog.int8";
 		node->nparams = 1;
 		node->params[0] = worker_ids[g];
 	}

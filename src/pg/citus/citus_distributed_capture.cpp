@@ -12,7 +12,8 @@
 // commit without 2PC and are atomic in that node's snapshot anyway.
 //
 // Each node then captures its shards with its own backupkit.snapshot_tables, all nodes in parallel, so no
-// row passes through the coordinator; every node keeps its part or none does (two-phase commit).
+// row passes through the coordinator; every node keeps its part or none does (two-phase commit decided by the
+// coordinator's own commit, see the top of citus_distributed.cpp).
 #include "core/error.hpp"
 #include "core/plan/options.hpp"
 #include "pg/boundary/boundary.hpp"
@@ -40,6 +41,7 @@ extern "C"
 #include "pg/capture/snapshot_label.hpp"
 #include "pg/citus/citus_distributed.hpp"
 #include "pg/citus/citus_nodes.hpp"
+#include "pg/citus/citus_recovery.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
 #include "pg/support/spi.hpp"
@@ -282,9 +284,11 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			            8, argtypes, values, NULL, false, 0);
 		}
 		bk_owner_end(&access);
+		bk_dist_register_parts(nodes, id, worker_ids);
 	}
-	// Every node keeps its part, or none does (a capture uses no temporary table, so the nodes can prepare).
-	bk_dist_finish_on_nodes(nodes, id, false, bk_dist_nodes_can_prepare(nodes));
+	// Every node keeps its part, or none does: always two-phase, the coordinator's commit deciding (a capture
+	// uses no temporary table, so the nodes can prepare; a part must never commit before the map).
+	bk_dist_finish_on_nodes(nodes, id, false, true);
 	bk_nodes_close(nodes);
 	op.snapshot_id = id; // known once the map's row exists
 	bk_operation_log_success(&op, total_rows,

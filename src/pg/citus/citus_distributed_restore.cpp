@@ -3,8 +3,9 @@
 // column value) on the node holding its shard group.
 //
 // Atomicity of a restore across nodes: each node restores in its own transaction, then every node prepares
-// it (PREPARE TRANSACTION) and only when all have prepared are they committed (COMMIT PREPARED); a failure
-// before that rolls every node back. The commit decision is made inside the call, so it refuses to run inside
+// it (PREPARE TRANSACTION) and only when all have prepared, and the coordinator's transaction has committed,
+// are they committed (COMMIT PREPARED; see the top of citus_distributed.cpp); a failure before that rolls
+// every node back. The commit decision is made inside the call, so it refuses to run inside
 // a transaction block whose later rollback could not undo the nodes.
 // When a node used temporary tables (backupkit's staged merge and missing paths), PostgreSQL cannot prepare
 // it: the nodes then commit one after another, once every node has done all its work.

@@ -10,6 +10,7 @@ extern "C"
 	void _PG_init(void);
 }
 
+#include "pg/citus/citus_recovery.hpp"
 #include "pg/storage/chunk_writer.hpp"
 #include "pg/support/progress.hpp"
 
@@ -28,6 +29,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("backupkit.progress_notices",
 	                         "Sends a progress NOTICE about once a second during long snapshots and restores.", NULL,
 	                         &bk_progress_notices, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	bk_dist_recovery_init();
 	MarkGUCPrefixReserved("backupkit");
 	bk_progress_init();
 }
