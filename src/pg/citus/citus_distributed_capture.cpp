@@ -10,6 +10,13 @@
 // and each node captures its shards under that snapshot. A multi-node transaction is thus committed
 // everywhere before all the snapshots or nowhere before any of them. Transactions that wrote on one node
 // commit without 2PC and are atomic in that node's snapshot anyway.
+// With metadata-synced workers (MX, Citus's default), a worker coordinates the distributed transactions
+// that start on it, logging them in its own pg_dist_transaction: citus_create_restore_point (13.2.2) does
+// not hold those off, the capture does, by taking the same locks on every metadata node over a connection of
+// its own (backupkit.hold_distributed_commits there) before any node takes its snapshot.
+// Reference tables are written on every placement with two-phase commit, so every node's copy is the same
+// in these snapshots: each node captures its own copy, which lets it restore that copy in the same
+// transaction as the shards whose foreign keys reference it.
 //
 // Each node then captures its shards with its own backupkit.snapshot_tables, all nodes in parallel, so no
 // row passes through the coordinator; every node keeps its part or none does (two-phase commit).
@@ -39,6 +46,7 @@ extern "C"
 
 #include "pg/capture/snapshot_label.hpp"
 #include "pg/citus/citus_distributed.hpp"
+#include "pg/citus/citus_distributed_scope.hpp"
 #include "pg/citus/citus_nodes.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
@@ -73,6 +81,21 @@ unblock_distributed_commits(const Oid *locked)
 	{
 		UnlockRelationOid(locked[i], ExclusiveLock);
 	}
+}
+
+// The first row of shards (sorted by node, table, shard) for the shard of row s: a reference table's shard has
+// one row per node.
+static int
+first_placement(const DistShard *shards, int s)
+{
+	for (int i = 0; i < s; i++)
+	{
+		if (shards[i].shard_id == shards[s].shard_id)
+		{
+			return i;
+		}
+	}
+	return s;
 }
 
 static int64
@@ -114,7 +137,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	int64 *table_rows;
 	Oid locked[3];
 	BkOperation op;
-	BkNodeSet *nodes;
+	BkNodeSet *nodes, *holders;
 	char *worker_label;
 	BkOwnerAccess access;
 
@@ -153,6 +176,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
 	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
+	holders = bk_dist_open_metadata_nodes(op.cxt);
 	id = insert_snapshot_row(label, compression);
 	worker_label = psprintf("distributed snapshot " INT64_FORMAT "%s%s", id, label ? ": " : "", label ? label : "");
 
@@ -160,9 +184,11 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	// takes its MVCC snapshot.
 	block_requested = GetCurrentTimestamp();
 	block_distributed_commits(locked);
-	blocked = GetCurrentTimestamp();
+	blocked = GetCurrentTimestamp(); // the pause counts from here: the metadata nodes' holds are part of it
+	bk_dist_hold_commits_on(holders);
 	bk_nodes_run_all(nodes,
 	                 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text");
+	bk_dist_release_commits_on(holders);
 	unblock_distributed_commits(locked);
 	blocked_ms = bk_dist_ms_since(blocked);
 	block_wait_ms = (double) (blocked - block_requested) / 1000.0;
@@ -199,7 +225,9 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 		{
 			BkNode *node = &nodes->nodes[g];
 			worker_ids[g] = bk_node_value(node, 0, 0);
-			node->sql = "SELECT rows, stored_bytes, checksum FROM backupkit.snapshot_contents($1::pg_catalog.int8)";
+			// The node's part is pinned there: a prune or drop_snapshot on the node must not take it away.
+			node->sql = "SELECT c.rows, c.stored_bytes, c.checksum FROM backupkit.pin_snapshot($1::pg_catalog.int8) p, "
+			            "backupkit.snapshot_contents($1::pg_catalog.int8) c";
 			node->nparams = 1;
 			node->params[0] = worker_ids[g];
 		}
@@ -221,16 +249,20 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 		}
 		for (int i = 0; i < nrels; i++)
 		{
-			Oid argtypes[7] = {INT8OID, INT4OID, OIDOID, NAMEOID, NAMEOID, NAMEOID, INT4OID};
-			Datum values[7] = {Int64GetDatum(id),
+			Oid argtypes[8] = {INT8OID, INT4OID, OIDOID, NAMEOID, NAMEOID, NAMEOID, INT4OID, TEXTOID};
+			Datum values[8] = {Int64GetDatum(id),
 			                   Int32GetDatum(i),
 			                   ObjectIdGetDatum(relids[i]),
 			                   CStringGetDatum(tables[i].schema_name),
 			                   CStringGetDatum(tables[i].table_name),
-			                   CStringGetDatum(tables[i].dist_column),
-			                   Int32GetDatum(tables[i].colocation_id)};
-			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_table VALUES ($1, $2, $3, $4, $5, $6, $7, 0)", 7,
-			            argtypes, values, NULL, false, 0);
+			                   tables[i].dist_column ? CStringGetDatum(tables[i].dist_column) : (Datum) 0,
+			                   Int32GetDatum(tables[i].colocation_id),
+			                   CStringGetTextDatum(tables[i].table_type)};
+			char nulls[8] = {' ', ' ', ' ', ' ', ' ', tables[i].dist_column ? ' ' : 'n', ' ', ' '};
+			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_table (snapshot_id, table_no, relid, schema_name, "
+			            "table_name, distribution_column, colocation_id, row_count, table_type) "
+			            "VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+			            8, argtypes, values, nulls, false, 0);
 		}
 		for (int s = 0; s < nshards; s++)
 		{
@@ -254,8 +286,12 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			bk_spi_exec(
 			    "INSERT INTO backupkit.distributed_snapshot_shard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
 			    argtypes, values, nulls, false, 0);
-			table_rows[shards[s].table_no] += rows;
-			total_rows += rows;
+			// A reference table's rows count once (every node holds the same copy); its bytes on every node.
+			if (strcmp(tables[shards[s].table_no].table_type, "reference") != 0 || s == first_placement(shards, s))
+			{
+				table_rows[shards[s].table_no] += rows;
+				total_rows += rows;
+			}
 			total_stored += stored;
 		}
 		for (int i = 0; i < nrels; i++)
@@ -281,6 +317,9 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			            "WHERE snapshot_id = $1",
 			            8, argtypes, values, NULL, false, 0);
 		}
+		// Every copy of a reference table was read at one instant of distributed commits: they must agree.
+		bk_dist_check_reference_copies(id);
+		bk_dist_seal_map(id);
 		bk_owner_end(&access);
 	}
 	// Every node keeps its part, or none does (a capture uses no temporary table, so the nodes can prepare).
