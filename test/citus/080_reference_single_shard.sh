@@ -49,6 +49,9 @@ INSERT INTO orders SELECT g % 20, g, 1 + (g * 7) % 300, g * 1.25 FROM generate_s
 INSERT INTO order_lines SELECT o.tenant, o.id, l, 'sku-' || (o.id * l) % 97, l FROM orders o, generate_series(1, 3) l;
 INSERT INTO notes SELECT g, 1 + g % 300, 'note ' || g FROM generate_series(1, 500) g;
 INSERT INTO shop.items SELECT g, 'item ' || g, g / 4.0 FROM generate_series(1, 400) g;
+-- A customer only tenant 3 references.
+INSERT INTO customers VALUES (2000, 'customer of tenant 3 only', 'gold');
+INSERT INTO orders VALUES (3, 50000, 2000, 12.5);
 SQL
 tables="ARRAY['customers', 'orders', 'order_lines', 'notes', 'shop.items']::regclass[]"
 all_tables=(customers orders order_lines notes shop.items)
@@ -71,9 +74,9 @@ is "$(q -c "SELECT string_agg(table_name || '=' || table_type || '/' || coalesce
 	"customers=reference/- orders=hash/tenant order_lines=hash/tenant notes=single_shard/- items=single_shard/-" \
 	"the map records each table's Citus type"
 is "$(q -c "SELECT count(*) || ' ' || count(DISTINCT group_id) || ' ' || count(DISTINCT s.checksum) || ' ' || min(s.row_count) FROM backupkit.distributed_snapshot_shard s JOIN backupkit.distributed_snapshot_table t USING (snapshot_id, table_no) WHERE snapshot_id = $sid AND t.table_name = 'customers'")" \
-	"3 3 1 300" "customers: each of the 3 nodes captured its own copy, all with the same 300 rows and checksum"
+	"3 3 1 301" "customers: each of the 3 nodes captured its own copy, all with the same 301 rows and checksum"
 is "$(q -c "SELECT row_count FROM backupkit.distributed_snapshot WHERE snapshot_id = $sid")" \
-	"$((300 + 2000 + 6000 + 500 + 400))" "the snapshot's row count counts the reference table once"
+	"$((301 + 2001 + 6000 + 500 + 400))" "the snapshot's row count counts the reference table once"
 for t in orders order_lines notes shop.items; do
 	is "$(shard_counts $t)" "$(map_counts "$sid" $t)" "$t: the map records each shard's rows as the nodes count them"
 done
@@ -113,7 +116,7 @@ is "$(q -c "SELECT '$report'::jsonb->>'commit'")" "two-phase" "committed on ever
 is "$(state)" "$captured" "replace: every table equals its snapshot through Citus"
 is "$(copies_of customers)" "3 copies, 1 distinct" "replace: every copy of customers is identical"
 is "$(q -c "SELECT count(DISTINCT result) || ' ' || min(result) FROM run_command_on_placements('customers', 'SELECT count(*) FROM %s')")" \
-	"1 300" "replace: each copy holds the captured 300 customers"
+	"1 301" "replace: each copy holds the captured 301 customers"
 for t in orders order_lines notes shop.items; do
 	is "$(shard_counts $t)" "$(map_counts "$sid" $t)" "replace: $t's shards hold the captured row counts"
 done
@@ -147,5 +150,67 @@ is "$(checksum customers "id % 7 = 0")" "$renamed" "missing: the renamed custome
 is "$(copies_of customers)" "3 copies, 1 distinct" "missing: every copy of customers is identical"
 q -c "SELECT backupkit.restore_distributed($sid)" >/dev/null
 is "$(state)" "$captured" "replace again: back to the snapshot"
+
+# --- One tenant: the reference table is left alone unless listed -----------------------------------------
+tenant_rows() { echo "$(checksum orders "tenant = $1") $(checksum order_lines "tenant = $1")"; }
+captured_3=$(tenant_rows 3)
+q <<'SQL' >/dev/null
+UPDATE orders SET amount = amount + 1000 WHERE tenant IN (3, 4);
+DELETE FROM order_lines WHERE tenant IN (3, 4) AND line = 1;
+UPDATE customers SET name = 'renamed since' WHERE id = 10;
+SQL
+changed_4=$(tenant_rows 4)
+customers_now=$(checksum customers)
+q -c "SELECT backupkit.restore_distributed($sid, tenant => '3')" >/dev/null
+ok $? "tenant 3 restored (tables not listed)"
+is "$(tenant_rows 3)" "$captured_3" "tenant 3's orders and order lines equal the snapshot"
+is "$(tenant_rows 4)" "$changed_4" "tenant 4 keeps its changes"
+is "$(checksum customers)" "$customers_now" "customers is left as it is (no reference row restored unless listed)"
+
+# The tenant's rows reference a customer deleted since: without customers listed the restore fails on the
+# foreign key and changes nothing; listed, the customer comes back (only the rows customers lacks).
+q -c "DELETE FROM orders WHERE id = 50000" -c "DELETE FROM customers WHERE id = 2000" 	-c "UPDATE orders SET amount = 0 WHERE tenant = 3" >/dev/null
+before=$(state)
+got=$(error_of "SELECT backupkit.restore_distributed($sid, tenant => '3')")
+[[ "$got" == "ERROR:  23503:"* ]]
+ok $? "a tenant restore whose rows reference a deleted customer fails on the foreign key (23503)"
+is "$(state)" "$before" "and changes nothing on any node"
+report=$(q -c "SELECT backupkit.restore_distributed($sid, ARRAY['customers', 'orders', 'order_lines']::regclass[], 'replace', tenant => '3')")
+ok $? "with customers listed, the tenant restore runs"
+is "$(tenant_rows 3)" "$captured_3" "tenant 3 equals its snapshot, order 50000 included"
+is "$(q -c "SELECT name FROM customers WHERE id = 2000")" "customer of tenant 3 only" "the deleted customer is back"
+is "$(q -c "SELECT name FROM customers WHERE id = 10")" "renamed since" "a customer changed since keeps its change (reference rows: only the missing ones)"
+is "$(copies_of customers)" "3 copies, 1 distinct" "every copy of customers is identical"
+is "$(q -c "SELECT jsonb_array_length('$report'::jsonb->'nodes')")" 3 	"every node holding a copy of customers took part"
+is "$(error_of "SELECT backupkit.restore_distributed($sid, ARRAY['orders', 'notes']::regclass[], tenant => '3')")" 	"ERROR:  0A000: table \"public.notes\" has no distribution column to restore tenant \"3\" by
+DETAIL:  It is a single-shard Citus table: all its rows are in one shard.
+HINT:  Restore it without tenant, in a call of its own." "a listed single-shard table is refused with tenant"
+q -c "SELECT backupkit.restore_distributed($sid)" >/dev/null
+is "$(state)" "$captured" "replace: back to the snapshot"
+
+# --- The functions of single-server snapshots refuse a distributed snapshot's id ---------------------------
+refusal="ERROR:  0A000: snapshot $sid is a distributed snapshot
+DETAIL:  Its rows are stored in parts on the Citus nodes, which the functions for snapshots of one server do not read, export, pin or drop.
+HINT:  Use backupkit.restore_distributed(), backupkit.validate_distributed(), backupkit.prune_distributed_snapshots() or backupkit.drop_distributed_snapshot()."
+for call in "restore_snapshot($sid)" "validate_snapshot_integrity($sid)" "drop_snapshot($sid)" "pin_snapshot($sid)" \
+	"snapshot_rows($sid, 'orders')"; do
+	is "$(error_of "SELECT backupkit.$call")" "$refusal" "backupkit.$call refuses the distributed snapshot"
+done
+is "$(error_of "SELECT count(*) FROM backupkit.export_snapshot($sid)")" "$refusal" "export_snapshot refuses it"
+
+# --- A node's part is pinned there: the node's prune and drop_snapshot leave it ------------------------------
+sid2=$(q -c "SELECT backupkit.snapshot_distributed($tables, 'second')")
+w1=${BK_CITUS_PORTS[1]}
+parts=$(bk_citus_psql "$w1" -At -c "SELECT count(*) FILTER (WHERE pinned) || '/' || count(*) FROM backupkit.snapshot")
+is "$parts" "2/2" "the first worker holds two parts, both pinned"
+is "$(bk_citus_psql "$w1" -At -c "SELECT count(*) FROM backupkit.prune_snapshots(keep_last => 1) WHERE action = 'drop'")" 0 \
+	"prune_snapshots on the worker drops no part"
+wsnap=$(q -c "SELECT worker_snapshot_id FROM backupkit.distributed_snapshot_node WHERE snapshot_id = $sid AND node_port = $w1")
+got=$(bk_citus_psql "$w1" -At -v VERBOSITY=verbose -c "SELECT backupkit.drop_snapshot($wsnap)" 2>&1 | head -1)
+is "$got" "ERROR:  55006: snapshot $wsnap is pinned" "drop_snapshot on the worker refuses a part"
+is "$(q -c "SELECT r->>'valid' FROM backupkit.validate_distributed($sid) r")" true "the distributed snapshot is still whole"
+is "$(q -c "SELECT backupkit.drop_distributed_snapshot($sid2)")" t "drop_distributed_snapshot unpins and drops each part"
+is "$(bk_citus_psql "$w1" -At -c "SELECT count(*) FROM backupkit.snapshot")/$(q -c "SELECT count(*) FROM backupkit.snapshot")" "1/1" \
+	"one part left on the worker and on the coordinator (its copy of customers), those of $sid"
 
 tap_finish
