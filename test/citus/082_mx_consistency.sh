@@ -18,7 +18,7 @@ source scripts/citus-cluster.sh
 # shellcheck source=test/citus/lib/tap.sh
 source test/citus/lib/tap.sh
 
-if ! bk_citus_start 2 "citus.shard_count = 8" "max_connections = 60"; then
+if ! bk_citus_start 2 "citus.shard_count = 8" "max_connections = 80"; then
 	echo "1..0 # Skipped: the Citus cluster did not start"
 	exit 1
 fi
@@ -47,10 +47,10 @@ SQL
 pgbench -n -h "$BK_CITUS_DIR" -p "${BK_CITUS_PORTS[1]}" -t 20 -f "$writer" >/dev/null 2>&1
 is "$(bk_citus_psql "${BK_CITUS_PORTS[1]}" -At -c "SELECT sum(ops) FROM accounts")" 40 \
 	"a transfer runs on a worker"
-for run in 1 2 3; do
+for run in 1 2 3 4 5; do
 	pids=()
 	for port in "${BK_CITUS_PORTS[@]:1}"; do
-		pgbench -n -h "$BK_CITUS_DIR" -p "$port" -c 2 -j 2 -T 6 -f "$writer" >"$BK_CITUS_DIR/pgbench$run.$port.log" 2>&1 &
+		pgbench -n -h "$BK_CITUS_DIR" -p "$port" -c 4 -j 2 -T 5 -f "$writer" >"$BK_CITUS_DIR/pgbench$run.$port.log" 2>&1 &
 		pids+=($!)
 	done
 	sleep 2
