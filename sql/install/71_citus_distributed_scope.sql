@@ -39,3 +39,28 @@ LANGUAGE c VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_prune_distributed_snapshots';
 COMMENT ON FUNCTION backupkit.prune_distributed_snapshots(integer, integer, integer, integer, integer, interval, text, boolean) IS 'Drops the distributed snapshots (of one label, when given) that no keep rule keeps, each node''s part with the map, as prune_snapshots does for snapshots of one server';
+
+-- The copies of a reference table are compared by their content, whatever the physical order of their rows
+-- on each node (a capture's checksum follows that order): one fingerprint per copy, read by its node under the
+-- capture's snapshot.
+ALTER TABLE backupkit.distributed_snapshot_shard ADD COLUMN content_fingerprint text;
+COMMENT ON COLUMN backupkit.distributed_snapshot_shard.content_fingerprint IS 'For a copy of a reference table: rows and sums of the rows'' hashes, the same for copies with the same rows in any order';
+
+-- Runs on a Citus node, called by snapshot_distributed for each copy of a reference table it captures.
+CREATE FUNCTION backupkit.content_fingerprint(rel regclass)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.count(*) || '':'' || coalesce(pg_catalog.sum((''x'' || pg_catalog.substr(h, 1, 15))::bit(60)::bigint), 0) '
+        '|| '':'' || coalesce(pg_catalog.sum((''x'' || pg_catalog.substr(h, 16, 15))::bit(60)::bigint), 0) '
+        'FROM (SELECT pg_catalog.md5(t::text) AS h FROM %s t) x', rel)
+      INTO result;
+    RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION backupkit.content_fingerprint(regclass) IS 'Internal, run on a Citus node by snapshot_distributed: rows and sums of the rows'' hashes of a table, independent of the rows'' order';

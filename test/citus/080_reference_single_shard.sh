@@ -73,8 +73,8 @@ captured_unrenamed=$(checksum customers "id % 7 <> 0")
 is "$(q -c "SELECT string_agg(table_name || '=' || table_type || '/' || coalesce(distribution_column, '-'), ' ' ORDER BY table_no) FROM backupkit.distributed_snapshot_table WHERE snapshot_id = $sid")" \
 	"customers=reference/- orders=hash/tenant order_lines=hash/tenant notes=single_shard/- items=single_shard/-" \
 	"the map records each table's Citus type"
-is "$(q -c "SELECT count(*) || ' ' || count(DISTINCT group_id) || ' ' || count(DISTINCT s.checksum) || ' ' || min(s.row_count) FROM backupkit.distributed_snapshot_shard s JOIN backupkit.distributed_snapshot_table t USING (snapshot_id, table_no) WHERE snapshot_id = $sid AND t.table_name = 'customers'")" \
-	"3 3 1 301" "customers: each of the 3 nodes captured its own copy, all with the same 301 rows and checksum"
+is "$(q -c "SELECT count(*) || ' ' || count(DISTINCT group_id) || ' ' || count(DISTINCT s.content_fingerprint) || ' ' || min(s.row_count) FROM backupkit.distributed_snapshot_shard s JOIN backupkit.distributed_snapshot_table t USING (snapshot_id, table_no) WHERE snapshot_id = $sid AND t.table_name = 'customers'")" \
+	"3 3 1 301" "customers: each of the 3 nodes captured its own copy, all with the same 301 rows (the same content fingerprint)"
 is "$(q -c "SELECT row_count FROM backupkit.distributed_snapshot WHERE snapshot_id = $sid")" \
 	"$((301 + 2001 + 6000 + 500 + 400))" "the snapshot's row count counts the reference table once"
 for t in orders order_lines notes shop.items; do
@@ -187,6 +187,20 @@ DETAIL:  It is a single-shard Citus table: all its rows are in one shard.
 HINT:  Restore it without tenant, in a call of its own." "a listed single-shard table is refused with tenant"
 q -c "SELECT backupkit.restore_distributed($sid)" >/dev/null
 is "$(state)" "$captured" "replace: back to the snapshot"
+
+# --- Copies of a reference table that differ (changed on one node directly) are found --------------------
+ref_shard=$(q -c "SELECT shard_name FROM backupkit.distributed_snapshot_shard s JOIN backupkit.distributed_snapshot_table t USING (snapshot_id, table_no) WHERE snapshot_id = $sid AND t.table_name = 'customers' LIMIT 1")
+bk_citus_psql "${BK_CITUS_PORTS[2]}" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "UPDATE $ref_shard SET tier = 'forged' WHERE id = 1" >/dev/null
+got=$(error_of "SELECT backupkit.snapshot_distributed(ARRAY['customers']::regclass[])")
+is "$(echo "$got" | head -1 | sed 's/ [0-9]*$/ N/')" \
+	"ERROR:  XX001: the copies of reference table shard $ref_shard differ between nodes in distributed snapshot N" \
+	"a capture finds copies of customers that differ, and fails"
+is "$(prepared_left)" 0 "and leaves no prepared transaction"
+bk_citus_psql "${BK_CITUS_PORTS[2]}" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "UPDATE $ref_shard SET tier = NULL WHERE id = 1" >/dev/null
+# Put back, customer 1 is stored at another place in that copy than in the others: same rows, another
+# physical order, which the comparison of copies must accept (the second snapshot below).
 
 # --- The functions of single-server snapshots refuse a distributed snapshot's id ---------------------------
 refusal="ERROR:  0A000: snapshot $sid is a distributed snapshot

@@ -98,6 +98,25 @@ first_placement(const DistShard *shards, int s)
 	return s;
 }
 
+// The positions in the node's part (worker_table_no, an int[] literal) of the copies of reference tables that
+// node group captures.
+static char *
+reference_table_nos(const DistShard *shards, int nshards, const DistTable *tables, int32 group)
+{
+	StringInfoData buf;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int s = 0; s < nshards; s++)
+	{
+		if (shards[s].group_id == group && strcmp(tables[shards[s].table_no].table_type, "reference") == 0)
+		{
+			appendStringInfo(&buf, "%s%d", buf.len > 1 ? "," : "", shards[s].worker_table_no);
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 static int64
 insert_snapshot_row(const char *label, const char *compression)
 {
@@ -226,10 +245,15 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			BkNode *node = &nodes->nodes[g];
 			worker_ids[g] = bk_node_value(node, 0, 0);
 			// The node's part is pinned there: a prune or drop_snapshot on the node must not take it away.
-			node->sql = "SELECT c.rows, c.stored_bytes, c.checksum FROM backupkit.pin_snapshot($1::pg_catalog.int8) p, "
-			            "backupkit.snapshot_contents($1::pg_catalog.int8) c";
-			node->nparams = 1;
+			// A copy of a reference table also gets its order-independent fingerprint (see below).
+			node->sql =
+			    "SELECT c.rows, c.stored_bytes, c.checksum, CASE WHEN c.ordinality - 1 = ANY ($2::pg_catalog.int4[]) "
+			    "THEN backupkit.content_fingerprint(c.table_name::pg_catalog.regclass) END "
+			    "FROM backupkit.pin_snapshot($1::pg_catalog.int8) p, "
+			    "backupkit.snapshot_contents($1::pg_catalog.int8) WITH ORDINALITY c";
+			node->nparams = 2;
 			node->params[0] = worker_ids[g];
+			node->params[1] = reference_table_nos(shards, nshards, tables, node->group_id);
 		}
 		bk_nodes_run(nodes);
 
@@ -269,9 +293,10 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			BkNode *node = bk_nodes_find(nodes, shards[s].group_id);
 			int64 rows = pg_strtoint64(bk_node_value(node, shards[s].worker_table_no, 0));
 			int64 stored = pg_strtoint64(bk_node_value(node, shards[s].worker_table_no, 1));
-			Oid argtypes[10] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
-			                    INT4OID, INT4OID, INT4OID, INT8OID, TEXTOID};
-			Datum values[10] = {Int64GetDatum(id),
+			char *fingerprint = bk_node_value(node, shards[s].worker_table_no, 3);
+			Oid argtypes[11] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID, INT4OID,
+			                    INT4OID, INT4OID, INT8OID, TEXTOID, TEXTOID};
+			Datum values[11] = {Int64GetDatum(id),
 			                    Int32GetDatum(shards[s].table_no),
 			                    Int64GetDatum(shards[s].shard_id),
 			                    CStringGetTextDatum(shards[s].shard_name),
@@ -280,12 +305,13 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			                    Int32GetDatum(shards[s].group_id),
 			                    Int32GetDatum(shards[s].worker_table_no),
 			                    Int64GetDatum(rows),
-			                    CStringGetTextDatum(bk_node_value(node, shards[s].worker_table_no, 2))};
-			char nulls[10] = {' ', ' ', ' ', ' ', shards[s].has_range ? ' ' : 'n', shards[s].has_range ? ' ' : 'n',
-			                  ' ', ' ', ' ', ' '};
-			bk_spi_exec(
-			    "INSERT INTO backupkit.distributed_snapshot_shard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
-			    argtypes, values, nulls, false, 0);
+			                    CStringGetTextDatum(bk_node_value(node, shards[s].worker_table_no, 2)),
+			                    fingerprint ? CStringGetTextDatum(fingerprint) : (Datum) 0};
+			char nulls[11] = {' ', ' ', ' ', ' ', shards[s].has_range ? ' ' : 'n', shards[s].has_range ? ' ' : 'n',
+			                  ' ', ' ', ' ', ' ', fingerprint ? ' ' : 'n'};
+			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_shard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+			            "$10, $11)",
+			            11, argtypes, values, nulls, false, 0);
 			// A reference table's rows count once (every node holds the same copy); its bytes on every node.
 			if (strcmp(tables[shards[s].table_no].table_type, "reference") != 0 || s == first_placement(shards, s))
 			{

@@ -109,10 +109,12 @@ bk_dist_check_reference_copies(int64 id)
 
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT s.shard_id, min(s.shard_name), pg_catalog.count(*)::text, "
-	            "pg_catalog.string_agg(s.group_id || ': ' || s.row_count || ' rows, checksum ' || s.checksum, '; ' "
-	            "ORDER BY s.group_id) FROM backupkit.distributed_snapshot_shard s WHERE s.snapshot_id = $1 "
-	            "GROUP BY s.shard_id HAVING pg_catalog.count(DISTINCT s.checksum) > 1 "
-	            "OR pg_catalog.count(DISTINCT s.row_count) > 1 ORDER BY s.shard_id LIMIT 1",
+	            "pg_catalog.string_agg(s.group_id || ': ' || s.row_count || ' rows, fingerprint ' || "
+	            "coalesce(s.content_fingerprint, 'none'), '; ' ORDER BY s.group_id) "
+	            "FROM backupkit.distributed_snapshot_shard s WHERE s.snapshot_id = $1 "
+	            "GROUP BY s.shard_id HAVING pg_catalog.count(*) > 1 AND "
+	            "(pg_catalog.count(DISTINCT coalesce(s.content_fingerprint, '')) > 1 "
+	            "OR pg_catalog.count(DISTINCT s.row_count) > 1) ORDER BY s.shard_id LIMIT 1",
 	            1, argtypes, values, NULL, false, 1); // not read-only: the map may have been written just now
 	bk_owner_end(&access);
 	if (SPI_processed > 0)
@@ -156,7 +158,7 @@ read_map(int64 id, bk::MetadataField *fields)
 	    " n.worker_snapshot_id, n.node_snapshot) ORDER BY n.group_id)::text "
 	    " FROM backupkit.distributed_snapshot_node n WHERE n.snapshot_id = s.snapshot_id), "
 	    "(SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(x.shard_id, x.group_id, x.table_no, x.shard_name, "
-	    " x.shard_min_value, x.shard_max_value, x.worker_table_no, x.row_count, x.checksum) "
+	    " x.shard_min_value, x.shard_max_value, x.worker_table_no, x.row_count, x.checksum, x.content_fingerprint) "
 	    " ORDER BY x.shard_id, x.group_id)::text "
 	    " FROM backupkit.distributed_snapshot_shard x WHERE x.snapshot_id = s.snapshot_id), "
 	    "s.map_checksum FROM backupkit.distributed_snapshot s WHERE s.snapshot_id = $1",
