@@ -76,6 +76,9 @@ is "$(prepared_left)" 0 "no prepared transaction is left on any node"
 # The hold on a worker ends with its transaction: no lock on the workers' Citus catalogs is left.
 is "$(q -c "SELECT sum(result::int) FROM run_command_on_workers(\$\$SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname IN ('pg_dist_transaction', 'pg_dist_node', 'pg_dist_partition') AND l.mode = 'ExclusiveLock'\$\$)")" 0 \
 	"no hold is left on any worker"
+is "$(bk_citus_psql "${BK_CITUS_PORTS[1]}" -At -c "BEGIN" -c "SELECT backupkit.hold_distributed_commits(5000)" \
+	-c "SHOW idle_in_transaction_session_timeout" -c "ROLLBACK" | tail -1)" "5s" \
+	"a hold ends the session when its transaction stays idle longer than max_ms"
 is "$(error_of "SELECT backupkit.hold_distributed_commits(0)")" "ERROR:  22023: max_ms must be between 1 and 10000" \
 	"hold_distributed_commits bounds how long it may hold"
 

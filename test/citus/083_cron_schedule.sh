@@ -39,8 +39,11 @@ INSERT INTO orders SELECT g % 20, g, 1 + g % 10, g * 1.25 FROM generate_series(1
 SELECT cron.schedule('bk-distributed', '* * * * *', $$SELECT backupkit.snapshot_distributed(ARRAY['regions', 'orders']::regclass[], 'cron')$$);
 SELECT cron.schedule('bk-distributed-prune', '* * * * *', $$SELECT count(*) FROM backupkit.prune_distributed_snapshots(keep_last => 1, label => 'cron')$$);
 SQL
+# The jobs' ids, to count their runs after they are unscheduled.
+declare -A jobid
+for job in bk-distributed bk-distributed-prune; do jobid[$job]=$(q -c "SELECT jobid FROM cron.job WHERE jobname = '$job'"); done
 runs() { # runs <job> <status>: how many runs of the job ended with that status
-	q -c "SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid) WHERE j.jobname = '$1' AND d.status = '$2'"
+	q -c "SELECT count(*) FROM cron.job_run_details WHERE jobid = ${jobid[$1]} AND status = '$2'"
 }
 for _ in $(seq 1 240); do
 	[ "$(runs bk-distributed succeeded)" -ge 3 ] && [ "$(runs bk-distributed-prune succeeded)" -ge 3 ] && break
@@ -52,7 +55,7 @@ sleep 3 # a run under way finishes
 ok $([ "$(runs bk-distributed succeeded)" -ge 3 ] && echo 0 || echo 1) "pg_cron took distributed snapshots ($(runs bk-distributed succeeded) runs)"
 ok $([ "$(runs bk-distributed-prune succeeded)" -ge 3 ] && echo 0 || echo 1) "pg_cron pruned them ($(runs bk-distributed-prune succeeded) runs)"
 is "$(q -c "SELECT count(*) FROM cron.job_run_details WHERE status <> 'succeeded'")" 0 "no run failed"
-q -c "SELECT d.command, d.return_message FROM cron.job_run_details d WHERE status <> 'succeeded'" | sed 's/^/#   /' >&2
+q -c "SELECT jobid, status, return_message FROM cron.job_run_details ORDER BY runid" | sed 's/^/#   /' >&2
 kept=$(q -c "SELECT count(*) FROM backupkit.distributed_snapshot")
 total=$(runs bk-distributed succeeded)
 # keep_last => 1 after three snapshots: the newest, and one more when the last prune ran before the last capture.
