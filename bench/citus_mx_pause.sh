@@ -65,22 +65,29 @@ total=$(q -c "SELECT sum(balance) FROM accounts")
 [ "$total" = $((ROWS * 1000)) ] || { log "the transfers broke the total ($total)"; exit 1; }
 
 # pgbench's log lines: client tx latency_us script epoch_s epoch_us; a transaction ran from end - latency to end.
-cat "$BK_CITUS_DIR"/tx*.log* | awk -v wf="$windows" '
-	BEGIN { while ((getline line < wf) > 0) { split(line, w, " "); n++; ws[n] = w[1]; we[n] = w[2]; blocked[n] = w[3] } }
+# Latencies outside every capture go to outside.txt; the slowest transaction overlapping each capture to worst.txt.
+cat "$BK_CITUS_DIR"/tx[0-9]* | awk -v wf="$windows" -v od="$BK_CITUS_DIR" '
+	BEGIN { while ((getline line < wf) > 0) { split(line, w, " "); n++; ws[n] = w[1]; we[n] = w[2] } }
 	{
 		lat = $3; e = $5 * 1000000 + $6; s = e - lat; inside = 0
 		for (i = 1; i <= n; i++) if (s < we[i] && e > ws[i]) { inside = 1; if (lat > worst[i]) worst[i] = lat }
-		if (!inside) { out[++m] = lat }
+		if (!inside) print lat > (od "/outside.txt")
 		all++
 	}
-	END {
-		asort(out); p50 = out[int(m * 0.5) + 1]; p99 = out[int(m * 0.99) + 1]; mx = out[m]
-		for (i = 1; i <= n; i++) { wv[i] = worst[i]; bv[i] = blocked[i] }
-		asort(wv); asort(bv)
-		printf "%d %d %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", all, n, p50 / 1000, p99 / 1000, mx / 1000,
-			wv[int((n + 1) / 2)] / 1000, wv[1] / 1000, wv[n] / 1000, bv[int((n + 1) / 2)], bv[n]
-	}' >"$BK_CITUS_DIR/summary.txt"
-read -r txs caps p50 p99 maxout worst_med worst_min worst_max blocked_med blocked_max <"$BK_CITUS_DIR/summary.txt"
+	END { for (i = 1; i <= n; i++) print worst[i] + 0 > (od "/worst.txt"); print all > (od "/count.txt") }'
+# pick <file> <fraction>: the value at that fraction of the sorted values (1 = the largest), in ms.
+pick() { sort -n "$1" | awk -v f="$2" '{v[NR] = $1} END {i = int(NR * f); if (i < 1) i = 1; if (i > NR) i = NR; printf "%.1f", v[i] / 1000}'; }
+txs=$(cat "$BK_CITUS_DIR/count.txt")
+caps=$SNAPSHOTS
+p50=$(pick "$BK_CITUS_DIR/outside.txt" 0.5)
+p99=$(pick "$BK_CITUS_DIR/outside.txt" 0.99)
+maxout=$(pick "$BK_CITUS_DIR/outside.txt" 1)
+worst_med=$(pick "$BK_CITUS_DIR/worst.txt" 0.5)
+worst_min=$(sort -n "$BK_CITUS_DIR/worst.txt" | head -1 | awk '{printf "%.1f", $1 / 1000}')
+worst_max=$(pick "$BK_CITUS_DIR/worst.txt" 1)
+cut -d' ' -f3 "$windows" | awk '{print $1 * 1000}' >"$BK_CITUS_DIR/blocked.txt"
+blocked_med=$(pick "$BK_CITUS_DIR/blocked.txt" 0.5)
+blocked_max=$(pick "$BK_CITUS_DIR/blocked.txt" 1)
 section=$(
 	echo "<!-- citus_mx_pause:begin -->"
 	echo "## Writers' pause during a capture, writers connected to the workers (MX)"
