@@ -5,7 +5,8 @@
 #   row gone) or without its checksum is refused by validate_distributed, restore_distributed and
 #   drop_distributed_snapshot with XX001 naming what changed, before any node is touched;
 # - prune_distributed_snapshots applies prune_snapshots' rules to distributed snapshots: a dry run reports,
-#   a run drops the map and every node's part, and it refuses to run inside a transaction block.
+#   a run drops the map and every node's part, and it refuses to run inside a transaction block;
+# - a captured table re-created since the capture is refused.
 #
 # Run by scripts/run-tests.sh (Citus suite) with PG_CONFIG naming a server Citus is installed into.
 set -u
@@ -112,5 +113,21 @@ is "$(q -c "SELECT string_agg(label, ',' ORDER BY snapshot_id) FROM backupkit.di
 is "$(parts)" "2 2 2 " "each node's parts of the dropped snapshots are gone"
 is "$(prepared_left)" 0 "no prepared transaction is left"
 is "$(q -c "SELECT backupkit.validate_distributed($sid)->>'valid'")" true "the snapshot kept still validates"
+
+# --- A table re-created since the capture (Citus's undistribute_table gives it a new OID) ----------------------
+q -c "CREATE TABLE flip (id int PRIMARY KEY, v text)" -c "SELECT create_distributed_table('flip', 'id')" \
+	-c "INSERT INTO flip SELECT g, 'v' || g FROM generate_series(1, 50) g" >/dev/null
+flip_sid=$(q -c "SELECT backupkit.snapshot_distributed(ARRAY['orders', 'flip']::regclass[])")
+PGOPTIONS='-c client_min_messages=warning' q -c "SELECT undistribute_table('flip')" \
+	-c "SELECT create_reference_table('flip')" -c "DELETE FROM flip WHERE id < 10" -c "DELETE FROM orders WHERE id < 10" >/dev/null
+before="$(checksum flip) $(checksum orders)"
+is "$(error_of "SELECT backupkit.restore_distributed($flip_sid)")" \
+	"ERROR:  42P01: table \"public.flip\" of distributed snapshot $flip_sid no longer exists
+DETAIL:  It was dropped or re-created (as undistribute_table() and alter_distributed_table() do) since the capture.
+HINT:  Restore the other tables by listing them in tables." \
+	"a captured table re-created since is refused, not silently left out"
+is "$(checksum flip) $(checksum orders)" "$before" "and nothing changed"
+q -c "SELECT backupkit.restore_distributed($flip_sid, ARRAY['orders']::regclass[])" >/dev/null
+ok $? "the other table, listed, is restored"
 
 tap_finish

@@ -157,6 +157,23 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 				                       bk_spi_get_text(0, 1), id)));
 			}
 		}
+		// A captured table that no longer exists (dropped, or re-created under a new OID as Citus's
+		// undistribute_table and alter_distributed_table do) is refused rather than silently left out.
+		bk_owner_begin(&access);
+		bk_spi_exec("SELECT pg_catalog.format('%I.%I', d.schema_name, d.table_name) FROM "
+		            "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND $2 IS NULL AND NOT EXISTS "
+		            "(SELECT FROM pg_catalog.pg_class c WHERE c.oid = d.relid) ORDER BY d.table_no LIMIT 1",
+		            2, argtypes, values, nulls, true, 1);
+		bk_owner_end(&access);
+		if (SPI_processed > 0)
+		{
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+			                errmsg("table \"%s\" of distributed snapshot " INT64_FORMAT " no longer exists",
+			                       bk_spi_get_text(0, 1), id),
+			                errdetail("It was dropped or re-created (as undistribute_table() and "
+			                          "alter_distributed_table() do) since the capture."),
+			                errhint("Restore the other tables by listing them in tables.")));
+		}
 		bk_owner_begin(&access);
 		bk_spi_exec("SELECT d.table_no, d.relid, d.distribution_column, d.table_type "
 		            "FROM backupkit.distributed_snapshot_table d "
