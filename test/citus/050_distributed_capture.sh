@@ -189,11 +189,11 @@ is "$(error_of "BEGIN; SELECT backupkit.restore_distributed($sid); COMMIT")" \
 	"ERROR:  25001: backupkit.restore_distributed cannot run inside a transaction block
 DETAIL:  It commits the restore on every node before it returns, which a later rollback of the transaction block could not undo." \
 	"refused inside a transaction block"
-q -c "CREATE TABLE regions (id int PRIMARY KEY)" -c "SELECT create_reference_table('regions')" >/dev/null
+q -c "CREATE TABLE regions (id int PRIMARY KEY)" >/dev/null
 is "$(error_of "SELECT backupkit.snapshot_distributed(ARRAY['regions']::regclass[])")" \
-	"ERROR:  0A000: table \"public.regions\" is not a hash-distributed Citus table
-DETAIL:  Distributed snapshots hold tables that Citus distributes by a column into shards.
-HINT:  Capture other tables with backupkit.snapshot_tables()." "a reference table is refused"
+	"ERROR:  0A000: table \"public.regions\" is not a hash-distributed, reference or single-shard Citus table
+DETAIL:  Distributed snapshots hold the tables whose rows Citus stores in shards on its nodes.
+HINT:  Capture other tables with backupkit.snapshot_tables()." "a table Citus does not manage is refused"
 is "$(error_of "SELECT backupkit.restore_distributed(999999)")" \
 	"ERROR:  42704: distributed snapshot 999999 does not exist" "an unknown distributed snapshot"
 is "$(error_of "SELECT backupkit.restore_distributed($sid, ARRAY['accounts']::regclass[])")" \

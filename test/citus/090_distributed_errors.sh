@@ -139,8 +139,8 @@ q -c "DROP TABLE events" >/dev/null
 state() { echo "$(checksum orders) $(checksum order_lines) $(shard_counts orders)"; }
 changed=$(state)
 expect_error "SELECT backupkit.restore_distributed($sid)" \
-	"ERROR:  42P01: table \"public.events\" of distributed snapshot $sid does not exist
-HINT:  List the tables to restore in the tables argument." \
+	"ERROR:  42P01: table \"public.events\" of distributed snapshot $sid no longer exists
+HINT:  Re-create the table, or list the tables to restore." \
 	"a restore of a snapshot whose table was dropped is refused, not skipped in silence"
 
 is "$(shell_bytes orders order_lines)" 0 "no byte in the coordinator's shells"

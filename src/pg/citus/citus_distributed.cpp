@@ -18,6 +18,8 @@
 // from an older backup, map edited by hand): recover_distributed() drops it (citus_recovery.cpp).
 // Restores that use temporary tables on the nodes (staged merge, missing) cannot prepare: their nodes commit
 // one after another inside the call once all finished, the one case a crash can leave half done.
+#include "core/plan/citus_table_type.hpp"
+
 extern "C"
 {
 #include "postgres.h"
@@ -41,6 +43,7 @@ extern "C"
 #include "pg/citus/citus_distributed.hpp"
 #include "pg/citus/citus_nodes.hpp"
 #include "pg/citus/citus_recovery.hpp"
+#include "pg/citus/citus_tables.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
 #include "pg/support/spi.hpp"
@@ -114,32 +117,45 @@ bk_dist_text_array_literal(char **items, int n)
 	return buf.data;
 }
 
-// The hash-distributed table relid as pg_dist_partition describes it; errors for any other table.
+// The hash-distributed, reference or single-shard table relid as pg_dist_partition describes it; errors for
+// any other table.
 void
 bk_dist_read_dist_table(Oid relid, DistTable *out)
 {
 	Oid argtypes[1] = {REGCLASSOID};
 	Datum values[1] = {ObjectIdGetDatum(relid)};
+	BkCitusTable info;
 	char *method;
 
+	if (!bk_citus_table(relid, &info) ||
+	    !(info.type == bk::CitusTableType::reference || info.type == bk::CitusTableType::single_shard ||
+	      (info.type == bk::CitusTableType::distributed && info.partmethod == 'h')))
+	{
+		ereport(ERROR,
+		        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		         errmsg("table \"%s\" is not a hash-distributed, reference or single-shard Citus table",
+		                bk_rel_qualified_name(relid)),
+		         errdetail("Distributed snapshots hold the tables whose rows Citus stores in shards on its nodes."),
+		         errhint("Capture other tables with backupkit.snapshot_tables().")));
+	}
 	bk_spi_exec("SELECT p.partmethod::text, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), "
 	            "p.colocationid, n.nspname, c.relname FROM pg_catalog.pg_dist_partition p "
 	            "JOIN pg_catalog.pg_class c ON c.oid = p.logicalrelid "
 	            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE p.logicalrelid = $1",
 	            1, argtypes, values, NULL, true, 1);
 	method = SPI_processed == 1 ? bk_spi_get_text(0, 1) : NULL;
-	if (method == NULL || strcmp(method, "h") != 0 || bk_spi_get_text(0, 2) == NULL)
+	if (method == NULL)
 	{
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("table \"%s\" is not a hash-distributed Citus table", bk_rel_qualified_name(relid)),
-		                errdetail("Distributed snapshots hold tables that Citus distributes by a column into shards."),
-		                errhint("Capture other tables with backupkit.snapshot_tables().")));
+		elog(ERROR, "table \"%s\" vanished from pg_dist_partition", bk_rel_qualified_name(relid));
 	}
 	out->relid = relid;
-	out->dist_column = bk_spi_get_text(0, 2);
+	out->dist_column = info.type == bk::CitusTableType::distributed ? bk_spi_get_text(0, 2) : NULL;
 	out->colocation_id = pg_strtoint32(bk_spi_get_text(0, 3));
 	out->schema_name = bk_spi_get_text(0, 4);
 	out->table_name = bk_spi_get_text(0, 5);
+	out->table_type = info.type == bk::CitusTableType::reference
+	                      ? "reference"
+	                      : (info.type == bk::CitusTableType::single_shard ? "single_shard" : "hash");
 }
 
 // The shards an SPI query returned, its first columns being table_no, shard id, shard name and group.
@@ -175,15 +191,19 @@ bk_dist_read_placements(const Oid *relids, int n, int *count)
 		elems[i] = ObjectIdGetDatum(relids[i]);
 	}
 	values[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	// A reference table's shard once per node (DISTINCT ON the group too): each node captures its copy.
 	bk_spi_exec("SELECT table_no, shardid, name, groupid, minv, maxv FROM ("
-	            " SELECT DISTINCT ON (s.shardid) t.ord - 1 AS table_no, s.shardid, "
+	            " SELECT DISTINCT ON (s.shardid, CASE WHEN x.repmodel = 't' THEN p.groupid END) "
+	            " t.ord - 1 AS table_no, s.shardid, "
 	            " pg_catalog.shard_name(s.logicalrelid, s.shardid) AS name, p.groupid, "
 	            " s.shardminvalue::integer AS minv, s.shardmaxvalue::integer AS maxv "
 	            " FROM pg_catalog.unnest($1) WITH ORDINALITY t(relid, ord) "
 	            " JOIN pg_catalog.pg_dist_shard s ON s.logicalrelid = t.relid "
+	            " JOIN pg_catalog.pg_dist_partition x ON x.logicalrelid = t.relid "
 	            " JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid "
 	            " JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' "
-	            " ORDER BY s.shardid, d.isactive DESC, p.groupid) x ORDER BY groupid, table_no, shardid",
+	            " ORDER BY s.shardid, CASE WHEN x.repmodel = 't' THEN p.groupid END, d.isactive DESC, p.groupid) y "
+	            "ORDER BY groupid, table_no, shardid",
 	            1, argtypes, values, NULL, true, 0);
 	shards = shards_from_spi(count);
 	for (int i = 0; i < *count; i++)
@@ -320,9 +340,10 @@ bk_dist_read_snapshot_shards(int64 id, const int32 *table_nos, int ntables, int 
 	}
 	bk_owner_begin(&access);
 	bk_spi_exec("SELECT s.table_no, s.shard_id, s.shard_name, s.group_id, s.worker_table_no, "
-	            " coalesce((SELECT min(p.groupid) FROM pg_catalog.pg_dist_placement p "
+	            " coalesce((SELECT p.groupid FROM pg_catalog.pg_dist_placement p "
 	            "  JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid AND d.noderole = 'primary' "
-	            "  WHERE p.shardid = s.shard_id), -1) "
+	            "  WHERE p.shardid = s.shard_id ORDER BY p.groupid = s.group_id DESC, d.isactive DESC, p.groupid "
+	            "  LIMIT 1), -1) "
 	            "FROM backupkit.distributed_snapshot_shard s WHERE s.snapshot_id = $1 "
 	            "AND ($2 IS NULL OR s.table_no = ANY ($2)) ORDER BY s.group_id, s.table_no, s.shard_id",
 	            2, argtypes, values, nulls, true, 0);

@@ -31,8 +31,9 @@ typedef struct DistTable
 	Oid relid;
 	char *schema_name;
 	char *table_name;
-	char *dist_column;
+	char *dist_column; // NULL for reference and single-shard tables
 	int32 colocation_id;
+	const char *table_type; // "hash", "reference" or "single_shard", as the map records it
 } DistTable;
 
 // The start of every distributed operation: refused inside a transaction block when it commits on the nodes
@@ -43,9 +44,11 @@ void bk_dist_begin_operation(BkOperation *op, const char *function, const char *
 double bk_dist_ms_since(TimestampTz t);
 // A text[] literal of the given strings, for a parameter sent to a node.
 char *bk_dist_text_array_literal(char **items, int n);
-// The hash-distributed table relid as pg_dist_partition describes it; errors (0A000) for any other table.
+// The hash-distributed, reference or single-shard table relid as pg_dist_partition describes it; errors
+// (0A000) for any other table.
 void bk_dist_read_dist_table(Oid relid, DistTable *out);
-// Where each shard of the tables (by position in relids) is stored now, sorted by node, table, shard.
+// Where each shard of the tables (by position in relids) is stored now, sorted by node, table, shard: one
+// placement per shard, every placement of a reference table's shard.
 DistShard *bk_dist_read_placements(const Oid *relids, int n, int *count);
 // Connections to the active primary nodes of the given groups (each listed once).
 BkNodeSet *bk_dist_open_groups(MemoryContext cxt, const int32 *groups, int n);

@@ -21,6 +21,7 @@ extern "C"
 }
 
 #include "pg/citus/citus_distributed.hpp"
+#include "pg/citus/citus_distributed_scope.hpp"
 #include "pg/citus/citus_nodes.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
@@ -47,6 +48,7 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 	bk_dist_begin_operation(&op, "validate_distributed", NULL, "distributed validate", id,
 	                        "backupkit distributed validate");
 	bk_dist_fetch_distributed_snapshot(id);
+	bk_dist_verify_map(id);
 	shards = bk_dist_read_snapshot_shards(id, NULL, 0, &nshards);
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
@@ -105,6 +107,7 @@ bk_validate_distributed(PG_FUNCTION_ARGS)
 		node->params[0] = bk_dist_worker_snapshot_id(id, node->group_id);
 	}
 	bk_nodes_run(nodes);
+	bk_dist_check_reference_copies(id);
 	// The coordinator's map and each node's part must agree shard by shard.
 	{
 		Oid argtypes[1] = {INT8OID};
@@ -169,48 +172,11 @@ bk_drop_distributed_snapshot(PG_FUNCTION_ARGS)
 {
 	int64 id = PG_GETARG_INT64(0);
 	BkOperation op;
-	BkNodeSet *nodes;
-	int ngroups;
-	int32 *groups;
-	char **worker_ids;
-	BkOwnerAccess access;
-	Oid argtypes[1] = {INT8OID};
-	Datum values[1] = {Int64GetDatum(id)};
 
 	bk_dist_begin_operation(&op, "drop_distributed_snapshot", "the drop", "distributed drop", id,
 	                        "backupkit distributed drop");
 	bk_dist_fetch_distributed_snapshot(id);
-	bk_owner_begin(&access);
-	bk_spi_exec("SELECT group_id, worker_snapshot_id::text FROM backupkit.distributed_snapshot_node "
-	            "WHERE snapshot_id = $1 ORDER BY group_id",
-	            1, argtypes, values, NULL, true, 0);
-	bk_owner_end(&access);
-	ngroups = (int) SPI_processed;
-	groups = (int32 *) palloc(sizeof(int32) * Max(ngroups, 1));
-	worker_ids = (char **) palloc(sizeof(char *) * Max(ngroups, 1));
-	for (int g = 0; g < ngroups; g++)
-	{
-		bool isnull;
-		groups[g] = DatumGetInt32(bk_spi_get(g, 1, &isnull));
-		worker_ids[g] = bk_spi_get_text(g, 2);
-	}
-	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
-	bk_nodes_run_all(nodes, "BEGIN");
-	for (int g = 0; g < ngroups; g++)
-	{
-		BkNode *node = bk_nodes_find(nodes, groups[g]);
-		// A part that is missing (validate_distributed reports it) leaves nothing to drop on its node.
-		node->sql = "SELECT backupkit.drop_snapshot(s.id) FROM backupkit.snapshots s WHERE s.id = $1::pg_catalog.int8";
-		node->nparams = 1;
-		node->params[0] = worker_ids[g];
-	}
-	bk_nodes_run(nodes);
-	bk_owner_begin(&access);
-	bk_spi_exec("DELETE FROM backupkit.distributed_snapshot WHERE snapshot_id = $1", 1, argtypes, values, NULL, false,
-	            0);
-	bk_owner_end(&access);
-	bk_dist_finish_on_nodes(nodes, id, false, true);
-	bk_nodes_close(nodes);
+	bk_dist_drop_snapshots(op.cxt, &id, 1);
 	bk_operation_log_success(&op, 0, NULL);
 	PG_RETURN_DATUM(bk_operation_end(&op, BoolGetDatum(true), BK_OP_RESULT_AS_IS));
 }

@@ -10,6 +10,13 @@
 // and each node captures its shards under that snapshot. A multi-node transaction is thus committed
 // everywhere before all the snapshots or nowhere before any of them. Transactions that wrote on one node
 // commit without 2PC and are atomic in that node's snapshot anyway.
+// With metadata-synced workers (MX, Citus's default), a worker coordinates the distributed transactions
+// that start on it, logging them in its own pg_dist_transaction: citus_create_restore_point (13.2.2) does
+// not hold those off, the capture does, by taking the same locks on every metadata node over a connection of
+// its own (backupkit.hold_distributed_commits there) before any node takes its snapshot.
+// Reference tables are written on every placement with two-phase commit, so every node's copy is the same
+// in these snapshots: each node captures its own copy, which lets it restore that copy in the same
+// transaction as the shards whose foreign keys reference it.
 //
 // Each node then captures its shards with its own backupkit.snapshot_tables, all nodes in parallel, so no
 // row passes through the coordinator; every node keeps its part or none does (two-phase commit decided by the
@@ -40,6 +47,7 @@ extern "C"
 
 #include "pg/capture/snapshot_label.hpp"
 #include "pg/citus/citus_distributed.hpp"
+#include "pg/citus/citus_distributed_scope.hpp"
 #include "pg/citus/citus_nodes.hpp"
 #include "pg/citus/citus_recovery.hpp"
 #include "pg/storage/storage.hpp"
@@ -75,6 +83,40 @@ unblock_distributed_commits(const Oid *locked)
 	{
 		UnlockRelationOid(locked[i], ExclusiveLock);
 	}
+}
+
+// The first row of shards (sorted by node, table, shard) for the shard of row s: a reference table's shard has
+// one row per node.
+static int
+first_placement(const DistShard *shards, int s)
+{
+	for (int i = 0; i < s; i++)
+	{
+		if (shards[i].shard_id == shards[s].shard_id)
+		{
+			return i;
+		}
+	}
+	return s;
+}
+
+// The positions in the node's part (worker_table_no, an int[] literal) of the copies of reference tables that
+// node group captures.
+static char *
+reference_table_nos(const DistShard *shards, int nshards, const DistTable *tables, int32 group)
+{
+	StringInfoData buf;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int s = 0; s < nshards; s++)
+	{
+		if (shards[s].group_id == group && strcmp(tables[shards[s].table_no].table_type, "reference") == 0)
+		{
+			appendStringInfo(&buf, "%s%d", buf.len > 1 ? "," : "", shards[s].worker_table_no);
+		}
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
 }
 
 static int64
@@ -116,7 +158,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	int64 *table_rows;
 	Oid locked[3];
 	BkOperation op;
-	BkNodeSet *nodes;
+	BkNodeSet *nodes, *holders;
 	char *worker_label;
 	BkOwnerAccess access;
 
@@ -155,6 +197,7 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
 	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
+	holders = bk_dist_open_metadata_nodes(op.cxt);
 	id = insert_snapshot_row(label, compression);
 	worker_label = psprintf("distributed snapshot " INT64_FORMAT "%s%s", id, label ? ": " : "", label ? label : "");
 
@@ -162,9 +205,11 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 	// takes its MVCC snapshot.
 	block_requested = GetCurrentTimestamp();
 	block_distributed_commits(locked);
-	blocked = GetCurrentTimestamp();
+	blocked = GetCurrentTimestamp(); // the pause counts from here: the metadata nodes' holds are part of it
+	bk_dist_hold_commits_on(holders);
 	bk_nodes_run_all(nodes,
 	                 "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text");
+	bk_dist_release_commits_on(holders);
 	unblock_distributed_commits(locked);
 	blocked_ms = bk_dist_ms_since(blocked);
 	block_wait_ms = (double) (blocked - block_requested) / 1000.0;
@@ -201,9 +246,16 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 		{
 			BkNode *node = &nodes->nodes[g];
 			worker_ids[g] = bk_node_value(node, 0, 0);
-			node->sql = "SELECT rows, stored_bytes, checksum FROM backupkit.snapshot_contents($1::pg_catalog.int8)";
-			node->nparams = 1;
+			// The node's part is pinned there: a prune or drop_snapshot on the node must not take it away.
+			// A copy of a reference table also gets its order-independent fingerprint (see below).
+			node->sql =
+			    "SELECT c.rows, c.stored_bytes, c.checksum, CASE WHEN c.ordinality - 1 = ANY ($2::pg_catalog.int4[]) "
+			    "THEN backupkit.content_fingerprint(c.table_name::pg_catalog.regclass) END "
+			    "FROM backupkit.pin_snapshot($1::pg_catalog.int8) p, "
+			    "backupkit.snapshot_contents($1::pg_catalog.int8) WITH ORDINALITY c";
+			node->nparams = 2;
 			node->params[0] = worker_ids[g];
+			node->params[1] = reference_table_nos(shards, nshards, tables, node->group_id);
 		}
 		bk_nodes_run(nodes);
 
@@ -223,25 +275,30 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 		}
 		for (int i = 0; i < nrels; i++)
 		{
-			Oid argtypes[7] = {INT8OID, INT4OID, OIDOID, NAMEOID, NAMEOID, NAMEOID, INT4OID};
-			Datum values[7] = {Int64GetDatum(id),
+			Oid argtypes[8] = {INT8OID, INT4OID, OIDOID, NAMEOID, NAMEOID, NAMEOID, INT4OID, TEXTOID};
+			Datum values[8] = {Int64GetDatum(id),
 			                   Int32GetDatum(i),
 			                   ObjectIdGetDatum(relids[i]),
 			                   CStringGetDatum(tables[i].schema_name),
 			                   CStringGetDatum(tables[i].table_name),
-			                   CStringGetDatum(tables[i].dist_column),
-			                   Int32GetDatum(tables[i].colocation_id)};
-			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_table VALUES ($1, $2, $3, $4, $5, $6, $7, 0)", 7,
-			            argtypes, values, NULL, false, 0);
+			                   tables[i].dist_column ? CStringGetDatum(tables[i].dist_column) : (Datum) 0,
+			                   Int32GetDatum(tables[i].colocation_id),
+			                   CStringGetTextDatum(tables[i].table_type)};
+			char nulls[8] = {' ', ' ', ' ', ' ', ' ', tables[i].dist_column ? ' ' : 'n', ' ', ' '};
+			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_table (snapshot_id, table_no, relid, schema_name, "
+			            "table_name, distribution_column, colocation_id, row_count, table_type) "
+			            "VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+			            8, argtypes, values, nulls, false, 0);
 		}
 		for (int s = 0; s < nshards; s++)
 		{
 			BkNode *node = bk_nodes_find(nodes, shards[s].group_id);
 			int64 rows = pg_strtoint64(bk_node_value(node, shards[s].worker_table_no, 0));
 			int64 stored = pg_strtoint64(bk_node_value(node, shards[s].worker_table_no, 1));
-			Oid argtypes[10] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID,
-			                    INT4OID, INT4OID, INT4OID, INT8OID, TEXTOID};
-			Datum values[10] = {Int64GetDatum(id),
+			char *fingerprint = bk_node_value(node, shards[s].worker_table_no, 3);
+			Oid argtypes[11] = {INT8OID, INT4OID, INT8OID, TEXTOID, INT4OID, INT4OID,
+			                    INT4OID, INT4OID, INT8OID, TEXTOID, TEXTOID};
+			Datum values[11] = {Int64GetDatum(id),
 			                    Int32GetDatum(shards[s].table_no),
 			                    Int64GetDatum(shards[s].shard_id),
 			                    CStringGetTextDatum(shards[s].shard_name),
@@ -250,14 +307,19 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			                    Int32GetDatum(shards[s].group_id),
 			                    Int32GetDatum(shards[s].worker_table_no),
 			                    Int64GetDatum(rows),
-			                    CStringGetTextDatum(bk_node_value(node, shards[s].worker_table_no, 2))};
-			char nulls[10] = {' ', ' ', ' ', ' ', shards[s].has_range ? ' ' : 'n', shards[s].has_range ? ' ' : 'n',
-			                  ' ', ' ', ' ', ' '};
-			bk_spi_exec(
-			    "INSERT INTO backupkit.distributed_snapshot_shard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10,
-			    argtypes, values, nulls, false, 0);
-			table_rows[shards[s].table_no] += rows;
-			total_rows += rows;
+			                    CStringGetTextDatum(bk_node_value(node, shards[s].worker_table_no, 2)),
+			                    fingerprint ? CStringGetTextDatum(fingerprint) : (Datum) 0};
+			char nulls[11] = {' ', ' ', ' ', ' ', shards[s].has_range ? ' ' : 'n', shards[s].has_range ? ' ' : 'n',
+			                  ' ', ' ', ' ', ' ', fingerprint ? ' ' : 'n'};
+			bk_spi_exec("INSERT INTO backupkit.distributed_snapshot_shard VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+			            "$10, $11)",
+			            11, argtypes, values, nulls, false, 0);
+			// A reference table's rows count once (every node holds the same copy); its bytes on every node.
+			if (strcmp(tables[shards[s].table_no].table_type, "reference") != 0 || s == first_placement(shards, s))
+			{
+				table_rows[shards[s].table_no] += rows;
+				total_rows += rows;
+			}
 			total_stored += stored;
 		}
 		for (int i = 0; i < nrels; i++)
@@ -283,6 +345,9 @@ bk_snapshot_distributed(PG_FUNCTION_ARGS)
 			            "WHERE snapshot_id = $1",
 			            8, argtypes, values, NULL, false, 0);
 		}
+		// Every copy of a reference table was read at one instant of distributed commits: they must agree.
+		bk_dist_check_reference_copies(id);
+		bk_dist_seal_map(id);
 		bk_owner_end(&access);
 		bk_dist_register_parts(nodes, id, worker_ids);
 	}

@@ -34,6 +34,7 @@ extern "C"
 }
 
 #include "pg/citus/citus_distributed.hpp"
+#include "pg/citus/citus_distributed_scope.hpp"
 #include "pg/citus/citus_nodes.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/operation.hpp"
@@ -63,6 +64,55 @@ live_relid_sql(const char *a)
 	                a, a, a);
 }
 
+// With tenant, the listed reference tables first: on every node holding a copy, the captured rows the copy
+// lacks (mode 'missing'), so that the tenant's rows restored next find what they reference. Returns each
+// node's report (NULL for a node without a copy to restore).
+static char **
+restore_tenant_references(BkNodeSet *nodes, int64 id, const DistShard *shards, int nshards, int ntables,
+                          const int32 *table_nos, char *const *table_types, bool dry_run)
+{
+	char **reports = (char **) palloc0(sizeof(char *) * Max(nodes->count, 1));
+	bool any = false;
+	for (int g = 0; g < nodes->count; g++)
+	{
+		BkNode *node = &nodes->nodes[g];
+		char **names = (char **) palloc(sizeof(char *) * Max(nshards, 1));
+		int k = 0;
+		for (int i = 0; i < ntables; i++)
+		{
+			for (int s = 0; s < nshards; s++)
+			{
+				if (shards[s].group_id == node->group_id && shards[s].table_no == table_nos[i] &&
+				    strcmp(table_types[i], "reference") == 0)
+				{
+					names[k++] = shards[s].shard_name;
+				}
+			}
+		}
+		node->sql = NULL;
+		if (k > 0)
+		{
+			node->sql = "SELECT backupkit.restore_snapshot($1::pg_catalog.int8, "
+			            "$2::pg_catalog.text[]::pg_catalog.regclass[], 'missing', $3::pg_catalog.bool)";
+			node->params[0] = bk_dist_worker_snapshot_id(id, node->group_id);
+			node->params[1] = bk_dist_text_array_literal(names, k);
+			node->params[2] = dry_run ? "true" : "false";
+			node->nparams = 3;
+			any = true;
+		}
+	}
+	if (!any)
+	{
+		return NULL;
+	}
+	bk_nodes_run(nodes);
+	for (int g = 0; g < nodes->count; g++)
+	{
+		reports[g] = bk_node_value(&nodes->nodes[g], 0, 0);
+	}
+	return reports;
+}
+
 Datum
 bk_restore_distributed(PG_FUNCTION_ARGS)
 {
@@ -76,13 +126,17 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	int32 *table_nos;
 	Oid *table_relids;
 	char **dist_columns;
+	char **table_types;
+	bool *keep;
+	char **reference_reports = NULL;
 	int nshards, ngroups;
 	DistShard *shards;
 	int32 *groups;
 	BkNodeSet *nodes;
 	Datum report;
 	bool two_phase;
-	int32 first_colocation = 0;
+	int32 first_colocation = -1;
+	Oid first_relid = InvalidOid;
 
 	if (PG_ARGISNULL(0))
 	{
@@ -100,6 +154,7 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	                        dry_run ? "distributed dry_run" : "distributed restore", id,
 	                        "backupkit distributed restore");
 	bk_dist_fetch_distributed_snapshot(id);
+	bk_dist_verify_map(id);
 
 	// The tables, parents first: the listed ones (each must be in the snapshot), else all of the snapshot.
 	{
@@ -124,7 +179,9 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 				                       bk_spi_get_text(0, 1), id)));
 			}
 		}
-		// A table captured by the snapshot and gone since is an error, not a table left out in silence.
+		// A table captured by the snapshot and gone since is an error, not a table left out in silence. A table
+		// re-created since under its name (Citus's undistribute_table and alter_distributed_table give it a new
+		// oid) is found by name, and the checks below say what changed.
 		bk_owner_begin(&access);
 		bk_spi_exec(psprintf("SELECT pg_catalog.format('%%s.%%s', d.schema_name, d.table_name) FROM "
 		                     "backupkit.distributed_snapshot_table d WHERE d.snapshot_id = $1 AND %s IS NULL "
@@ -135,13 +192,14 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		if (SPI_processed > 0 && PG_ARGISNULL(1))
 		{
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
-			                errmsg("table \"%s\" of distributed snapshot " INT64_FORMAT " does not exist",
+			                errmsg("table \"%s\" of distributed snapshot " INT64_FORMAT " no longer exists",
 			                       bk_spi_get_text(0, 1), id),
-			                errhint("List the tables to restore in the tables argument.")));
+			                errhint("Re-create the table, or list the tables to restore.")));
 		}
 		bk_owner_begin(&access);
 		bk_spi_exec(
-		    psprintf("SELECT d.table_no, %s, d.distribution_column FROM backupkit.distributed_snapshot_table d "
+		    psprintf("SELECT d.table_no, %s, d.distribution_column, d.table_type "
+		             "FROM backupkit.distributed_snapshot_table d "
 		             "WHERE d.snapshot_id = $1 AND ($2 IS NULL OR %s = ANY ($2)) AND %s IS NOT NULL "
 		             "ORDER BY pg_catalog.array_position(backupkit.get_table_restoration_order(ARRAY(SELECT "
 		             "%s::pg_catalog.regclass FROM backupkit.distributed_snapshot_table x WHERE x.snapshot_id = "
@@ -154,33 +212,51 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		table_nos = (int32 *) palloc(sizeof(int32) * Max(ntables, 1));
 		table_relids = (Oid *) palloc(sizeof(Oid) * Max(ntables, 1));
 		dist_columns = (char **) palloc(sizeof(char *) * Max(ntables, 1));
+		table_types = (char **) palloc(sizeof(char *) * Max(ntables, 1));
 		for (int i = 0; i < ntables; i++)
 		{
 			bool isnull;
 			table_nos[i] = DatumGetInt32(bk_spi_get(i, 1, &isnull));
 			table_relids[i] = DatumGetObjectId(bk_spi_get(i, 2, &isnull));
 			dist_columns[i] = bk_spi_get_text(i, 3);
+			table_types[i] = bk_spi_get_text(i, 4);
 		}
 	}
 	for (int i = 0; i < ntables; i++)
 	{
 		DistTable t;
 		bk_dist_read_dist_table(table_relids[i], &t);
-		// One tenant's rows are on one node only while every table is co-located with the first.
-		if (tenant && i == 0)
+		if (strcmp(t.table_type, table_types[i]) != 0)
 		{
-			first_colocation = t.colocation_id;
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("Citus table \"%s\" is of type \"%s\" now, not \"%s\" as when captured",
+			                       bk_rel_qualified_name(table_relids[i]), bk_dist_table_type_words(t.table_type),
+			                       bk_dist_table_type_words(table_types[i])),
+			                errdetail("Each node restores the copies and shards it captured, and the table's rows are "
+			                          "placed differently now."),
+			                errhint(RESHARDED_HINT)));
 		}
-		else if (tenant && t.colocation_id != first_colocation)
+		// One tenant's rows are on one node only while every table distributed by a column is co-located with
+		// the others (reference and single-shard tables are placed by other rules, below).
+		if (tenant && strcmp(t.table_type, "hash") == 0)
 		{
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			                errmsg("the tables of a tenant restore must be co-located"),
-			                errdetail("Tables \"%s\" and \"%s\" are in different Citus co-location groups.",
-			                          bk_rel_qualified_name(table_relids[0]), bk_rel_qualified_name(table_relids[i])),
-			                errhint("Restore the tenant of each table in its own call, or co-locate the tables with "
-			                        "alter_distributed_table(colocate_with => ...).")));
+			if (first_colocation < 0)
+			{
+				first_colocation = t.colocation_id;
+				first_relid = table_relids[i];
+			}
+			else if (t.colocation_id != first_colocation)
+			{
+				ereport(ERROR,
+				        (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				         errmsg("the tables of a tenant restore must be co-located"),
+				         errdetail("Tables \"%s\" and \"%s\" are in different Citus co-location groups.",
+				                   bk_rel_qualified_name(first_relid), bk_rel_qualified_name(table_relids[i])),
+				         errhint("Restore the tenant of each table in its own call, or co-locate the tables with "
+				                 "alter_distributed_table(colocate_with => ...).")));
+			}
 		}
-		if (strcmp(t.dist_column, dist_columns[i]) != 0)
+		if (t.dist_column && strcmp(t.dist_column, dist_columns[i]) != 0)
 		{
 			ereport(ERROR,
 			        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -222,10 +298,14 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 			                 "coordinator.")));
 		}
 	}
-	// One tenant: only the shards of its shard group.
+	// One tenant: only the shards of its shard group, in the tables distributed by a column. A reference
+	// table's rows are shared by every tenant: it is left alone unless listed, and then only the captured rows it
+	// lacks are put back, on every node (mode 'missing'), so that the tenant's rows find the rows they
+	// reference. A single-shard table has no tenant column: refused when listed, left alone otherwise.
+	keep = (bool *) palloc0(sizeof(bool) * Max(nshards, 1));
 	if (tenant)
 	{
-		int keep = 0;
+		int kept = 0;
 		int32 group = -1;
 		for (int i = 0; i < ntables; i++)
 		{
@@ -233,49 +313,72 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 			Datum values[2] = {ObjectIdGetDatum(table_relids[i]), CStringGetTextDatum(tenant)};
 			bool isnull;
 			int64 shard_id;
+			if (strcmp(table_types[i], "hash") != 0)
+			{
+				if (strcmp(table_types[i], "single_shard") == 0 && !PG_ARGISNULL(1))
+				{
+					ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					                errmsg("table \"%s\" has no distribution column to restore tenant \"%s\" by",
+					                       bk_rel_qualified_name(table_relids[i]), tenant),
+					                errdetail("It is a single-shard Citus table: all its rows are in one shard."),
+					                errhint("Restore it without tenant, in a call of its own.")));
+				}
+				for (int s2 = 0; s2 < nshards; s2++)
+				{
+					keep[s2] = keep[s2] || (shards[s2].table_no == table_nos[i] &&
+					                        strcmp(table_types[i], "reference") == 0 && !PG_ARGISNULL(1));
+				}
+				continue;
+			}
 			bk_spi_exec("SELECT pg_catalog.get_shard_id_for_distribution_column($1, $2)", 2, argtypes, values, NULL,
 			            true, 1);
 			shard_id = DatumGetInt64(bk_spi_get(0, 1, &isnull));
-			for (int s = 0; s < nshards; s++)
+			for (int s2 = 0; s2 < nshards; s2++)
 			{
-				if (shards[s].shard_id == shard_id)
+				if (shards[s2].shard_id == shard_id)
 				{
-					if (group >= 0 && shards[s].group_id != group)
+					if (group >= 0 && shards[s2].group_id != group)
 					{
 						ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						                errmsg("the tables of a tenant restore must be co-located"),
 						                errdetail("The rows of tenant \"%s\" are on more than one node.", tenant)));
 					}
-					group = shards[s].group_id;
-					shards[s].has_range = true; // marks the tenant's shard
+					group = shards[s2].group_id;
+					keep[s2] = true;
 				}
 			}
 		}
-		for (int s = 0; s < nshards; s++)
+		for (int s2 = 0; s2 < nshards; s2++)
 		{
-			if (shards[s].has_range)
+			if (keep[s2])
 			{
-				shards[keep++] = shards[s];
+				shards[kept++] = shards[s2];
 			}
 		}
-		nshards = keep;
+		nshards = kept;
 	}
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
 	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
 	bk_nodes_run_all(nodes, "BEGIN; SET LOCAL citus.enable_manual_changes_to_shards = on");
+	if (tenant)
+	{
+		reference_reports =
+		    restore_tenant_references(nodes, id, shards, nshards, ntables, table_nos, table_types, dry_run);
+	}
 	for (int g = 0; g < ngroups; g++)
 	{
 		BkNode *node = &nodes->nodes[g];
 		char **names = (char **) palloc(sizeof(char *) * Max(nshards, 1));
 		char **columns = (char **) palloc(sizeof(char *) * Max(nshards, 1));
 		int k = 0;
-		// Parents first, as the tables are ordered.
+		// Parents first, as the tables are ordered (with tenant, its shards only: references went first).
 		for (int i = 0; i < ntables; i++)
 		{
 			for (int s = 0; s < nshards; s++)
 			{
-				if (shards[s].group_id == node->group_id && shards[s].table_no == table_nos[i])
+				if (shards[s].group_id == node->group_id && shards[s].table_no == table_nos[i] &&
+				    !(tenant && strcmp(table_types[i], "hash") != 0))
 				{
 					columns[k] = dist_columns[i];
 					names[k++] = shards[s].shard_name;
@@ -285,7 +388,11 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		node->params[0] = bk_dist_worker_snapshot_id(id, node->group_id);
 		node->params[1] = bk_dist_text_array_literal(names, k);
 		node->params[2] = bk::restore_mode_name(mode);
-		if (tenant)
+		if (tenant && k == 0)
+		{
+			node->sql = NULL; // holds only copies of reference tables, restored above
+		}
+		else if (tenant)
 		{
 			node->sql = "SELECT backupkit.restore_tenant_shards($1::pg_catalog.int8, "
 			            "$2::pg_catalog.text[]::pg_catalog.regclass[], $4::pg_catalog.name[], $5, $3)";
@@ -315,6 +422,12 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		{
 			node_names[g] = psprintf("%s:%d", nodes->nodes[g].name, nodes->nodes[g].port);
 			reports[g] = bk_node_value(&nodes->nodes[g], 0, 0);
+			if (reference_reports && reference_reports[g])
+			{
+				// With tenant, a node's report is its reference copies' restore, then its tenant shards'.
+				reports[g] = psprintf("{\"reference_tables\": %s, \"tenant_shards\": %s}", reference_reports[g],
+				                      reports[g] ? reports[g] : "[]");
+			}
 			n_elems[g] = CStringGetTextDatum(node_names[g]);
 			r_elems[g] = CStringGetTextDatum(reports[g] ? reports[g] : "null");
 		}
@@ -331,7 +444,8 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 		    "SELECT pg_catalog.jsonb_build_object('snapshot_id', $1, 'mode', $2, 'dry_run', $3, 'tenant', $4, "
 		    "'shards', (SELECT pg_catalog.count(*) FROM pg_catalog.unnest($6) r, "
 		    "pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(r::jsonb) = 'array' THEN "
-		    "r::jsonb ELSE r::jsonb -> 'tables' END) e), "
+		    "r::jsonb WHEN r::jsonb ? 'tenant_shards' THEN r::jsonb -> 'tenant_shards' ELSE r::jsonb -> 'tables' "
+		    "END) e), "
 		    "'nodes', (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('node', n, 'report', r::jsonb)) "
 		    "FROM unnest($5, $6) u(n, r)), 'commit', $8, 'duration_ms', $7)",
 		    8, argtypes, values, nulls, true, 1);

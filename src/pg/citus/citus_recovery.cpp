@@ -837,8 +837,11 @@ recover_parts(BkNodeSet *nodes, Recovery *rec)
 				       psprintf("Snapshot %s on the node has no row in the coordinator's map.", worker));
 				continue;
 			}
-			error =
-			    node_exec(node->conn, "SELECT backupkit.drop_snapshot($1::pg_catalog.int8)", worker, true, sqlstate);
+			error = node_exec(node->conn,
+			                  // Parts are pinned on their node: unpinned, then dropped.
+			                  "SELECT backupkit.drop_snapshot(x.w) FROM (SELECT $1::pg_catalog.int8 AS w) x, "
+			                  "LATERAL backupkit.pin_snapshot(x.w, false) p",
+			                  worker, true, sqlstate);
 			report(rec, node, error ? "failed" : "dropped orphan part", NULL, part_snapshot[k],
 			       error ? error : psprintf("Snapshot %s on the node had no row in the coordinator's map.", worker));
 		}

@@ -53,6 +53,9 @@ bk_info(PG_FUNCTION_ARGS)
 	            " 'server_version_num', pg_catalog.current_setting('server_version_num')::integer,"
 	            " 'snapshots', count(*),"
 	            " 'pinned_snapshots', count(*) FILTER (WHERE s.pinned),"
+	            // Distributed snapshots (Citus) live in their own catalog; a node's parts are among its snapshots.
+	            " 'distributed_snapshots', (SELECT count(*) FROM backupkit.distributed_snapshot d"
+	            "     WHERE pg_catalog.pg_has_role($1, d.created_by, 'MEMBER')),"
 	            " 'total_rows', coalesce(sum(s.row_count), 0),"
 	            " 'total_raw_bytes', coalesce(sum(s.raw_bytes), 0),"
 	            " 'total_stored_bytes', coalesce(sum(s.stored_bytes), 0),"

@@ -23,6 +23,7 @@ extern "C"
 #include "utils/memutils.h"
 }
 
+#include "pg/citus/citus_distributed_scope.hpp"
 #include "pg/support/rls_scope.hpp"
 #include "pg/storage/storage.hpp"
 #include "pg/support/version_check.hpp"
@@ -63,6 +64,7 @@ bk_snapshot_fetch(int64 snapshot_id, BkSnapshot *out)
 	bk_owner_end(&access);
 	if (SPI_processed == 0)
 	{
+		bk_dist_refuse_local_use(snapshot_id); // a distributed snapshot's id: 0A000 naming the functions for it
 		ereport(ERROR,
 		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("snapshot " INT64_FORMAT " does not exist", snapshot_id)));
 	}
