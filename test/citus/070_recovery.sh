@@ -217,7 +217,8 @@ clean "orphan parts"
 # 12. A part missing on a node: validate_distributed says so, recover_distributed reports it, the drop works.
 miss=$(q -c "SELECT backupkit.snapshot_distributed(ARRAY['orders']::regclass[], 'part lost')")
 read -r wport wid < <(q -F ' ' -c "SELECT n.node_port, n.worker_snapshot_id FROM backupkit.distributed_snapshot_node n WHERE snapshot_id = $miss ORDER BY group_id LIMIT 1")
-bk_citus_psql "$wport" -c "SELECT backupkit.drop_snapshot($wid)" >/dev/null
+# The node keeps its part pinned (080): unpinned first, as someone deleting it by hand would.
+bk_citus_psql "$wport" -c "SELECT backupkit.pin_snapshot($wid, false)" -c "SELECT backupkit.drop_snapshot($wid)" >/dev/null
 got=$(error_of "SELECT backupkit.validate_distributed($miss)")
 [[ "$got" == "ERROR:  XX001: the part of distributed snapshot $miss on Citus node \""*":$wport\" is missing"*"DETAIL:  The coordinator's map names snapshot $wid on the node, which does not exist there."*"HINT:  The distributed snapshot cannot be restored; backupkit.drop_distributed_snapshot() drops what is left of it." ]]
 status=$?
