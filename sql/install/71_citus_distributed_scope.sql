@@ -22,13 +22,13 @@ COMMENT ON COLUMN backupkit.distributed_snapshot.map_checksum IS 'Checksum over 
 -- over its own connection: holds off commits of distributed transactions that this node coordinates (the
 -- ExclusiveLock citus_create_restore_point takes on the coordinator, here on this node's pg_dist_node,
 -- pg_dist_partition and pg_dist_transaction) until the calling transaction ends. The caller ends it within
--- milliseconds; the lock never outlives max_ms (the session is ended when its transaction stays idle longer).
+-- milliseconds; the lock never outlives max_ms: max_ms after taking it, the session is ended (FATAL), busy or idle.
 CREATE FUNCTION backupkit.hold_distributed_commits(max_ms integer)
 RETURNS void
 LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'bk_hold_distributed_commits';
-COMMENT ON FUNCTION backupkit.hold_distributed_commits(integer) IS 'Internal, run on a metadata-synced Citus node by snapshot_distributed: holds off commits of the distributed transactions the node coordinates until the transaction ends (at most max_ms idle)';
+COMMENT ON FUNCTION backupkit.hold_distributed_commits(integer) IS 'Internal, run on a metadata-synced Citus node by snapshot_distributed: holds off commits of the distributed transactions the node coordinates until the transaction ends, at most max_ms (then the session is ended)';
 
 CREATE FUNCTION backupkit.prune_distributed_snapshots(keep_last integer DEFAULT NULL, keep_daily integer DEFAULT NULL,
                                                       keep_weekly integer DEFAULT NULL, keep_monthly integer DEFAULT NULL,

@@ -16,8 +16,10 @@
 // (a transaction left prepared keeps its locks: the next restore of those shards would wait on it forever).
 // Node parts never commit before the map, so a part without a map row is an orphan (coordinator restored
 // from an older backup, map edited by hand): recover_distributed() drops it (citus_recovery.cpp).
-// Restores that use temporary tables on the nodes (staged merge, missing) cannot prepare: their nodes commit
-// one after another inside the call once all finished, the one case a crash can leave half done.
+// Staged restores (merge, missing) stage on the nodes in unlogged tables their transaction drops, not in
+// temporary tables (which PostgreSQL refuses to prepare): restore_distributed sets backupkit.two_phase_stages
+// on its node connections (src/pg/restore/stage_table.cpp), so every mode prepares. A node transaction that
+// still made a temporary object commits one after another with the others (bk_dist_nodes_can_prepare).
 #include "core/plan/citus_table_type.hpp"
 
 extern "C"
@@ -380,8 +382,8 @@ bk_dist_worker_snapshot_id(int64 id, int32 group)
 }
 
 // Whether every node's open transaction can be prepared: PostgreSQL cannot PREPARE a transaction that used
-// temporary tables, which backupkit's staged restore paths (merge, missing) create. Each connection is
-// new, so a temporary schema exists in its session only if this transaction made one.
+// temporary tables (the staged paths avoid them on nodes: stage_table.cpp). Each connection is new, so a
+// temporary schema exists in its session only if this transaction made one.
 bool
 bk_dist_nodes_can_prepare(BkNodeSet *nodes)
 {

@@ -360,7 +360,10 @@ bk_restore_distributed(PG_FUNCTION_ARGS)
 	groups = (int32 *) palloc(sizeof(int32) * Max(nshards, 1));
 	ngroups = bk_dist_distinct_groups(shards, nshards, groups);
 	nodes = bk_dist_open_groups(op.cxt, groups, ngroups);
-	bk_nodes_run_all(nodes, "BEGIN; SET LOCAL citus.enable_manual_changes_to_shards = on");
+	// Staged paths use unlogged tables the transaction drops, not temporary ones, so that every node can
+	// prepare (src/pg/restore/stage_table.cpp).
+	bk_nodes_run_all(nodes, "BEGIN; SET LOCAL citus.enable_manual_changes_to_shards = on; "
+	                        "SET LOCAL backupkit.two_phase_stages = on");
 	if (tenant)
 	{
 		reference_reports =

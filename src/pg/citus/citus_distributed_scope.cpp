@@ -5,16 +5,20 @@
 extern "C"
 {
 #include "postgres.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/elog.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/timeout.h"
 }
 
 #include "pg/citus/citus_distributed.hpp"
@@ -31,10 +35,78 @@ extern "C"
 // How long a node holds commits at most when the coordinator that asked goes quiet (its session is ended).
 #define BK_HOLD_MAX_MS 10000
 
+// The bound of a hold (any role that may capture can call hold_distributed_commits directly and keep its
+// transaction busy): max_ms after the locks are taken, a timeout ends the session whatever it is doing, as
+// PostgreSQL's SIGTERM handler does (ProcDiePending: the next CHECK_FOR_INTERRUPTS, or the wait for the
+// client, ends it with FATAL, which releases the locks). ProcessInterrupts words that FATAL as an
+// administrator's command; the log hook below words it as the hold's end instead, only in a session whose
+// hold expired. The end of the transaction disarms the timeout, so the connection of a capture that released
+// in time lives on.
+static TimeoutId hold_timeout = MAX_TIMEOUTS;
+static volatile sig_atomic_t hold_expired = false;
+static int hold_max_ms = 0;
+static emit_log_hook_type previous_emit_log_hook = NULL;
+
+static void
+hold_timeout_handler(void)
+{
+	hold_expired = true;
+	ProcDiePending = true;
+	InterruptPending = true;
+	SetLatch(MyLatch);
+}
+
+static void
+hold_emit_log(ErrorData *edata)
+{
+	if (hold_expired && edata->elevel == FATAL && edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+	{
+		edata->message = psprintf("terminating connection because it held distributed commits for longer than "
+		                          "%d ms",
+		                          hold_max_ms);
+		edata->detail = pstrdup("backupkit.hold_distributed_commits() holds them until its transaction ends, at "
+		                        "most max_ms after it took its locks.");
+		edata->hint = NULL;
+	}
+	if (previous_emit_log_hook)
+	{
+		previous_emit_log_hook(edata);
+	}
+}
+
+static void
+hold_xact_end(XactEvent event, void *arg)
+{
+	if ((event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+	     event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) &&
+	    hold_timeout != MAX_TIMEOUTS && get_timeout_active(hold_timeout))
+	{
+		disable_timeout(hold_timeout, false);
+	}
+}
+
+// Arms the bound once per transaction: a second call cannot move the deadline.
+static void
+hold_arm_timeout(int max_ms)
+{
+	if (hold_timeout == MAX_TIMEOUTS)
+	{
+		hold_timeout = RegisterTimeout(USER_TIMEOUT, hold_timeout_handler);
+		RegisterXactCallback(hold_xact_end, NULL);
+		previous_emit_log_hook = emit_log_hook;
+		emit_log_hook = hold_emit_log;
+	}
+	if (!get_timeout_active(hold_timeout))
+	{
+		hold_max_ms = max_ms;
+		enable_timeout_after(hold_timeout, max_ms);
+	}
+}
+
 // On a metadata node: the locks citus_create_restore_point takes on the coordinator. Citus logs every
 // distributed transaction this node coordinates in its pg_dist_transaction before preparing it and sends
 // COMMIT PREPARED before that lock is released, so ExclusiveLock waits for commits under way and holds off
-// new ones. Held until the caller's transaction ends; an idle holder is ended after max_ms.
+// new ones. Held until the caller's transaction ends, at most max_ms (hold_arm_timeout).
 Datum
 bk_hold_distributed_commits(PG_FUNCTION_ARGS)
 {
@@ -46,7 +118,7 @@ bk_hold_distributed_commits(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("max_ms must be between 1 and %d", BK_HOLD_MAX_MS)));
 	}
-	// The limit first, so that no path leaves the locks held by an idle session.
+	// An idle holder is ended too (also bounded by the timeout below, whichever comes first).
 	(void) set_config_option("idle_in_transaction_session_timeout", psprintf("%d", max_ms), PGC_USERSET, PGC_S_SESSION,
 	                         GUC_ACTION_LOCAL, true, 0, false);
 	for (int i = 0; i < 3; i++)
@@ -59,6 +131,7 @@ bk_hold_distributed_commits(PG_FUNCTION_ARGS)
 		}
 		LockRelationOid(relid, ExclusiveLock);
 	}
+	hold_arm_timeout(max_ms);
 	PG_RETURN_VOID();
 }
 

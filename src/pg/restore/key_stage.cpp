@@ -10,28 +10,23 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/restore/restore_engine_internal.hpp"
-
-static int stage_counter = 0;
+#include "pg/restore/stage_table.hpp"
 
 Oid
 bk_restore_create_stage(Oid relid, const ColumnMap *map, char **stage_name)
 {
-	StringInfoData sql;
+	StringInfoData cols;
 	ListCell *ln, *lt;
 	bool first = true;
-	char *name = psprintf("backupkit_stage_%u_%d", relid, ++stage_counter);
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMPORARY TABLE %s (", quote_identifier(name));
+	initStringInfo(&cols);
 	forboth(ln, map->attnames, lt, map->types)
 	{
-		appendStringInfo(&sql, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))), (char *) lfirst(lt));
+		appendStringInfo(&cols, "%s%s %s", first ? "" : ", ", quote_identifier(strVal(lfirst(ln))),
+		                 (char *) lfirst(lt));
 		first = false;
 	}
-	appendStringInfoString(&sql, ") ON COMMIT DROP");
-	bk_spi_exec(sql.data, 0, NULL, NULL, NULL, false, 0);
-	*stage_name = psprintf("pg_temp.%s", quote_identifier(name));
-	return RelnameGetRelid(name);
+	return bk_stage_table_create("backupkit_stage", relid, cols.data, stage_name);
 }
 
 // Stage only what merge and missing need. A first pass loads every captured row's key, fingerprint and
@@ -172,8 +167,8 @@ bk_restore_load_key_stage(BkTablePlan *p, bool every_key)
 	int key_cols[bk::max_key_columns];
 	List *key_types = NIL;
 	List *stage_cols = NIL;
-	StringInfoData sql;
-	char *keys_name, *keys_table;
+	StringInfoData cols;
+	char *keys_table;
 	Oid keys_oid;
 	ListCell *lt;
 	int k = 0;
@@ -182,22 +177,18 @@ bk_restore_load_key_stage(BkTablePlan *p, bool every_key)
 	{
 		return NULL;
 	}
-	keys_name = psprintf("backupkit_keys_%u_%d", p->relid, ++stage_counter);
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TEMPORARY TABLE %s (", quote_identifier(keys_name));
+	initStringInfo(&cols);
 	foreach (lt, key_types)
 	{
-		appendStringInfo(&sql, "%s %s, ", quote_identifier(p->entry->pk[k]), (char *) lfirst(lt));
+		appendStringInfo(&cols, "%s %s, ", quote_identifier(p->entry->pk[k]), (char *) lfirst(lt));
 		stage_cols = lappend(stage_cols, makeString(p->entry->pk[k]));
 		k++;
 	}
-	appendStringInfo(&sql, "%s bigint, %s bigint) ON COMMIT DROP", quote_identifier(fingerprint_column),
+	appendStringInfo(&cols, "%s bigint, %s bigint", quote_identifier(fingerprint_column),
 	                 quote_identifier(ordinal_column));
 	stage_cols = lappend(stage_cols, makeString(pstrdup(fingerprint_column)));
 	stage_cols = lappend(stage_cols, makeString(pstrdup(ordinal_column)));
-	bk_spi_exec(sql.data, 0, NULL, NULL, NULL, false, 0);
-	keys_oid = RelnameGetRelid(keys_name);
-	keys_table = psprintf("pg_temp.%s", quote_identifier(keys_name));
+	keys_oid = bk_stage_table_create("backupkit_keys", p->relid, cols.data, &keys_table);
 
 	bk_progress_table(0, p->target, p->entry->row_count);
 	{
@@ -216,7 +207,7 @@ bk_restore_load_key_stage(BkTablePlan *p, bool every_key)
 	}
 	CommandCounterIncrement();
 	// Row counts and key statistics, so that the join with the live table is planned for their real number.
-	bk_spi_exec(psprintf("ANALYZE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
+	bk_stage_table_analyze(keys_table);
 	return keys_table;
 }
 
@@ -304,7 +295,7 @@ bk_restore_stage_differing_rows(BkTablePlan *p, bool keep_keys)
 	}
 	else
 	{
-		bk_spi_exec(psprintf("DROP TABLE %s", keys_table), 0, NULL, NULL, NULL, false, 0);
+		bk_stage_table_drop(keys_table);
 	}
 	CommandCounterIncrement();
 	return true;

@@ -7,6 +7,7 @@
 #include "pg/boundary/boundary.hpp"
 
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/restore/stage_table.hpp"
 
 void
 bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
@@ -16,7 +17,7 @@ bk_restore_finish(BkTablePlan *p, BkJson *report, BkRestoreCounts *counts)
 
 	if (p->stage != NULL)
 	{
-		bk_spi_exec(psprintf("DROP TABLE %s", p->stage), 0, NULL, NULL, NULL, false, 0);
+		bk_stage_table_drop(p->stage);
 	}
 	if (!opts->dry_run)
 	{

@@ -8,6 +8,7 @@
 
 #include "pg/restore/citus_restore.hpp"
 #include "pg/restore/restore_engine_internal.hpp"
+#include "pg/restore/stage_table.hpp"
 #include "pg/support/message_names.hpp"
 
 static void load_rows(BkTablePlan *p);
@@ -81,7 +82,7 @@ load_rows(BkTablePlan *p)
 		                                                     p->map.keep, bk_restore_wanted_filter, &wanted, false,
 		                                                     true, p->target, bk_restore_key_names(p));
 		SPI_cursor_close(wanted.cursor);
-		bk_spi_exec(psprintf("DROP TABLE %s", p->keys_stage), 0, NULL, NULL, NULL, false, 0);
+		bk_stage_table_drop(p->keys_stage);
 		p->counts.unchanged = entry->row_count - p->counts.inserted;
 		return;
 	}

@@ -11,6 +11,7 @@ extern "C"
 }
 
 #include "pg/citus/citus_recovery.hpp"
+#include "pg/restore/stage_table.hpp"
 #include "pg/storage/chunk_writer.hpp"
 #include "pg/support/progress.hpp"
 
@@ -30,6 +31,7 @@ _PG_init(void)
 	                         "Sends a progress NOTICE about once a second during long snapshots and restores.", NULL,
 	                         &bk_progress_notices, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	bk_dist_recovery_init();
+	bk_stage_tables_init();
 	MarkGUCPrefixReserved("backupkit");
 	bk_progress_init();
 }
