@@ -400,7 +400,7 @@ bk_dist_nodes_can_prepare(BkNodeSet *nodes)
 }
 
 // Ends the open transaction on every node. With two_phase, prepares it everywhere and leaves the commit to
-// the coordinator's (citus_recovery.cpp; rolls all back when one cannot prepare). Without, commits node
+// the coordinator's (citus_two_phase.cpp; rolls all back when one cannot prepare). Without, commits node
 // after node: every node has already done all its work, so only a node failing at COMMIT itself (crash,
 // lost connection) or a crash of the coordinator between them can leave the others committed. dry_run rolls
 // back at once.

@@ -1,6 +1,7 @@
 // Two-phase commit of distributed operations with the coordinator's commit as the decision, and recovery of
 // what a crash leaves on the nodes (prepared transactions, node parts without a map): see the top of
-// citus_distributed.cpp for the order of commits, citus_recovery.cpp for how recovery decides.
+// citus_distributed.cpp for the order of commits, citus_two_phase.cpp for how operations commit, citus_recovery.cpp for
+// how recovery decides.
 #pragma once
 extern "C"
 {
