@@ -1,4 +1,6 @@
-// The Citus path of the restore engine and of diff (see citus_restore.hpp for its shape and why).
+// The Citus path of the restore engine and of diff (see citus_restore.hpp for its shape and why). Over 500
+// lines on purpose: its plan, clear, load and diff steps share the local copies and the key and column SQL
+// builders at the top; the local engine has one file per phase because each phase there is larger.
 #include "core/error.hpp"
 #include "core/plan/citus_table_type.hpp"
 #include "core/plan/options.hpp"
