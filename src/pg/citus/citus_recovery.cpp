@@ -1,5 +1,6 @@
 // Recovery of what a crash of a distributed operation at any moment leaves behind (how operations commit is
-// citus_two_phase.cpp; the order of commits is written at the top of citus_distributed.cpp).
+// citus_two_phase.cpp; the order of commits is written at the top of citus_distributed.cpp). Just over 500
+// lines as one job: recover_distributed() and the recovery each operation runs first share every step here.
 //
 // Recovery (backupkit.recover_distributed(), and at the start of every distributed operation on the nodes it
 // connects to). A gid is backupkit_<snapshot>_<system identifier>_<database oid>_<coordinator xid8>_<group>_<n>:
