@@ -8,19 +8,9 @@
 #
 # Run by scripts/run-tests.sh (Citus suite) with PG_CONFIG naming a server Citus is installed into.
 set -u
-cd "$(dirname "$0")/../.."
-PG_CONFIG=${PG_CONFIG:-pg_config}
-export PATH="$("$PG_CONFIG" --bindir):$PATH"
-# shellcheck source=scripts/citus-cluster.sh
-source scripts/citus-cluster.sh
-# shellcheck source=test/citus/lib/tap.sh
-source test/citus/lib/tap.sh
-
-if ! bk_citus_start 2 "citus.shard_count = 4"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+# shellcheck source=test/citus/helpers.bash
+source "$(dirname "$0")/helpers.bash"
+start_citus_cluster "citus.shard_count = 4"
 
 PGOPTIONS='-c client_min_messages=warning' q <<'SQL' >/dev/null
 CREATE EXTENSION backupkit;

@@ -8,24 +8,15 @@
 #
 # Run by scripts/run-tests.sh (Citus suite) with PG_CONFIG naming a server Citus and pg_cron are installed into.
 set -u
-cd "$(dirname "$0")/../.."
-PG_CONFIG=${PG_CONFIG:-pg_config}
-export PATH="$("$PG_CONFIG" --bindir):$PATH"
-# shellcheck source=scripts/citus-cluster.sh
-source scripts/citus-cluster.sh
-# shellcheck source=test/citus/lib/tap.sh
-source test/citus/lib/tap.sh
+# shellcheck source=test/citus/helpers.bash
+source "$(dirname "$0")/helpers.bash"
 
 if [ ! -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
 	echo "1..0 # Skipped: pg_cron is not installed into this server"
 	exit 0
 fi
-if ! bk_citus_start 2 "citus.shard_count = 4" "shared_preload_libraries = 'citus,pg_cron'" \
-	"cron.database_name = 'postgres'" "cron.use_background_workers = on" "max_worker_processes = 40"; then
-	echo "1..0 # Skipped: the Citus cluster did not start"
-	exit 1
-fi
-echo "# coordinator and workers in $BK_CITUS_DIR, ports ${BK_CITUS_PORTS[*]}"
+start_citus_cluster "citus.shard_count = 4" "shared_preload_libraries = 'citus,pg_cron'" \
+	"cron.database_name = 'postgres'" "cron.use_background_workers = on" "max_worker_processes = 40"
 
 PGOPTIONS='-c client_min_messages=warning' q <<'SQL' >/dev/null
 CREATE EXTENSION backupkit;
